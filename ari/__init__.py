@@ -1,0 +1,54 @@
+"""ari: a Python client for the Asterisk REST Interface, built from the server's own description.
+
+import ari
+client = ari.connect("http://localhost:8088", "asterisk", "asterisk")
+for channel in client.channels.list():
+    print(channel.name)
+"""
+
+import logging
+
+from .client import Client, connect, connect_async
+from .errors import (
+    ARIError,
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    ConnectionError,
+    Forbidden,
+    HTTPError,
+    MethodNotAllowed,
+    NotFound,
+    PreconditionFailed,
+    ServerError,
+    SpecError,
+    Timeout,
+    UnprocessableEntity,
+    ValidationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ARIError",
+    "AuthenticationError",
+    "BadRequest",
+    "Client",
+    "Conflict",
+    "ConnectionError",
+    "Forbidden",
+    "HTTPError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PreconditionFailed",
+    "ServerError",
+    "SpecError",
+    "Timeout",
+    "UnprocessableEntity",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "connect_async",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

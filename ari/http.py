@@ -1,0 +1,175 @@
+"""The HTTP layer, and the only module that imports requests.
+
+One ``requests.Session`` per client: base URL, Basic auth, a timeout on every
+request, TLS verification, a connection pool sized for concurrent callers, retries
+for connection establishment only (a request that may have reached Asterisk is
+never sent twice), and the translation of every requests failure and error
+status into the ``ari`` exceptions.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import ConnectionError, HTTPError, SpecError, Timeout, error_class
+
+log = logging.getLogger(__name__)
+
+Verify = Union[bool, str]
+
+
+def base_url(url: str) -> Tuple[str, Optional[str], Optional[str]]:
+    """Normalise a server URL to its ARI root, returning (root, user, password) from any user info.
+
+    ``http://host:8088`` and ``http://host:8088/ari`` both give ``http://host:8088/ari``;
+    an http.conf prefix is kept (``http://host:8088/asterisk`` -> ``.../asterisk/ari``).
+    """
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"ARI URL must be http or https, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("ARI URL has no host")
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    if not path.endswith("/ari"):
+        path += "/ari"
+    root = urlunsplit((parts.scheme, netloc, path, "", ""))
+    return root, parts.username, parts.password
+
+
+class Transport:
+    """Sends requests under the ARI root and turns answers into data or ``ari`` errors."""
+
+    def __init__(
+        self,
+        url: str,
+        username: Optional[str],
+        password: Optional[str],
+        *,
+        timeout: float = 10.0,
+        verify: Verify = True,
+        pool_size: int = 16,
+        connect_retries: int = 2,
+    ) -> None:
+        self.root, url_user, url_password = base_url(url)
+        self.username = username if username is not None else url_user
+        self._password = password if password is not None else url_password
+        self.timeout = timeout
+        self.verify = verify
+        self._session = requests.Session()
+        self._session.auth = (self.username or "", self._password or "")
+        self._session.verify = verify
+        retry = Retry(
+            total=connect_retries,
+            connect=connect_retries,
+            read=0,
+            status=0,
+            other=0,
+            redirect=0,
+            backoff_factor=0.05,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.root} user={self.username!r}>"
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    @property
+    def authorization(self) -> str:
+        """The Basic Authorization header value, for the event socket."""
+        token = f"{self.username or ''}:{self._password or ''}".encode()
+        return "Basic " + base64.b64encode(token).decode("ascii")
+
+    @property
+    def websocket_root(self) -> str:
+        return "ws" + self.root[4:] if self.root.startswith("http") else self.root
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Mapping[str, str]] = None,
+        json: Any = None,
+        operation: Optional[str] = None,
+        reasons: Optional[Mapping[int, str]] = None,
+    ) -> requests.Response:
+        """Send one request; return the response of a 2xx answer, raise an ``ari`` error otherwise.
+
+        ``path`` must already be percent-encoded (see operations.py).
+        """
+        url = self.root + path
+        try:
+            response = self._session.request(method, url, params=params, json=json, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise Timeout(f"{method} {url}: no answer within {self.timeout} s", url) from exc
+        except requests.ConnectionError as exc:
+            raise ConnectionError(f"cannot connect to {url}: {_reason(exc)}", url) from exc
+        except requests.RequestException as exc:
+            raise ConnectionError(f"{method} {url} failed: {_reason(exc)}", url) from exc
+        if response.status_code >= 300:
+            raise self._error(response, method, url, operation, reasons or {})
+        return response
+
+    def get_json(self, path: str) -> Any:
+        """GET a JSON document (the API description); invalid JSON is a SpecError naming it."""
+        response = self.request("GET", path)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SpecError(self.root + path, f"not valid JSON: {exc}") from exc
+
+    @staticmethod
+    def _error(
+        response: requests.Response, method: str, url: str, operation: Optional[str], reasons: Mapping[int, str]
+    ) -> HTTPError:
+        message = response.text.strip()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            message = str(body.get("message") or body.get("error") or message)
+        status = response.status_code
+        cls = error_class(status)
+        reason = reasons.get(status) or response.reason
+        log.debug("%s %s -> %s %s", method, url, status, message)
+        return cls(status, message, method=method, url=url, operation=operation, reason=reason)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests failure, without URLs that could carry secrets."""
+    cause: Any = exc
+    while cause.args and isinstance(cause.args[0], Exception):
+        cause = cause.args[0]
+    reason = getattr(cause, "reason", None)
+    text = str(reason if reason is not None else cause)
+    return text.split(": ", 1)[-1] if "Max retries" in text else text
+
+
+def parse_json(response: requests.Response) -> Any:
+    return response.json() if response.content else None
+
+
+def headers_of(response: requests.Response) -> Dict[str, str]:
+    return dict(response.headers)

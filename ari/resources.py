@@ -1,0 +1,358 @@
+"""Resource collections (``client.channels``) and instances (``Channel``, ``Bridge``...).
+
+Classes are made per client with ``type()`` from the API model, botocore style:
+every operation becomes a real method (ARI nickname and snake_case name, docstring,
+signature), on the collection and, bound to the identity, on instances.  A call is
+checked and built by ``operations.py`` and sent by the client's transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
+
+from .errors import ValidationError
+from .http import Transport
+from .model import API, InstanceType
+from .naming import snake_case
+from .operations import OperationTemplate
+
+log = logging.getLogger("ari")
+
+Callback = Callable[[Optional[BaseException], Any], None]
+
+
+class Data(dict):
+    """Plain model data (``AsteriskInfo``, ``Variable``...) with attribute access, nested too."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self[name]
+        except KeyError:
+            alternative = snake_case(name)
+            if alternative not in self:
+                raise AttributeError(name) from None
+            value = self[alternative]
+        return Data(value) if isinstance(value, dict) and not isinstance(value, Data) else value
+
+
+class Meta:
+    """What generated objects share: the API, the transport, the worker pool, the listeners.
+
+    It lives under one attribute (``client.meta``, ``Channel.meta``) so it can never
+    collide with an operation or a field name.
+    """
+
+    def __init__(self, api: API, transport: Transport, *, workers: int = 8) -> None:
+        self.api = api
+        self.transport = transport
+        self.workers = workers
+        self.templates: Dict[Tuple[str, str], OperationTemplate] = {}
+        self.instance_classes: Dict[str, Type[Resource]] = {}
+        self.events: Any = None  # the client's listener registry (dispatch.py), set by the client
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def executor(self) -> ThreadPoolExecutor:
+        # Made on first use: most clients never call an operation in the background.
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("client is closed")
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="ari-worker")
+            return self._executor
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def build(self, model: str, data: Any) -> Any:
+        """JSON of a model -> an instance for resource models, ``Data`` for other objects."""
+        cls = self.instance_classes.get(model)
+        if cls is not None and isinstance(data, dict):
+            return cls(data)
+        if isinstance(data, dict):
+            return Data(data)
+        return data
+
+    def submit(self, fn: Callable[[], Any], callback: Optional[Callback]) -> Future:
+        future = self.executor().submit(fn)
+        if callback is not None:
+            future.add_done_callback(lambda done: _call_back(callback, done))
+        return future
+
+
+def _call_back(callback: Callback, future: Future) -> None:
+    if future.cancelled():
+        error: Optional[BaseException] = RuntimeError("cancelled: the client was closed")
+    else:
+        error = future.exception()
+    try:
+        callback(error, None if error else future.result())
+    except Exception:
+        log.exception("callback %r raised", callback)
+
+
+class Resource:
+    """Base of instance classes: fields by attribute and item, operations bound to the identity."""
+
+    meta: Meta
+    _type: InstanceType
+    _identity_props: Tuple[str, ...] = ()
+
+    __slots__ = ("_data", "__weakref__")
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self._data = data
+
+    # -- fields ----------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        data = self._data
+        if name in data:
+            value = data[name]
+        else:
+            alternative = snake_case(name)
+            if alternative not in data:
+                raise AttributeError(f"{type(self).__name__} has no field or operation {name!r}")
+            value = data[alternative]
+        return Data(value) if type(value) is dict else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The fields as Asterisk sent them."""
+        return dict(self._data)
+
+    @property
+    def _key(self) -> Tuple[Any, ...]:
+        """Listener key: the model and the identity (shared with events.py)."""
+        data = self._data
+        return (type(self).__name__, *(data.get(p) for p in self._identity_props))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resource) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        shown = {p: self._data.get(p) for p in self._identity_props}
+        for extra in ("name", "state"):
+            if extra in self._data and extra not in shown:
+                shown[extra] = self._data[extra]
+        fields = " ".join(f"{k}={v!r}" for k, v in shown.items())
+        return f"<{type(self).__name__} {fields}>"
+
+    def _update(self, data: Dict[str, Any]) -> None:
+        self._data = data
+
+    # -- events (registry in dispatch.py) ---------------------------------------------
+    def on(self, event_type: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler`` for every ``event_type`` event about this resource."""
+        self.meta.events.add(event_type, handler, key=self._key)
+        return handler
+
+    def once(self, event_type: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on`, for the next such event only."""
+        self.meta.events.add(event_type, handler, key=self._key, once=True)
+        return handler
+
+    def remove_listener(self, event_type: str, handler: Callable[..., Any]) -> None:
+        self.meta.events.remove(event_type, handler, key=self._key)
+
+    def remove_all_listeners(self, event_type: Optional[str] = None) -> None:
+        self.meta.events.remove_all(event_type, key=self._key)
+
+    removeListener = remove_listener
+    removeAllListeners = remove_all_listeners
+
+
+class Collection:
+    """Base of resource collections (``client.channels``): the resource's operations."""
+
+    meta: Meta
+    resource: str
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.resource}>"
+
+
+# -- calling -----------------------------------------------------------------------------
+def _invoke(
+    meta: Meta,
+    template: OperationTemplate,
+    params: Optional[Mapping[str, Any]],
+    instance: Optional[Resource],
+    kwargs: Mapping[str, Any],
+    owner: Optional[Resource],
+) -> Any:
+    if params is not None and not isinstance(params, Mapping):
+        if isinstance(params, Resource) and instance is None:
+            params, instance = None, params
+        else:
+            raise ValidationError(template.name, None, f"params must be a dict, got {type(params).__name__}")
+    values = template.normalise(params, kwargs)
+    if owner is not None:
+        for param, prop in owner._type.identity:
+            values.setdefault(param, owner._data.get(prop))
+    if instance is not None:
+        values[_instance_slot(template, instance, values, owner)] = instance._key[1]
+    request = template.prepare(values)
+    response = meta.transport.request(
+        request.method,
+        request.path,
+        params=request.query,
+        json=request.body,
+        operation=template.name,
+        reasons=template.operation.errors,
+    )
+    kind = template.response
+    if kind.name == "void":
+        return None
+    if kind.name == "binary":
+        return response.content
+    data = response.json() if response.content else None
+    if kind.is_list:
+        return [meta.build(kind.item, item) for item in data or ()]
+    for target in (owner, instance):
+        if target is not None and type(target).__name__ == kind.name and isinstance(data, dict):
+            if all(data.get(p) == target._data.get(p) for p in target._identity_props):
+                target._update(data)
+                return target
+    return meta.build(kind.name, data)
+
+
+def _instance_slot(
+    template: OperationTemplate, instance: Resource, values: Mapping[str, Any], owner: Optional[Resource]
+) -> str:
+    """Which parameter an instance passed to an operation fills (``playbackId``, ``snoopId``, ``name``)."""
+    bound = set(owner._type.identity_params) if owner is not None else set()
+    names = [n for n in template.parameters if n not in bound and n not in values]
+    inst_type = instance._type
+    if len(inst_type.identity) == 1:
+        param, prop = inst_type.identity[0]
+        for candidate in (param, prop):
+            if candidate in names:
+                return candidate
+        if prop == "id":
+            id_params = [n for n in names if n.endswith("Id")]
+            if len(id_params) == 1:
+                return id_params[0]
+    raise ValidationError(template.name, None, f"cannot take a {type(instance).__name__} instance")
+
+
+def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: bool, name: str) -> Callable[..., Any]:
+    def method(
+        self: Any,
+        params: Optional[Mapping[str, Any]] = None,
+        instance: Optional[Resource] = None,
+        *,
+        callback: Optional[Callback] = None,
+        **kwargs: Any,
+    ) -> Any:
+        meta = meta_of(self)
+        owner = self if bound else None
+        if callback is None:
+            return _invoke(meta, template, params, instance, kwargs, owner)
+        return meta.submit(lambda: _invoke(meta, template, params, instance, kwargs, owner), callback)
+
+    def method_async(
+        self: Any, params: Optional[Mapping[str, Any]] = None, instance: Optional[Resource] = None, **kwargs: Any
+    ) -> Future:
+        meta = meta_of(self)
+        owner = self if bound else None
+        return meta.submit(lambda: _invoke(meta, template, params, instance, kwargs, owner), None)
+
+    bound_params = template.operation.path_parameters if bound else ()
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = template.docstring()
+    method.__signature__ = template.signature(bound_params)  # type: ignore[attr-defined]
+    method_async.__name__ = method_async.__qualname__ = f"{name}_async"
+    method_async.__doc__ = f"{name} in the background: returns a concurrent.futures.Future of its result.\n\n" + (
+        method.__doc__ or ""
+    )
+    method.async_variant = method_async  # type: ignore[attr-defined]
+    return method
+
+
+def _add_operations(namespace: Dict[str, Any], templates: List[OperationTemplate], bound: bool) -> None:
+    for template in templates:
+        op = template.operation
+        method = _method(_meta_of, template, bound, op.python_name)
+        for name in dict.fromkeys((op.python_name, op.nickname)):
+            namespace[name] = method
+            namespace[f"{name}_async"] = method.async_variant  # type: ignore[attr-defined]
+
+
+def _meta_of(obj: Any) -> Meta:
+    return obj.meta
+
+
+def build_classes(meta: Meta) -> Dict[str, Collection]:
+    """Make the collection and instance classes for a client; return the collections by ARI name."""
+    api = meta.api
+    for resource, operations in api.resources.items():
+        for op in operations:
+            if not op.upgrade:
+                meta.templates[(resource, op.nickname)] = OperationTemplate(op)
+    for model, inst_type in api.instance_types.items():
+        namespace: Dict[str, Any] = {
+            "__slots__": (),
+            "meta": meta,
+            "_type": inst_type,
+            "__module__": "ari.resources",
+            "_identity_props": tuple(prop for _, prop in inst_type.identity),
+            "__doc__": f"An ARI {model}; operations of {inst_type.resource} bound to its identity.",
+        }
+        _add_operations(
+            namespace, [meta.templates[(inst_type.resource, op.nickname)] for op in inst_type.operations], True
+        )
+        meta.instance_classes[model] = type(model, (Resource,), namespace)
+    collections: Dict[str, Collection] = {}
+    for resource, operations in api.resources.items():
+        namespace = {
+            "__slots__": (),
+            "meta": meta,
+            "resource": resource,
+            "__module__": "ari.resources",
+            "__doc__": f"The ARI {resource} resource.",
+        }
+        _add_operations(
+            namespace, [meta.templates[(resource, op.nickname)] for op in operations if not op.upgrade], False
+        )
+        class_name = resource[0].upper() + resource[1:] + "Resource"
+        collections[resource] = type(class_name, (Collection,), namespace)()
+    return collections
+
+
+def new_instance(meta: Meta, model: str, identity: Optional[str] = None, **fields: Any) -> Resource:
+    """A factory instance (``client.Channel()``): a fresh uuid unless an identity is given."""
+    cls = meta.instance_classes[model]
+    props = cls._identity_props
+    data: Dict[str, Any] = dict(fields)
+    if len(props) == 1:
+        data.setdefault(props[0], identity if identity is not None else str(uuid.uuid4()))
+    elif identity is not None:
+        raise TypeError(f"{model} is identified by {', '.join(props)}: pass them as keywords")
+    missing = [p for p in props if p not in data]
+    if missing:
+        raise TypeError(f"{model} needs {', '.join(missing)}")
+    return cls(data)
