@@ -1,0 +1,271 @@
+"""The mock ARI server: a loopback server answering from a stub table, recording every request.
+
+Its one job is unit tests of an application: say what an operation answers (``stub``), push
+events (``send_event``), then check what the application asked (``requests``).  Operations
+without a stub answer something plausible worked out from the description: ``[]`` for a
+``List[...]``, 204 for ``void``, and for a model an object with its required properties filled.
+It keeps no Asterisk state; ``Simulator`` does that.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from . import description as _description
+from .backend import EventSink, Scheduler, SimRequest, SimResponse
+from .server import EventDelivery, LoopbackServer, LoopScheduler
+
+Body = Any  # a JSON-serialisable value, or a callable ``fn(request) -> value``
+
+
+@dataclass(frozen=True)
+class RecordedRequest(SimRequest):
+    """A request the mock answered: the checked ``SimRequest`` and its headers."""
+
+    headers: Dict[str, str] = field(default_factory=dict)  # without Authorization
+
+
+@dataclass(frozen=True)
+class _Stub:
+    status: int
+    body: Body
+
+
+_SCALARS: Dict[str, Any] = {"string": "", "int": 0, "long": 0, "double": 0.0, "float": 0.0,
+                            "boolean": False, "object": {}, "containers": {}}
+
+
+_CREATED = frozenset({"play", "playWithId", "record"})
+
+
+class _Defaults:
+    """What an unstubbed operation answers, worked out from the description."""
+
+    def __init__(self, carried: Dict[str, Any]) -> None:
+        self._models = _description.all_models(carried)
+
+    def response(self, request: SimRequest, operation: Dict[str, Any], timestamp: str
+                 ) -> SimResponse:
+        returns = operation["returns"]
+        if returns == "void":
+            return SimResponse(204)
+        if returns.startswith("List["):
+            return SimResponse(200, [])
+        if returns == "binary":
+            return SimResponse(200, raw=b"", content_type="application/octet-stream")
+        if returns in self._models:
+            # Asterisk answers 201 Created to play and record.
+            status = 201 if operation["nickname"] in _CREATED else 200
+            return SimResponse(status, self.minimal(returns, request, timestamp))
+        return SimResponse(200, _SCALARS.get(returns, {}))
+
+    def minimal(self, model_id: str, request: Optional[SimRequest], timestamp: str,
+                depth: int = 0) -> Dict[str, Any]:
+        """An object of ``model_id`` with only its required properties, filled by type."""
+        model = self._models.get(model_id, {})
+        out: Dict[str, Any] = {}
+        for name, prop in model.get("properties", {}).items():
+            if not prop.get("required"):
+                continue
+            kind = prop.get("type", "string")
+            if name in ("id", "name") and request is not None and depth == 0:
+                out[name] = _identity(name, model_id, request)
+            elif "allowableValues" in prop and prop["allowableValues"].get("values"):
+                out[name] = prop["allowableValues"]["values"][0]
+            elif kind == "Date":
+                out[name] = timestamp
+            elif kind.startswith("List["):
+                out[name] = []
+            elif kind in self._models:
+                out[name] = self.minimal(kind, None, timestamp, depth + 1) if depth < 3 else {}
+            else:
+                value = _SCALARS.get(kind, "")
+                out[name] = dict(value) if isinstance(value, dict) else value
+        return out
+
+
+def _identity(prop: str, model_id: str, request: SimRequest) -> str:
+    """An ``id`` or ``name`` from the request when one fits the model, else a fresh one/"".
+
+    ``/channels/{channelId}`` gives a Channel its id, ``?bridgeId=`` a Bridge, the last path
+    parameter ``{snoopId}`` a snoop channel; ``/channels/{channelId}/play`` a new Playback id;
+    ``/applications/{applicationName}`` an Application its name.
+    """
+    suffix = "Id" if prop == "id" else "Name"
+    model = model_id.lower()
+    candidates: List[Tuple[str, str]] = list(request.path_params.items())
+    candidates += [(k, v) for k, v in request.query.items() if k not in request.path_params]
+    for key, value in reversed(candidates):
+        if key == prop and value:
+            return value
+        if key.endswith(suffix) and value:
+            stem = key[: -len(suffix)].lower()
+            if stem and (stem in model or model in stem):
+                return value
+    if prop == "id" and request.path_params and request.path.endswith(
+            "/" + list(request.path_params.values())[-1]):
+        return list(request.path_params.values())[-1]
+    return str(uuid.uuid4()) if prop == "id" else ""
+
+
+class _StubBackend:
+    """The mock's backend; runs on the server's loop thread like any backend."""
+
+    def __init__(self, carried: Dict[str, Any]) -> None:
+        self.defaults = _Defaults(carried)
+        self.operations = {(res, op["nickname"]): op
+                           for res, _, op in _description.iter_operations(carried)}
+        self.stubs: Dict[Tuple[str, str], _Stub] = {}
+        self.path_stubs: Dict[Tuple[str, str], _Stub] = {}
+        self.scheduler: Optional[Scheduler] = None
+        self.events: Optional[EventSink] = None
+        self.subscribe_all: Dict[str, bool] = {}
+
+    def bind(self, scheduler: Scheduler, events: EventSink) -> None:
+        self.scheduler, self.events = scheduler, events
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        stub = self.path_stubs.get((request.method, request.path)) or self.stubs.get(
+            (request.resource, request.nickname))
+        if stub is None:
+            assert self.scheduler is not None
+            op = self.operations[(request.resource, request.nickname)]
+            return self.defaults.response(request, op, self.scheduler.timestamp())
+        body = stub.body(request) if callable(stub.body) else stub.body
+        if isinstance(body, SimResponse):
+            return body
+        if isinstance(body, (bytes, bytearray)):
+            return SimResponse(stub.status, raw=bytes(body),
+                               content_type="application/octet-stream")
+        return SimResponse(stub.status, body)
+
+    def app_connected(self, app: str, subscribe_all: bool) -> None:
+        self.subscribe_all[app] = subscribe_all
+
+    def app_disconnected(self, app: str) -> None:
+        self.subscribe_all.pop(app, None)
+
+
+class MockServer(LoopbackServer):
+    """A ``LoopbackServer`` answering from stubs; takes the same options.
+
+    ::
+
+        with MockServer() as mock:
+            mock.stub("channels", "get", body={"id": "c1", "state": "Up"})
+            mock.stub_path("DELETE", "/channels/c1", status=404,
+                           body={"message": "Channel not found"})
+            ...  # run the application against mock.url
+            assert mock.requests_for("channels", "hangup")
+    """
+
+    def __init__(self, **options: Any) -> None:
+        carried = options.get("description")
+        if carried is None:
+            carried = options["description"] = _description.load()
+        self._stub_backend = _StubBackend(carried)
+        super().__init__(self._stub_backend, **options)
+        self._requests: List[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+
+    # -- stubs -----------------------------------------------------------------------------
+
+    def stub(self, resource: str, nickname: str, status: int = 200, body: Body = None) -> None:
+        """Answer operation ``resource.nickname`` with ``status`` and ``body``.
+
+        ``body`` may be a callable ``fn(request) -> body`` (run on the server thread); it may
+        also return a ``SimResponse`` to choose everything, and bytes answer a binary body.
+        """
+        if (resource, nickname) not in self._stub_backend.operations:
+            raise ValueError(f"no operation {resource}.{nickname} in the description")
+        self._set_stub(self._stub_backend.stubs, (resource, nickname), _Stub(status, body))
+
+    def stub_path(self, method: str, path: str, status: int = 200, body: Body = None) -> None:
+        """Answer ``method path`` (under /ari, percent-decoded, e.g. ``/channels/c1``).
+
+        Path stubs win over ``stub``'s per-operation ones.
+        """
+        if path.startswith("/ari/"):
+            path = path[4:]
+        self._set_stub(self._stub_backend.path_stubs, (method.upper(), path), _Stub(status, body))
+
+    def _set_stub(self, table: Dict[Tuple[str, str], _Stub], key: Tuple[str, str],
+                  stub: _Stub) -> None:
+        if self._ready.is_set() and not self._stopped:
+            self.call_in_loop(table.__setitem__, key, stub)
+        else:
+            table[key] = stub
+
+    def clear(self) -> None:
+        """Forget the recorded requests and every stub."""
+        with self._requests_lock:
+            self._requests.clear()
+        if self._ready.is_set() and not self._stopped:
+            self.call_in_loop(self._clear_stubs)
+        else:
+            self._clear_stubs()
+
+    def _clear_stubs(self) -> None:
+        self._stub_backend.stubs.clear()
+        self._stub_backend.path_stubs.clear()
+
+    # -- recorded requests -----------------------------------------------------------------
+
+    @property
+    def requests(self) -> List[RecordedRequest]:
+        """Every request answered so far (a copy), oldest first.
+
+        Requests the server refused itself (auth, unknown path, bad parameters) are not here.
+        """
+        with self._requests_lock:
+            return list(self._requests)
+
+    def requests_for(self, resource: str, nickname: str) -> List[RecordedRequest]:
+        return [r for r in self.requests if r.resource == resource and r.nickname == nickname]
+
+    def _dispatch(self, request: SimRequest, headers: Mapping[str, str]) -> SimResponse:
+        recorded = RecordedRequest(
+            request.resource, request.nickname, request.method, request.path,
+            request.path_params, request.query, request.body,
+            headers={k: v for k, v in headers.items() if k.lower() != "authorization"})
+        with self._requests_lock:
+            self._requests.append(recorded)
+        return self.backend.handle(request)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def send_event(self, event: Dict[str, Any]) -> None:
+        """Push ``event`` to ``event["application"]``, or to every connected app.
+
+        ``timestamp``, ``asterisk_id`` and ``application`` are filled when missing.
+        """
+        self.call_in_loop(self._send_event, dict(event))
+
+    def _send_event(self, event: Dict[str, Any]) -> None:
+        assert isinstance(self.scheduler, LoopScheduler)
+        event.setdefault("timestamp", self.scheduler.timestamp())
+        event.setdefault("asterisk_id", self.asterisk_id)
+        app = event.get("application")
+        apps = [app] if app else sorted(self._apps)
+        for name in apps:
+            one = event if app else dict(event, application=name)
+            self.events.send(name, one)
+
+    def send_raw(self, app: str, text: str) -> None:
+        """Send ``text`` as one text frame to ``app``'s socket, as it is (it need not be JSON)."""
+        events: EventDelivery = self.events
+        self.call_in_loop(events.send_text, app, text)
+
+    def subscribed_all(self, app: str) -> Optional[bool]:
+        """Whether ``app`` connected with ``subscribeAll=true`` (None: not connected)."""
+        return self.call_in_loop(self._stub_backend.subscribe_all.get, app)
+
+    def minimal(self, model_id: str) -> Dict[str, Any]:
+        """A minimal object of ``model_id`` (required properties only), for building bodies."""
+        return self._stub_backend.defaults.minimal(model_id, None, "1970-01-01T00:00:00.000+0000")
+
+
+__all__ = ["MockServer", "RecordedRequest"]
