@@ -78,6 +78,8 @@ def convert(folder: str, asterisk: str) -> Dict[str, Any]:
         with open(os.path.join(folder, "api-docs", name + ".json"), encoding="utf-8") as f:
             doc = json.load(f)
         res: Dict[str, Any] = {"name": name, "apiVersion": doc["apiVersion"]}
+        if doc.get("swaggerVersion") != listing["swaggerVersion"]:
+            res["swaggerVersion"] = doc["swaggerVersion"]  # events.json says "1.2"
         for key in ("since", "requiresModules"):
             if key in doc:
                 res[key] = doc[key]

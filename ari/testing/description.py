@@ -15,6 +15,7 @@ The carried format, ``ari-interface/1``::
         {
           "name": "channels",           # api-docs/channels.json
           "apiVersion": "2.0.0",
+          "swaggerVersion": "1.2",      # only where it differs from the top level (events)
           "since": ["12.0.0"],          # optional, as in the api-docs file
           "requiresModules": [...],     # optional
           "apis": [
@@ -111,7 +112,7 @@ def render_swagger(carried: Dict[str, Any], base_path: str) -> Dict[str, Dict[st
     for res in carried["resources"]:
         doc: Dict[str, Any] = {
             "apiVersion": res["apiVersion"],
-            "swaggerVersion": swagger_version,
+            "swaggerVersion": res.get("swaggerVersion", swagger_version),
             "basePath": base_path,
             "resourcePath": "/api-docs/{}.{{format}}".format(res["name"]),
         }
