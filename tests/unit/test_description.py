@@ -80,7 +80,7 @@ def test_path_params_match_templates():
 
 def test_params_and_errors_are_well_formed():
     seen = set()
-    for resource, path, op in d.iter_operations(CARRIED):
+    for resource, _path, op in d.iter_operations(CARRIED):
         assert op["method"] in ("GET", "POST", "PUT", "DELETE")
         key = (resource, op["nickname"])
         assert key not in seen, key
