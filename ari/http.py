@@ -120,7 +120,7 @@ class Transport:
         """
         url = self.root + path
         try:
-            response = self._session.request(method, url, params=params, json=json, timeout=self.timeout)
+            response = self._send(method, url, params, json)
         except requests.Timeout as exc:
             raise Timeout(f"{method} {url}: no answer within {self.timeout} s", url) from exc
         except requests.ConnectionError as exc:
@@ -130,6 +130,16 @@ class Transport:
         if response.status_code >= 300:
             raise self._error(response, method, url, operation, reasons or {})
         return response
+
+    def _send(self, method: str, url: str, params: Optional[Mapping[str, str]], json: Any) -> requests.Response:
+        session = self._session
+        prepared = session.prepare_request(requests.Request(method, url, params=params, json=json))
+        # requests "requotes" URLs, turning an encoded "%2E%2E" segment back into "..", which
+        # a server resolves as the parent: restore our own encoding of the path.
+        query = prepared.url.partition("?")[2] if prepared.url else ""
+        prepared.url = f"{url}?{query}" if query else url
+        settings = session.merge_environment_settings(url, {}, None, self.verify, None)
+        return session.send(prepared, timeout=self.timeout, allow_redirects=True, **settings)
 
     def get_json(self, path: str) -> Any:
         """GET a JSON document (the API description); invalid JSON is a SpecError naming it."""

@@ -85,19 +85,31 @@ class Meta:
         return data
 
     def submit(self, fn: Callable[[], Any], callback: Optional[Callback]) -> Future:
-        future = self.executor().submit(fn)
-        if callback is not None:
-            future.add_done_callback(lambda done: _call_back(callback, done))
+        if callback is None:
+            return self.executor().submit(fn)
+
+        def run() -> Any:
+            # The callback runs on the worker, before the future resolves, exactly once.
+            try:
+                result = fn()
+            except BaseException as exc:
+                _call_back(callback, exc, None)
+                raise
+            _call_back(callback, None, result)
+            return result
+
+        future = self.executor().submit(run)
+        future.add_done_callback(lambda done: done.cancelled() and _call_back(callback, _cancelled(), None))
         return future
 
 
-def _call_back(callback: Callback, future: Future) -> None:
-    if future.cancelled():
-        error: Optional[BaseException] = RuntimeError("cancelled: the client was closed")
-    else:
-        error = future.exception()
+def _cancelled() -> RuntimeError:
+    return RuntimeError("cancelled: the client was closed before the call ran")
+
+
+def _call_back(callback: Callback, error: Optional[BaseException], result: Any) -> None:
     try:
-        callback(error, None if error else future.result())
+        callback(error, result)
     except Exception:
         log.exception("callback %r raised", callback)
 
@@ -252,7 +264,8 @@ def _instance_slot(
         for candidate in (param, prop):
             if candidate in names:
                 return candidate
-        if prop == "id":
+        # An operation creating an object of the instance's model may name its id otherwise (snoopId).
+        if prop == "id" and template.response.name == type(instance).__name__:
             id_params = [n for n in names if n.endswith("Id")]
             if len(id_params) == 1:
                 return id_params[0]
