@@ -99,7 +99,7 @@ class Meta:
             return result
 
         future = self.executor().submit(run)
-        future.add_done_callback(lambda done: done.cancelled() and _call_back(callback, _cancelled(), None))
+        future.add_done_callback(lambda done: _call_back(callback, _cancelled(), None) if done.cancelled() else None)
         return future
 
 

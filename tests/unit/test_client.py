@@ -366,7 +366,7 @@ def test_docstrings_and_signatures(client: ari.Client) -> None:
     assert "from_" in inspect.signature(client.endpoints.sendMessage).parameters
 
 
-class socket_closed_port:
+class socket_closed_port:  # noqa: N801 - used like a function
     """A local port with nothing listening."""
 
     def __enter__(self) -> int:

@@ -112,8 +112,7 @@ def test_render_swagger_shape():
     channels = docs["channels.json"]
     assert channels["resourcePath"] == "/api-docs/channels.{format}"
     assert channels["basePath"] == "http://127.0.0.1:1234/ari"
-    answer = next(op for api in channels["apis"] for op in api["operations"]
-                  if op["nickname"] == "answer")
+    answer = next(op for api in channels["apis"] for op in api["operations"] if op["nickname"] == "answer")
     assert answer["httpMethod"] == "POST"
     assert answer["responseClass"] == "void"
     assert answer["summary"] == "POST /channels/{channelId}/answer"
@@ -143,21 +142,23 @@ def test_render_does_not_share_mutable_parts():
 ROUTER = d.Router(CARRIED)
 
 
-@pytest.mark.parametrize("method,path,resource,nickname,params", [
-    ("POST", "/channels/create", "channels", "create", {}),
-    ("POST", "/channels/externalMedia", "channels", "externalMedia", {}),
-    ("POST", "/channels/abc", "channels", "originateWithId", {"channelId": "abc"}),
-    ("GET", "/channels/a%2Fb", "channels", "get", {"channelId": "a/b"}),
-    ("GET", "/channels/a%20b", "channels", "get", {"channelId": "a b"}),
-    ("DELETE", "/channels/x", "channels", "hangup", {"channelId": "x"}),
-    ("GET", "/endpoints/PJSIP/100", "endpoints", "get", {"tech": "PJSIP", "resource": "100"}),
-    ("PUT", "/endpoints/sendMessage", "endpoints", "sendMessage", {}),
-    ("GET", "/recordings/stored/r1/file", "recordings", "getStoredFile", {"recordingName": "r1"}),
-    ("GET", "/events", "events", "eventWebsocket", {}),
-    ("POST", "/bridges/b1/videoSource/c1", "bridges", "setVideoSource",
-     {"bridgeId": "b1", "channelId": "c1"}),
-    ("get", "/asterisk/ping", "asterisk", "ping", {}),
-])
+@pytest.mark.parametrize(
+    "method,path,resource,nickname,params",
+    [
+        ("POST", "/channels/create", "channels", "create", {}),
+        ("POST", "/channels/externalMedia", "channels", "externalMedia", {}),
+        ("POST", "/channels/abc", "channels", "originateWithId", {"channelId": "abc"}),
+        ("GET", "/channels/a%2Fb", "channels", "get", {"channelId": "a/b"}),
+        ("GET", "/channels/a%20b", "channels", "get", {"channelId": "a b"}),
+        ("DELETE", "/channels/x", "channels", "hangup", {"channelId": "x"}),
+        ("GET", "/endpoints/PJSIP/100", "endpoints", "get", {"tech": "PJSIP", "resource": "100"}),
+        ("PUT", "/endpoints/sendMessage", "endpoints", "sendMessage", {}),
+        ("GET", "/recordings/stored/r1/file", "recordings", "getStoredFile", {"recordingName": "r1"}),
+        ("GET", "/events", "events", "eventWebsocket", {}),
+        ("POST", "/bridges/b1/videoSource/c1", "bridges", "setVideoSource", {"bridgeId": "b1", "channelId": "c1"}),
+        ("get", "/asterisk/ping", "asterisk", "ping", {}),
+    ],
+)
 def test_router_matches(method, path, resource, nickname, params):
     m = ROUTER.match(method, path)
     assert (m.resource, m.nickname, m.path_params) == (resource, nickname, params)
@@ -170,8 +171,9 @@ def test_router_literal_wins_but_falls_back_to_template():
     assert (m.nickname, m.path_params) == ("get", {"channelId": "create"})
 
 
-@pytest.mark.parametrize("path", ["/nope", "/channels/", "/channels//answer", "channels",
-                                  "/channels/x/answer/more", ""])
+@pytest.mark.parametrize(
+    "path", ["/nope", "/channels/", "/channels//answer", "channels", "/channels/x/answer/more", ""]
+)
 def test_router_no_such_path(path):
     with pytest.raises(d.NoSuchPath):
         ROUTER.match("GET", path)
