@@ -71,7 +71,11 @@ class Backend(Protocol):
     def handle(self, request: SimRequest) -> SimResponse: ...
 
     def app_connected(self, app: str, subscribe_all: bool) -> None:
-        """A WebSocket registered ``app`` (Asterisk then lists it in /applications)."""
+        """A WebSocket registered ``app`` (Asterisk then lists it in /applications).
+
+        Called again, without ``app_disconnected`` in between, when a newer WebSocket takes
+        ``app`` over (the old one gets ``ApplicationReplaced``).
+        """
         ...
 
     def app_disconnected(self, app: str) -> None:

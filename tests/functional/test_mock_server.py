@@ -199,3 +199,17 @@ def test_stop_leaves_no_thread():
     mock = MockServer(speed=10).start()
     mock.stop()
     assert [t for t in threading.enumerate() if t.name == "ari-sim"] == []
+
+
+def test_pytest_plugin_fixture(ari_mock):
+    assert isinstance(ari_mock, MockServer)
+    assert call(ari_mock, "GET", "/channels").json() == []
+
+
+def test_plugin_and_package_import_without_aiohttp():
+    import subprocess
+    import sys
+
+    code = ("import sys, ari.testing, ari.testing.pytest_plugin, ari.testing.description;"
+            "assert 'aiohttp' not in sys.modules, 'aiohttp imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
