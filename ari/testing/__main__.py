@@ -31,8 +31,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         server = MockServer(**options)
     else:
-        from .simulator import Simulator
-
+        try:
+            from .simulator import Simulator
+        except ImportError as e:
+            print(f"the simulator is not available ({e}); try --mock", file=sys.stderr)
+            return 2
         server = Simulator(**options)
     server.start()
     kind = "mock" if args.mock else "simulator"
