@@ -9,7 +9,9 @@ caller passes the prepared request to the transport (see ``resources.py``).
 from __future__ import annotations
 
 import inspect
+import keyword
 from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
@@ -95,7 +97,9 @@ class OperationTemplate:
         return PreparedRequest(self.operation.method, path, query, body)
 
     # -- documentation -------------------------------------------------------------
+    @cached_property
     def docstring(self) -> str:
+        """The method's docstring: summary, notes, parameters, errors (built once)."""
         op = self.operation
         lines = [op.summary or f"{op.method} {op.path}", ""]
         if op.notes:
@@ -122,20 +126,33 @@ class OperationTemplate:
         return "\n".join(lines)
 
     def signature(self, bound: Tuple[str, ...] = ()) -> inspect.Signature:
-        kinds = inspect.Parameter
-        sig = [
-            kinds("self", kinds.POSITIONAL_OR_KEYWORD),
-            kinds("params", kinds.POSITIONAL_OR_KEYWORD, default=None),
-            kinds("instance", kinds.POSITIONAL_OR_KEYWORD, default=None),
+        names = [
+            (p.name if p.name.isidentifier() and not keyword.iskeyword(p.name) else p.python_name, p.required)
+            for p in self.operation.parameters
+            if p.name not in bound
         ]
-        for p in self.operation.parameters:
-            if p.name in bound:
-                continue
-            default = kinds.empty if p.required else None
-            name = p.name if p.name.isidentifier() and not _is_keyword(p.name) else p.python_name
-            sig.append(kinds(name, kinds.KEYWORD_ONLY, default=default))
-        sig.append(kinds("callback", kinds.KEYWORD_ONLY, default=None))
-        return inspect.Signature(sig)
+        return _signature(tuple(names))
+
+
+_LEADING = (
+    inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+    inspect.Parameter("instance", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+)
+_CALLBACK = inspect.Parameter("callback", inspect.Parameter.KEYWORD_ONLY, default=None)
+
+
+@cache
+def _keyword(name: str, required: bool) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=inspect.Parameter.empty if required else None
+    )
+
+
+@cache
+def _signature(names: Tuple[Tuple[str, bool], ...]) -> inspect.Signature:
+    # Cached: operations share parameter lists (and connect time matters).
+    return inspect.Signature([*_LEADING, *(_keyword(name, required) for name, required in names), _CALLBACK])
 
 
 def convert(response_type_name: str, item: str, is_list: bool, data: Any, build: Build) -> Any:
@@ -143,12 +160,6 @@ def convert(response_type_name: str, item: str, is_list: bool, data: Any, build:
     if is_list:
         return [build(item, element) for element in data or ()]
     return build(item, data)
-
-
-def _is_keyword(name: str) -> bool:
-    import keyword
-
-    return keyword.iskeyword(name)
 
 
 def _split_path(path: str) -> Tuple[Tuple[bool, str], ...]:

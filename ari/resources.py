@@ -296,7 +296,7 @@ def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: 
 
     bound_params = template.operation.path_parameters if bound else ()
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = template.docstring()
+    method.__doc__ = template.docstring
     method.__signature__ = template.signature(bound_params)  # type: ignore[attr-defined]
     method_async.__name__ = method_async.__qualname__ = f"{name}_async"
     method_async.__doc__ = f"{name} in the background: returns a concurrent.futures.Future of its result.\n\n" + (
