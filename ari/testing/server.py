@@ -406,11 +406,20 @@ class LoopbackServer:
         self.backend.bind(self.scheduler, self.events)
 
     async def _shutdown(self) -> None:
-        for sock in list(self._sockets):
+        socks = list(self._sockets)
+        for sock in socks:
             self._unregister(sock)
-            try:
-                await asyncio.wait_for(sock.ws.close(code=1001, message=b"shutdown"), 1.0)
-            except Exception:
+        if socks:
+            # A close frame to every socket at once, bounded; whoever lingers is cut off.
+            closing = [asyncio.ensure_future(s.ws.close(code=1001, message=b"shutdown"))
+                       for s in socks]
+            await asyncio.wait(closing, timeout=1.0)
+            for sock, task in zip(socks, closing):
+                if task.done():
+                    if not task.cancelled() and task.exception() is not None:
+                        log.debug("closing an events socket failed: %s", task.exception())
+                    continue
+                task.cancel()
                 if sock.transport is not None:
                     sock.transport.abort()
         await self._cleanup()
