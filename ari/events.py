@@ -1,0 +1,167 @@
+"""Event objects: a parsed ARI event with its resource fields promoted to instances.
+
+Its one job is the shape of an event: attribute and item access to every field, and
+promotion of the fields that the server's own description (events.json, through
+``api.event_resources``) declares as resources to instances bound to the client.  What
+to promote is worked out once per event type, so the per-event path is a few dict
+operations.  It must not touch the WebSocket, blinker or any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Type
+
+from .naming import snake_case
+from .resources import Data, Meta, Resource
+
+log = logging.getLogger(__name__)
+
+Key = Tuple[Any, ...]
+
+
+class Event:
+    """One event: ``event.type``, ``event['digit']``, ``event.channel`` (an instance)...
+
+    It wraps the dict parsed from the frame without copying; promoted fields hold
+    instances, whose own data is the nested dict Asterisk sent.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        data = self._data
+        if name in data:
+            value = data[name]
+        else:
+            alternative = snake_case(name)
+            if alternative not in data:
+                raise AttributeError(f"{data.get('type', 'event')} has no field {name!r}")
+            value = data[alternative]
+        return Data(value) if type(value) is dict else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._data.get(name, default)
+
+    def keys(self) -> Any:
+        return self._data.keys()
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The event as Asterisk sent it (instances turned back into their data)."""
+        return {k: (v.to_dict() if isinstance(v, Resource) else v) for k, v in self._data.items()}
+
+    def __repr__(self) -> str:
+        return f"<Event {self._data.get('type')}>"
+
+
+class Instances(Dict[str, Resource]):
+    """The instances an event names, when it names several: ``instances.bridge``, ``instances['channel']``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Resource:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class EventShape:
+    """What one event type carries: the resource fields to promote and the field orders follow."""
+
+    __slots__ = ("type", "fields", "route")
+
+    def __init__(self, event_type: str, fields: Tuple[Tuple[str, Type[Resource]], ...]) -> None:
+        self.type = event_type
+        self.fields = fields
+        # Per-resource order in concurrent dispatch follows one field.  A call is the usual
+        # unit of work, so the channel wins when an event names several (ChannelEnteredBridge).
+        names = [name for name, _ in fields]
+        route = "channel" if "channel" in names else (names[0] if names else None)
+        self.route: Optional[Tuple[str, str, Tuple[str, ...]]] = None
+        if route is not None:
+            cls = dict(fields)[route]
+            self.route = (route, cls.__name__, cls._identity_props)
+
+
+class Promoter:
+    """Turns parsed frames into ``(event, target, instances)`` for one client."""
+
+    def __init__(self, meta: Meta) -> None:
+        self.meta = meta
+        self.shapes: Dict[str, EventShape] = {}
+        for event_type, fields in meta.api.event_resources.items():
+            promoted = tuple(
+                (name, meta.instance_classes[model]) for name, model in fields.items() if model in meta.instance_classes
+            )
+            self.shapes[event_type] = EventShape(event_type, promoted)
+        self._unknown: set = set()
+
+    def promote(self, data: Dict[str, Any]) -> Tuple[Event, Any, Tuple[Resource, ...]]:
+        """The event, what handlers get after it (an instance, ``Instances`` or None), the instances."""
+        shape = self.shapes.get(data.get("type"))  # type: ignore[arg-type]
+        if shape is None:
+            self._note_unknown(data.get("type"))
+            return Event(data), None, ()
+        fields = shape.fields
+        if not fields:
+            return Event(data), None, ()
+        if len(fields) == 1:
+            name, cls = fields[0]
+            value = data.get(name)
+            if type(value) is dict:
+                instance = cls(value)
+                data[name] = instance
+                return Event(data), instance, (instance,)
+            return Event(data), None, ()
+        found = Instances()
+        for name, cls in fields:
+            value = data.get(name)
+            if type(value) is dict:
+                found[name] = data[name] = cls(value)
+        if not found:
+            return Event(data), None, ()
+        instances = tuple(found.values())
+        if len(found) == 1:
+            return Event(data), instances[0], instances
+        return Event(data), found, instances
+
+    def route_key(self, data: Mapping[str, Any]) -> Optional[Key]:
+        """The listener key of the resource that orders this event (raw frame, nothing built)."""
+        shape = self.shapes.get(data.get("type"))  # type: ignore[arg-type]
+        if shape is None or shape.route is None:
+            return None
+        name, model, props = shape.route
+        value = data.get(name)
+        if type(value) is not dict:
+            return None
+        return (model, *(value.get(p) for p in props))
+
+    def _note_unknown(self, event_type: Any) -> None:
+        # Once per type: an unknown type repeats with every event of it.
+        if event_type not in self._unknown and len(self._unknown) < 1000:
+            self._unknown.add(event_type)
+            log.warning("event type %r is not in the API description; delivered without promotion", event_type)
+
+
+def client_event(event_type: str, **fields: Any) -> Event:
+    """An event the client itself emits (``WebSocketConnected``...), shaped like Asterisk's."""
+    return Event({"type": event_type, **fields})
+
+
+__all__ = ["Event", "EventShape", "Instances", "Promoter", "client_event"]
