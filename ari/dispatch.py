@@ -1,0 +1,331 @@
+"""Listeners and dispatch for one client, and the only module that imports blinker.
+
+Its one job: hold the client's listeners (client-level, keyed by event type; instance
+listeners, keyed by event type and resource key) in one ``blinker.Namespace`` per client,
+and call them from dispatcher threads in order, one receiver at a time with each
+exception isolated.  Serial mode runs every event on one ``ari-dispatch`` thread in
+arrival order; concurrent mode runs a bounded pool (``ari-dispatch-N``) where an event
+goes to the worker chosen by its resource's key, so each resource's events stay in
+order while different calls proceed in parallel.  Instance listeners are released once
+their resource's terminal event has been dispatched.
+
+It must not read sockets or parse frames (stream.py does), nor know the shape of
+events beyond what ``events.Promoter`` tells it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import blinker
+
+from .events import Event, Promoter
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Any]
+Key = Tuple[Any, ...]
+ErrorHook = Callable[[BaseException, Event], Any]
+
+#: event type -> the field naming the resource it ends; that resource's listeners are then released
+TERMINAL: Dict[str, str] = {
+    "ChannelDestroyed": "channel",
+    "BridgeDestroyed": "bridge",
+    "PlaybackFinished": "playback",
+    "RecordingFinished": "recording",
+    "RecordingFailed": "recording",
+}
+
+_SEP = "\x1f"  # never in an event type: separates keyed signal names from client-level ones
+_STOP = object()
+
+
+class _Once:
+    """A receiver that runs its handler for one event only, even with several dispatchers."""
+
+    __slots__ = ("handler", "_gate", "_remove")
+
+    def __init__(self, handler: Handler, remove: Callable[[_Once], None]) -> None:
+        self.handler = handler
+        self._gate = threading.Lock()
+        self._remove = remove
+
+    def __call__(self, *args: Any) -> Any:
+        if not self._gate.acquire(blocking=False):
+            return None  # already fired on another worker
+        self._remove(self)
+        return self.handler(*args)
+
+    def __repr__(self) -> str:
+        return f"<once {self.handler!r}>"
+
+
+class _Call:
+    """A queued client event (``WebSocketConnected``...), dispatched in line with Asterisk's."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+
+class Dispatcher:
+    """``meta.events``: the listener registry and the dispatcher threads of one client."""
+
+    def __init__(
+        self,
+        promoter: Promoter,
+        *,
+        mode: str = "serial",
+        workers: int = 4,
+        on_handler_error: Optional[ErrorHook] = None,
+    ) -> None:
+        if mode not in ("serial", "concurrent"):
+            raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {mode!r}")
+        if workers < 1:
+            raise ValueError("dispatch_workers must be >= 1")
+        self.promoter = promoter
+        self.mode = mode
+        self.size = 1 if mode == "serial" else workers
+        self.on_handler_error = on_handler_error
+        self._ns = blinker.Namespace()
+        self._keyed: Dict[Key, Dict[str, blinker.NamedSignal]] = {}
+        self._lock = threading.RLock()
+        self._queues: List[queue.SimpleQueue] = []
+        self._threads: List[threading.Thread] = []
+        self._state = threading.Lock()  # start/stop run once each (websocket-client's teardown lock)
+
+    # -- the registry ------------------------------------------------------------------
+    def add(self, event_type: str, handler: Handler, key: Optional[Key] = None, once: bool = False) -> None:
+        """Connect ``handler`` to ``event_type`` for the client (``key`` None) or one resource."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {type(handler).__name__}")
+        with self._lock:
+            signal = self._signal(event_type, key)
+            receiver: Handler = _Once(handler, lambda r: self._disconnect(event_type, r, key)) if once else handler
+            signal.connect(receiver, weak=False)
+
+    def remove(self, event_type: str, handler: Handler, key: Optional[Key] = None) -> None:
+        """Disconnect ``handler`` (added with ``on`` or ``once``); unknown handlers are ignored."""
+        with self._lock:
+            signal = self._find(event_type, key)
+            if signal is None:
+                return
+            for receiver in tuple(signal.receivers.values()):
+                if receiver == handler or (isinstance(receiver, _Once) and receiver.handler == handler):
+                    signal.disconnect(receiver)
+            self._drop_if_empty(event_type, key, signal)
+
+    def remove_all(self, event_type: Optional[str] = None, key: Optional[Key] = None) -> None:
+        """Disconnect every handler of ``event_type`` (every type when None) at one level."""
+        with self._lock:
+            if key is not None:
+                signals = self._keyed.get(key, {})
+                for name in [event_type] if event_type is not None else list(signals):
+                    signal = signals.get(name)
+                    if signal is not None:
+                        signal.receivers.clear()
+                        self._drop_if_empty(name, key, signal)
+                return
+            names = [event_type] if event_type is not None else [n for n in self._ns if _SEP not in n]
+            for name in names:
+                signal = self._ns.pop(name, None)
+                if signal is not None:
+                    signal.receivers.clear()
+
+    def listeners(self, event_type: str, key: Optional[Key] = None) -> List[Handler]:
+        """The handlers connected to ``event_type`` at one level, in the order they were added."""
+        signal = self._find(event_type, key)
+        if signal is None:
+            return []
+        return [r.handler if isinstance(r, _Once) else r for r in tuple(signal.receivers.values())]
+
+    def keyed_count(self) -> int:
+        """How many resources have instance listeners (tests check nothing leaks)."""
+        return len(self._keyed)
+
+    def signal_count(self) -> int:
+        return len(self._ns)
+
+    def _signal(self, event_type: str, key: Optional[Key]) -> blinker.NamedSignal:
+        if key is None:
+            if _SEP in event_type:
+                raise ValueError(f"invalid event type {event_type!r}")
+            return self._ns.signal(event_type)
+        per_key = self._keyed.setdefault(key, {})
+        signal = per_key.get(event_type)
+        if signal is None:
+            signal = per_key[event_type] = self._ns.signal(_SEP.join((event_type, *map(str, key))))
+        return signal
+
+    def _find(self, event_type: str, key: Optional[Key]) -> Optional[blinker.NamedSignal]:
+        if key is None:
+            return self._ns.get(event_type)
+        per_key = self._keyed.get(key)
+        return per_key.get(event_type) if per_key is not None else None
+
+    def _disconnect(self, event_type: str, receiver: Handler, key: Optional[Key]) -> None:
+        with self._lock:
+            signal = self._find(event_type, key)
+            if signal is not None:
+                signal.disconnect(receiver)
+                self._drop_if_empty(event_type, key, signal)
+
+    def _drop_if_empty(self, event_type: str, key: Optional[Key], signal: blinker.NamedSignal) -> None:
+        if signal.receivers:
+            return
+        if self._ns.get(signal.name) is signal:
+            del self._ns[signal.name]
+        if key is not None:
+            per_key = self._keyed.get(key)
+            if per_key is not None and per_key.get(event_type) is signal:
+                del per_key[event_type]
+                if not per_key:
+                    del self._keyed[key]
+
+    def release(self, key: Key) -> None:
+        """Forget every instance listener of one resource (after its terminal event)."""
+        with self._lock:
+            per_key = self._keyed.pop(key, None)
+            if per_key:
+                for signal in per_key.values():
+                    signal.receivers.clear()
+                    if self._ns.get(signal.name) is signal:
+                        del self._ns[signal.name]
+
+    # -- dispatching -------------------------------------------------------------------
+    def deliver(self, data: Dict[str, Any]) -> None:
+        """Dispatch one parsed frame on the calling thread (the dispatcher threads call this)."""
+        event_type = data.get("type")
+        signal = self._ns.get(event_type)  # type: ignore[arg-type]
+        keyed = self._keyed
+        if (signal is None or not signal.receivers) and not keyed:
+            return  # nobody listens: not even promotion is worth doing
+        event, target, instances = self.promoter.promote(data)
+        args = (event,) if target is None else (event, target)
+        if signal is not None:
+            self._call(signal, args, event)
+        if keyed and instances:
+            for instance in instances:
+                per_key = keyed.get(instance._key)
+                if per_key:
+                    scoped = per_key.get(event_type)  # type: ignore[arg-type]
+                    if scoped is not None:
+                        self._call(scoped, args, event)
+            field = TERMINAL.get(event_type)  # type: ignore[arg-type]
+            if field is not None:
+                ended = data.get(field)
+                if ended is not None and not isinstance(ended, dict):
+                    self.release(ended._key)
+
+    def emit(self, event: Event) -> None:
+        """Dispatch a client event (``WebSocketReconnecting``...) in line with the stream's events."""
+        if self._queues:
+            self._queues[0].put(_Call(event))
+        else:
+            self._emit_now(event)
+
+    def _emit_now(self, event: Event) -> None:
+        signal = self._ns.get(event["type"])
+        if signal is not None:
+            self._call(signal, (event,), event)
+
+    def _call(self, signal: blinker.NamedSignal, args: Tuple[Any, ...], event: Event) -> None:
+        # One receiver at a time: blinker's send() would stop at the first that raises.
+        for receiver in tuple(signal.receivers.values()):
+            try:
+                receiver(*args)
+            except Exception as exc:
+                self._failed(exc, receiver, event, args)
+
+    def _failed(self, exc: Exception, receiver: Handler, event: Event, args: Tuple[Any, ...]) -> None:
+        target = args[1] if len(args) > 1 else None
+        resource = getattr(target, "_key", None) if target is not None else None
+        if resource is None and target is not None:
+            resource = [getattr(i, "_key", None) for i in target.values()]
+        log.error(
+            "handler %r for %s (resource %s) raised",
+            getattr(receiver, "handler", receiver),
+            event.get("type"),
+            resource,
+            exc_info=exc,
+        )
+        hook = self.on_handler_error
+        if hook is not None:
+            try:
+                hook(exc, event)
+            except Exception:
+                log.exception("on_handler_error hook %r raised", hook)
+
+    # -- threads -----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def start(self) -> None:
+        """Start the dispatcher thread(s); idempotent."""
+        with self._state:
+            if self._threads:
+                return
+            self._queues = [queue.SimpleQueue() for _ in range(self.size)]
+            for index, inbox in enumerate(self._queues):
+                name = "ari-dispatch" if self.mode == "serial" else f"ari-dispatch-{index + 1}"
+                thread = threading.Thread(target=self._work, args=(inbox,), name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def submitter(self) -> Callable[[Dict[str, Any]], None]:
+        """The function the reader calls with each parsed frame (bound once, no per-event locks)."""
+        queues = self._queues
+        if not queues:
+            raise RuntimeError("the dispatcher is not running")
+        if len(queues) == 1:
+            return queues[0].put
+        route = self.promoter.route_key
+        puts = [q.put for q in queues]
+        size = len(puts)
+
+        def submit(data: Dict[str, Any]) -> None:
+            key = route(data)
+            puts[hash(key) % size if key is not None else 0](data)
+
+        return submit
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """Let queued events finish, then end the threads; joins with a bound, never itself."""
+        with self._state:
+            threads, queues = self._threads, self._queues
+            self._threads, self._queues = [], []
+        for inbox in queues:
+            inbox.put(_STOP)
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in threads:
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
+
+    def _work(self, inbox: queue.SimpleQueue) -> None:
+        get, deliver = inbox.get, self.deliver
+        while True:
+            item = get()
+            if type(item) is dict:
+                try:
+                    deliver(item)
+                except Exception:  # a bug here must not leave the application deaf
+                    log.exception("dispatching %s failed", item.get("type"))
+            elif item is _STOP:
+                return
+            elif isinstance(item, _Call):
+                try:
+                    self._emit_now(item.event)
+                except Exception:
+                    log.exception("dispatching %s failed", item.event.get("type"))
+
+
+__all__ = ["TERMINAL", "Dispatcher"]
