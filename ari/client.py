@@ -13,15 +13,30 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Optional
 
+from .backoff import Backoff
+from .dispatch import Dispatcher
+from .events import Promoter
 from .http import Transport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
 from .spec import fetch_description, read_description
+from .stream import Apps, EventStream, Subscriptions
 
 log = logging.getLogger(__name__)
 
 ConnectCallback = Callable[[Optional[BaseException], Optional["Client"]], None]
+Handler = Callable[..., Any]
+
+_DISPATCH_OPTIONS: Dict[str, Any] = {"dispatch": "serial", "dispatch_workers": 4, "on_handler_error": None}
+_STREAM_OPTIONS: Dict[str, Any] = {"ping_interval": 20.0, "ping_timeout": 10.0, "connect_timeout": None}
+_BACKOFF_OPTIONS = {
+    "reconnect_initial": "initial",
+    "reconnect_max": "maximum",
+    "reconnect_factor": "factor",
+    "reconnect_jitter": "jitter",
+    "reconnect_max_retries": "max_retries",
+}
 
 
 class Client:
@@ -33,9 +48,21 @@ class Client:
     """
 
     def __init__(self, meta: Meta, **event_options: Any) -> None:
+        """Event options: ``dispatch`` ("serial" or "concurrent"), ``dispatch_workers``,
+        ``on_handler_error(error, event)``, ``ping_interval``, ``ping_timeout``,
+        ``connect_timeout``, ``reconnect_initial``, ``reconnect_max``, ``reconnect_factor``,
+        ``reconnect_jitter``, ``reconnect_max_retries`` (None: forever)."""
+        unknown = set(event_options) - set(_DISPATCH_OPTIONS) - set(_STREAM_OPTIONS) - set(_BACKOFF_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown event options: {', '.join(sorted(unknown))}")
         self.meta = meta
         self._event_options = event_options
         self._closed = False
+        self._stream: Optional[EventStream] = None
+        self._stream_options: Dict[str, Any] = {k: event_options.get(k, v) for k, v in _STREAM_OPTIONS.items()}
+        self._backoff = Backoff(
+            **{field: event_options[k] for k, field in _BACKOFF_OPTIONS.items() if k in event_options}
+        )
         for name, collection in build_classes(meta).items():
             setattr(self, name, collection)
             setattr(self, snake_case(name), collection)
@@ -43,6 +70,15 @@ class Client:
             factory = functools.partial(new_instance, meta, model)
             functools.update_wrapper(factory, new_instance)
             setattr(self, model, factory)
+        options = {k: event_options.get(k, v) for k, v in _DISPATCH_OPTIONS.items()}
+        meta.events = Dispatcher(
+            Promoter(meta),
+            mode=options["dispatch"],
+            workers=options["dispatch_workers"],
+            on_handler_error=options["on_handler_error"],
+        )
+        self._subscriptions = Subscriptions()
+        self._subscriptions.observe(meta.transport)
 
     @property
     def api(self) -> API:
@@ -66,8 +102,70 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        self.stop()
         self.meta.shutdown()
         self.meta.transport.close()
+
+    # -- events --------------------------------------------------------------------------
+    def start(self, apps: Apps, subscribe_all: bool = False) -> None:
+        """Open the event socket for ``apps`` (``'hello'``, ``'a,b'`` or a list).
+
+        Returns once Asterisk has accepted it; raises ``ari.ConnectionError`` or
+        ``ari.AuthenticationError`` otherwise.  Handlers run on dispatcher threads.
+        """
+        if self._closed:
+            raise RuntimeError("client is closed")
+        if self._stream is not None and not self._stream.finished.is_set():
+            raise RuntimeError("events already started; stop() first")
+        stream = EventStream(
+            self.meta.transport,
+            self.meta.events,
+            apps,
+            subscribe_all=subscribe_all,
+            backoff=self._backoff,
+            subscriptions=self._subscriptions,
+            **self._stream_options,
+        )
+        stream.start()
+        self._stream = stream
+
+    def stop(self) -> None:
+        """Close the event socket and end every thread it started (within 2 s). Idempotent."""
+        stream = self._stream
+        if stream is not None:
+            stream.stop()
+
+    def run(self, apps: Apps, subscribe_all: bool = False) -> None:
+        """``start(apps)`` and block until ``stop()``, Ctrl-C, or reconnecting gives up."""
+        self.start(apps, subscribe_all)
+        stream = self._stream
+        assert stream is not None
+        try:
+            stream.finished.wait()
+        except KeyboardInterrupt:
+            log.info("interrupted")
+        finally:
+            self.stop()
+
+    def on(self, event_type: str, handler: Handler) -> Handler:
+        """Call ``handler`` for every ``event_type`` event (ARI's type, or the client's own)."""
+        self.meta.events.add(event_type, handler)
+        return handler
+
+    def once(self, event_type: str, handler: Handler) -> Handler:
+        """Like :meth:`on`, for the next such event only."""
+        self.meta.events.add(event_type, handler, once=True)
+        return handler
+
+    def remove_listener(self, event_type: str, handler: Handler) -> None:
+        self.meta.events.remove(event_type, handler)
+
+    def remove_all_listeners(self, event_type: Optional[str] = None) -> None:
+        """Remove the client-level handlers of ``event_type`` (all types when None)."""
+        self.meta.events.remove_all(event_type)
+
+    removeListener = remove_listener
+    removeAllListeners = remove_all_listeners
 
 
 def connect(

@@ -1,0 +1,375 @@
+"""The event stream, and the only module that imports websocket (websocket-client).
+
+Its one job is the socket: open ``ws(s)://.../ari/events?app=...`` with the client's
+Authorization header and TLS settings, read frames on the ``ari-events`` thread, parse
+them and hand them to the dispatcher; ping on the ``ari-ping`` thread to find dead or
+half-open connections; reconnect with backoff in a loop (never recursion) that
+``stop()`` interrupts at once; restore ``applications.subscribe`` subscriptions after a
+reconnect.  Every websocket failure becomes an ``ari`` exception.
+
+It must not call handlers (dispatch.py does) nor shape events (events.py does).  The
+WebSocket library sits behind ``Link`` so it can be swapped after measurement.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import quote, unquote, urlencode
+
+import websocket
+
+from .backoff import Backoff
+from .dispatch import Dispatcher
+from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
+from .events import client_event
+from .http import Transport, Verify
+
+log = logging.getLogger(__name__)
+
+# RFC 6455 opcodes, independent of the library behind Link.
+TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+
+Apps = Union[str, Sequence[str]]
+
+
+def app_list(apps: Apps) -> List[str]:
+    """``'hello'``, ``'a,b'`` or ``['a', 'b']`` -> ``['a', 'b']`` (order kept, duplicates dropped)."""
+    items = apps.split(",") if isinstance(apps, str) else [a for app in apps for a in str(app).split(",")]
+    names = list(dict.fromkeys(a.strip() for a in items if a.strip()))
+    if not names:
+        raise ValueError("start() needs at least one application name")
+    return names
+
+
+def sslopt_for(verify: Verify) -> Dict[str, Any]:
+    """The client's ``verify`` (True, False or a CA bundle path) as websocket-client sslopt."""
+    if verify is False:
+        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    if isinstance(verify, str):
+        return {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": verify}
+    return {"cert_reqs": ssl.CERT_REQUIRED}
+
+
+class Link:
+    """One open WebSocket: the seam between the stream and the WebSocket library."""
+
+    __slots__ = ("_ws", "recv")
+
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self._ws = ws
+        #: () -> (opcode, payload bytes); raises on a broken connection
+        self.recv: Callable[[], Tuple[int, Any]] = functools.partial(ws.recv_data, True)
+
+    @classmethod
+    def open(cls, url: str, authorization: str, verify: Verify, timeout: float) -> Link:
+        """Connect and complete the handshake; raise the matching ``ari`` error."""
+        shown = url.split("?", 1)[0]
+        try:
+            ws = websocket.create_connection(
+                url,
+                timeout=timeout,
+                header=[f"Authorization: {authorization}"],
+                sslopt=sslopt_for(verify),
+                skip_utf8_validation=True,  # json.loads rejects bad UTF-8 anyway, at C speed
+                enable_multithread=True,  # the ping thread sends while the reader reads
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            status = int(exc.status_code)
+            message = _body_message(exc.resp_body) or str(exc.status_message or "")
+            raise error_class(status)(status, message, method="GET", url=shown) from exc
+        except (socket.timeout, websocket.WebSocketTimeoutException) as exc:
+            raise Timeout(f"no answer from {shown} within {timeout} s", shown) from exc
+        except (OSError, websocket.WebSocketException) as exc:
+            raise ConnectionError(f"cannot open the event socket {shown}: {exc}", shown) from exc
+        ws.settimeout(None)  # reads block; pings find a dead peer
+        return cls(ws)
+
+    def ping(self) -> None:
+        self._ws.ping()
+
+    def abort(self) -> None:
+        """Wake a blocked ``recv`` (it raises) without waiting for anything."""
+        try:
+            self._ws.abort()
+        except Exception:  # the socket may already be gone
+            log.debug("abort failed", exc_info=True)
+
+    def close(self) -> None:
+        try:
+            self._ws.shutdown()
+        except Exception:
+            log.debug("shutdown failed", exc_info=True)
+
+
+def _body_message(body: Any) -> str:
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return ""
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+class Subscriptions:
+    """Event sources the application subscribed to with ``applications.subscribe``, per app.
+
+    ``observe`` wraps the client's transport so every successful subscribe or unsubscribe
+    call is noted, whichever way it was made (collection, instance, callback, async).
+    """
+
+    def __init__(self) -> None:
+        self._sources: Dict[str, Dict[str, None]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, transport: Transport) -> None:
+        inner = transport.request
+
+        def request(method: str, path: str, **options: Any) -> Any:
+            response = inner(method, path, **options)
+            operation = options.get("operation")
+            if operation in ("applications.subscribe", "applications.unsubscribe"):
+                self._note(operation == "applications.subscribe", path, options.get("params") or {})
+            return response
+
+        request.__wrapped__ = inner  # type: ignore[attr-defined]
+        setattr(transport, "request", request)  # noqa: B010 - an instance attribute on purpose
+
+    def _note(self, subscribed: bool, path: str, params: Dict[str, Any]) -> None:
+        parts = path.split("/")
+        if len(parts) < 3:
+            return
+        app = unquote(parts[2])
+        raw = params.get("eventSource", "")
+        sources = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+        with self._lock:
+            known = self._sources.setdefault(app, {})
+            for source in sources:
+                if subscribed:
+                    known[source] = None
+                else:
+                    known.pop(source, None)
+            if not known:
+                del self._sources[app]
+
+    def snapshot(self) -> Dict[str, List[str]]:
+        with self._lock:
+            return {app: list(sources) for app, sources in self._sources.items()}
+
+    def restore(self, transport: Transport, apps: Sequence[str]) -> None:
+        """Subscribe again after a reconnect (Asterisk forgets them with the socket)."""
+        for app, sources in self.snapshot().items():
+            if app not in apps or not sources:
+                continue
+            try:
+                transport.request(
+                    "POST",
+                    f"/applications/{quote(app, safe='')}/subscribe",
+                    params={"eventSource": ",".join(sources)},
+                    operation="applications.subscribe",
+                )
+            except ARIError as exc:
+                log.warning("could not restore the subscriptions of %s: %s", app, exc)
+
+
+class EventStream:
+    """The event socket of one ``client.start()``: reader, pinger, reconnect loop."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        dispatcher: Dispatcher,
+        apps: Apps,
+        *,
+        subscribe_all: bool = False,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 10.0,
+        backoff: Optional[Backoff] = None,
+        subscriptions: Optional[Subscriptions] = None,
+        connect_timeout: Optional[float] = None,
+        opener: Callable[[str, str, Verify, float], Link] = Link.open,
+    ) -> None:
+        if ping_interval <= 0 or ping_timeout <= 0:
+            raise ValueError("ping_interval and ping_timeout must be positive")
+        self.transport = transport
+        self.dispatcher = dispatcher
+        self.apps = app_list(apps)
+        self.subscribe_all = subscribe_all
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.backoff = backoff or Backoff()
+        self.subscriptions = subscriptions
+        self.connect_timeout = connect_timeout if connect_timeout is not None else transport.timeout
+        self._opener = opener
+        self._link: Optional[Link] = None
+        self._pong_at = 0.0
+        self._replaced: set = set()
+        self._stopping = threading.Event()
+        self.finished = threading.Event()  # set when the stream has ended, for whatever reason
+        self._teardown = threading.Lock()  # start and stop each run once
+        self._started = self._stopped = False
+        self._threads: List[threading.Thread] = []
+        self._submit: Callable[[Dict[str, Any]], None] = lambda data: None
+
+    @property
+    def url(self) -> str:
+        query: Dict[str, str] = {"app": ",".join(a for a in self.apps if a not in self._replaced)}
+        if self.subscribe_all:
+            query["subscribeAll"] = "true"
+        return f"{self.transport.websocket_root}/events?{urlencode(query, safe=',')}"
+
+    def _open(self) -> Link:
+        return self._opener(self.url, self.transport.authorization, self.transport.verify, self.connect_timeout)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect (raising ``ari`` errors), then run the reader, pinger and dispatcher."""
+        with self._teardown:
+            if self._started:
+                raise RuntimeError("an event stream starts once")
+            self._started = True
+        try:
+            link = self._open()
+        except BaseException:
+            self.finished.set()
+            raise
+        self._link = link
+        self.dispatcher.start()
+        self._submit = self.dispatcher.submitter()
+        log.info("event socket open for %s", ",".join(self.apps))
+        self.dispatcher.emit(client_event("WebSocketConnected", attempt=0, reconnected=False, disconnected_for=0.0))
+        for target, name in ((self._read_loop, "ari-events"), (self._ping_loop, "ari-ping")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Close the socket and end every thread of the stream, within ``timeout`` seconds."""
+        with self._teardown:
+            if self._stopped:
+                return
+            self._stopped = True
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        link = self._link
+        if link is not None:
+            link.abort()
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic() - 0.5))
+                if thread.is_alive():
+                    log.warning("%s did not stop in time", thread.name)
+        self.dispatcher.stop(max(0.1, deadline - time.monotonic()))
+        self.finished.set()
+
+    # -- the reader --------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        link: Optional[Link] = self._link
+        try:
+            while link is not None:
+                error = self._read(link)
+                self._link = None
+                link.close()
+                if self._stopping.is_set():
+                    return
+                if len(self._replaced) >= len(self.apps):
+                    log.info("every application was taken by another connection; not reconnecting")
+                    return
+                link = self._reconnect(error)
+        finally:
+            if link is not None:
+                link.close()
+            if not self._stopping.is_set():
+                self.stop()  # the stream ended by itself (gave up, or replaced): end the rest too
+
+    def _read(self, link: Link) -> BaseException:
+        """Read until the connection breaks; return why.  Frames go to the dispatcher."""
+        recv, submit, loads = link.recv, self._submit, json.loads
+        try:
+            while True:
+                opcode, payload = recv()
+                if opcode == TEXT:
+                    try:
+                        data = loads(payload)
+                    except ValueError:
+                        log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
+                        continue
+                    if type(data) is not dict:
+                        log.warning("skipped a frame that is not a JSON object: %.80r", payload)
+                        continue
+                    if data.get("type") == "ApplicationReplaced":
+                        self._replaced.add(data.get("application"))
+                    submit(data)
+                elif opcode == PONG:
+                    self._pong_at = time.monotonic()
+                elif opcode == CLOSE:
+                    return ConnectionError("the server closed the event socket")
+                elif opcode == BINARY:
+                    log.warning("skipped a binary frame (%d bytes)", len(payload))
+        except Exception as exc:
+            return exc
+
+    def _reconnect(self, error: BaseException) -> Optional[Link]:
+        lost_at = time.monotonic()
+        log.warning("event socket lost: %s", error)
+        attempt = 0
+        while not self._stopping.is_set():
+            attempt += 1
+            if self.backoff.exhausted(attempt):
+                log.error("giving up reconnecting after %d attempts: %s", attempt - 1, error)
+                self.dispatcher.emit(client_event("WebSocketMaxRetries", error=error, attempts=attempt - 1))
+                return None
+            delay = self.backoff.delay(attempt)
+            self.dispatcher.emit(client_event("WebSocketReconnecting", error=error, attempt=attempt, delay=delay))
+            if self._stopping.wait(delay):
+                return None
+            try:
+                link = self._open()
+            except AuthenticationError as exc:
+                error = exc
+                log.error("reconnect attempt %d refused: %s", attempt, exc)
+                continue
+            except ARIError as exc:
+                error = exc
+                log.info("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            self._link = link
+            if self._stopping.is_set():  # stop() ran while we connected: it saw no link
+                return link
+            if self.subscriptions is not None:
+                self.subscriptions.restore(self.transport, self.apps)
+            downtime = time.monotonic() - lost_at
+            log.warning("event socket reconnected after %.1fs (attempt %d)", downtime, attempt)
+            self.dispatcher.emit(
+                client_event("WebSocketConnected", attempt=attempt, reconnected=True, disconnected_for=downtime)
+            )
+            return link
+        return None
+
+    # -- the pinger --------------------------------------------------------------------
+    def _ping_loop(self) -> None:
+        stopping = self._stopping
+        while not stopping.wait(self.ping_interval):
+            link = self._link
+            if link is None:
+                continue
+            sent = time.monotonic()
+            try:
+                link.ping()
+            except Exception as exc:  # the reader sees the same failure and reconnects
+                log.debug("ping failed: %s", exc)
+                continue
+            if stopping.wait(self.ping_timeout):
+                return
+            if self._link is link and self._pong_at < sent:
+                log.warning("no pong within %.1fs: the event socket is dead", self.ping_timeout)
+                link.abort()
+
+
+__all__ = ["EventStream", "Link", "Subscriptions", "app_list", "sslopt_for"]
