@@ -213,3 +213,28 @@ def test_plugin_and_package_import_without_aiohttp():
     code = ("import sys, ari.testing, ari.testing.pytest_plugin, ari.testing.description;"
             "assert 'aiohttp' not in sys.modules, 'aiohttp imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_command_line_serves_the_mock_until_interrupted():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ari.testing", "--mock", "--port", "0", "--user", "u",
+         "--password", "p"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "user=u password=p" in line
+        url = line.split()[3][: -len("/ari")]
+        r = requests.get(url + "/ari/asterisk/ping", auth=("u", "p"), timeout=TIMEOUT)
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
