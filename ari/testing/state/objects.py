@@ -1,0 +1,228 @@
+"""The simulated resources (channels, bridges, playbacks, recordings, apps) and their JSON.
+
+Its one job is data: each class holds one resource's state and renders it exactly as
+Asterisk 22's ARI models do.  It must not schedule, route events or validate requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Set
+
+from ..dialplan import FarEnd
+
+
+class Channel:
+    __slots__ = (
+        "id", "name", "state", "caller_name", "caller_number", "connected_name",
+        "connected_number", "accountcode", "context", "exten", "priority", "app_name",
+        "app_data", "creationtime", "language", "vars", "channelvars", "app", "args",
+        "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted", "held",
+        "moh", "silence", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
+        "answered_at", "hanging_up", "other_half", "technology", "subscribers",
+    )
+
+    def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
+        self.id = chan_id
+        self.name = name
+        self.technology = name.split("/", 1)[0]
+        self.state = "Down"
+        self.caller_name = ""
+        self.caller_number = ""
+        self.connected_name = ""
+        self.connected_number = ""
+        self.accountcode = ""
+        self.context = "default"
+        self.exten = "s"
+        self.priority = 1
+        self.app_name = ""
+        self.app_data = ""
+        self.creationtime = creationtime
+        self.language = "en"
+        self.vars: Dict[str, str] = {}
+        self.channelvars: Dict[str, str] = {}  # the variables shown in the JSON
+        self.app: Optional[str] = None  # the Stasis application it is in
+        self.args: List[str] = []
+        self.pending_app: Optional[str] = None  # enters this app once answered
+        self.pending_args: List[str] = []
+        self.bridge_id: Optional[str] = None
+        self.far_end: Optional[FarEnd] = None
+        self.endpoint: Optional[str] = None  # "PJSIP/1000" when it uses an endpoint
+        self.muted: Set[str] = set()
+        self.held = False
+        self.moh = False
+        self.silence = False
+        self.playing = 0  # playbacks currently sounding on it
+        self.dialed = False
+        self.timers: List[Any] = []  # far-end timers to cancel at hangup
+        self.snoop_of: Optional[str] = None
+        self.snoops: Set[str] = set()
+        self.recording: Optional[str] = None
+        self.answered_at: Optional[float] = None
+        self.hanging_up = False
+        self.other_half: Optional[str] = None  # the ;2 half of a Local channel
+        self.subscribers: Set[str] = set()  # apps explicitly subscribed (channel:<id>)
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "protocol_id": "",
+            "caller": {"name": self.caller_name, "number": self.caller_number},
+            "connected": {"name": self.connected_name, "number": self.connected_number},
+            "accountcode": self.accountcode,
+            "dialplan": {"context": self.context, "exten": self.exten,
+                         "priority": self.priority, "app_name": self.app_name,
+                         "app_data": self.app_data},
+            "creationtime": self.creationtime,
+            "language": self.language,
+        }
+        if self.channelvars:
+            out["channelvars"] = dict(self.channelvars)
+        return out
+
+
+class Bridge:
+    __slots__ = ("id", "types", "bridge_type", "name", "channels", "creationtime",
+                 "video_mode", "video_source_id", "vars", "moh", "playing", "subscribers",
+                 "recording")
+
+    def __init__(self, bridge_id: str, types: List[str], name: str, creationtime: str) -> None:
+        self.id = bridge_id
+        self.types = types
+        self.bridge_type = "holding" if "holding" in types else "mixing"
+        self.name = name
+        self.channels: List[str] = []
+        self.creationtime = creationtime
+        if "video_sfu" in types:
+            self.video_mode = "sfu"
+        elif "video_single" in types:
+            self.video_mode = "single"
+        else:
+            self.video_mode = "talker"
+        self.video_source_id: Optional[str] = None
+        self.vars: Dict[str, str] = {}
+        self.moh = False
+        self.playing = 0
+        self.subscribers: Set[str] = set()
+        self.recording: Optional[str] = None
+
+    def technology(self) -> str:
+        if self.bridge_type == "holding":
+            return "holding_bridge"
+        if self.video_mode == "sfu" or len(self.channels) > 2:
+            return "softmix"
+        return "simple_bridge"
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "id": self.id,
+            "technology": self.technology(),
+            "bridge_type": self.bridge_type,
+            "bridge_class": "stasis",
+            "creator": "Stasis",
+            "name": self.name,
+            "channels": list(self.channels),
+            "creationtime": self.creationtime,
+            "video_mode": self.video_mode,
+        }
+        if self.video_source_id:
+            out["video_source_id"] = self.video_source_id
+        return out
+
+
+class Playback:
+    __slots__ = ("id", "media", "index", "target_uri", "language", "state", "timer",
+                 "item_length", "remaining", "started_at", "skipms", "paused")
+
+    def __init__(self, playback_id: str, media: List[str], target_uri: str, language: str,
+                 skipms: int) -> None:
+        self.id = playback_id
+        self.media = media
+        self.index = 0
+        self.target_uri = target_uri
+        self.language = language
+        self.state = "queued"
+        self.timer: Any = None
+        self.item_length: Optional[float] = None  # None: until stopped
+        self.remaining: Optional[float] = None
+        self.started_at = 0.0
+        self.skipms = skipms
+        self.paused = False
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"id": self.id, "media_uri": self.media[self.index],
+                               "target_uri": self.target_uri, "language": self.language,
+                               "state": self.state}
+        if self.index + 1 < len(self.media):
+            out["next_media_uri"] = self.media[self.index + 1]
+        return out
+
+
+class LiveRecording:
+    __slots__ = ("name", "format", "target_uri", "state", "cause", "talking", "silent",
+                 "last", "last_audible", "timers", "silence_timer", "max_silence",
+                 "terminate_on", "if_exists", "muted", "paused", "base_sound")
+
+    def __init__(self, name: str, fmt: str, target_uri: str) -> None:
+        self.name = name
+        self.format = fmt
+        self.target_uri = target_uri
+        self.state = "queued"
+        self.cause: Optional[str] = None
+        self.talking = 0.0  # simulated seconds of captured sound
+        self.silent = 0.0
+        self.last = 0.0
+        self.last_audible = False
+        self.timers: List[Any] = []
+        self.silence_timer: Any = None
+        self.max_silence = 0
+        self.terminate_on = "none"
+        self.if_exists = "fail"
+        self.muted = False
+        self.paused = False
+        self.base_sound = 0.0  # sound already in the file being appended to
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"name": self.name, "format": self.format,
+                               "target_uri": self.target_uri, "state": self.state}
+        if self.state in ("done", "canceled", "failed"):
+            out["duration"] = int(round(self.talking + self.silent))
+            out["talking_duration"] = int(round(self.talking))
+            out["silence_duration"] = int(round(self.silent))
+        if self.cause:
+            out["cause"] = self.cause
+        return out
+
+
+class StoredRecording:
+    __slots__ = ("name", "format", "sound", "duration")
+
+    def __init__(self, name: str, fmt: str, sound: float, duration: float) -> None:
+        self.name = name
+        self.format = fmt
+        self.sound = sound  # seconds of captured sound (the file's samples)
+        self.duration = duration
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"name": self.name, "format": self.format}
+
+
+class App:
+    __slots__ = ("name", "connected", "subscribe_all", "bridge_ids", "endpoint_ids",
+                 "device_names", "allowed", "disallowed")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.connected = False
+        self.subscribe_all = False
+        self.bridge_ids: Set[str] = set()
+        self.endpoint_ids: Set[str] = set()  # "PJSIP/1000" or "PJSIP" (a whole technology)
+        self.device_names: Set[str] = set()
+        self.allowed: List[Dict[str, Any]] = []
+        self.disallowed: List[Dict[str, Any]] = []
+
+    def allows(self, event_type: str) -> bool:
+        if self.allowed and not any(f.get("type") == event_type for f in self.allowed):
+            return False
+        return not any(f.get("type") == event_type for f in self.disallowed)

@@ -1,0 +1,188 @@
+"""Playbacks over simulated time: queueing per target, media lists, control, stop.
+
+Its one job is the life of a Playback: ``queued`` in the 201 answer, then PlaybackStarted,
+PlaybackContinuing between the items of a media list (and PlaybackStarted for each item),
+and PlaybackFinished (``done``, or ``failed`` for media Asterisk cannot play).  Playbacks on
+one channel or bridge play one after another, as Asterisk queues them.  It must not parse
+requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ..media import MediaError, media_duration
+from .objects import Playback
+from .world import AriError, World
+
+
+class PlaybackEngine:
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.active: Dict[str, str] = {}  # target_uri -> playback id
+        self.queues: Dict[str, List[str]] = {}
+
+    def _route(self, pb: Playback) -> Dict[str, Any]:
+        kind, _, ident = pb.target_uri.partition(":")
+        if kind == "channel":
+            return {"channels": [self.w.channels.get(ident)]}
+        return {"bridge": self.w.bridges.get(ident)}
+
+    def _emit(self, event_type: str, pb: Playback) -> None:
+        self.w.emit(event_type, {"playback": pb.to_json()}, **self._route(pb))
+
+    def _sounding(self, pb: Playback, delta: int) -> None:
+        kind, _, ident = pb.target_uri.partition(":")
+        if kind == "channel":
+            ch = self.w.channels.get(ident)
+            if ch is not None:
+                ch.playing += delta
+                self.w.audio_changed(ch)
+        else:
+            br = self.w.bridges.get(ident)
+            if br is not None:
+                br.playing += delta
+                self.w.audio_changed(br=br)
+
+    def recording_seconds(self, name: str) -> Optional[float]:
+        stored = self.w.stored.get(name)
+        return None if stored is None else stored.duration
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def play(self, pb: Playback) -> None:
+        self.w.playbacks[pb.id] = pb
+        if pb.target_uri in self.active:
+            self.queues.setdefault(pb.target_uri, []).append(pb.id)
+        else:
+            self.active[pb.target_uri] = pb.id
+            # Asterisk answers 201 first and starts the playback on the channel's thread.
+            pb.timer = self.w.later(0.0, lambda: self._item(pb, first=True))
+
+    def _item(self, pb: Playback, first: bool = False) -> None:
+        uri = pb.media[pb.index]
+        try:
+            length = media_duration(uri, self.w.sounds, self.recording_seconds)
+        except MediaError:
+            pb.state = "playing"
+            self._emit("PlaybackStarted", pb)
+            self._finish(pb, "failed", sounding=not first)
+            return
+        pb.state = "playing"
+        pb.item_length = length
+        pb.remaining = length
+        pb.started_at = self.w.now()
+        pb.paused = False
+        self._emit("PlaybackStarted", pb)
+        if first:
+            self._sounding(pb, +1)
+        self._schedule(pb)
+
+    def _schedule(self, pb: Playback) -> None:
+        if pb.timer is not None:
+            pb.timer.cancel()
+            pb.timer = None
+        if pb.remaining is not None:
+            pb.started_at = self.w.now()
+            pb.timer = self.w.later(pb.remaining, lambda: self._item_done(pb))
+
+    def _item_done(self, pb: Playback) -> None:
+        pb.timer = None
+        if pb.id not in self.w.playbacks:
+            return
+        if pb.index + 1 < len(pb.media):
+            pb.state = "continuing"
+            self._emit("PlaybackContinuing", pb)
+            pb.index += 1
+            self._item(pb)
+        else:
+            self._finish(pb, "done")
+
+    def _finish(self, pb: Playback, state: str, sounding: bool = True) -> None:
+        if pb.timer is not None:
+            pb.timer.cancel()
+            pb.timer = None
+        pb.state = state
+        self.w.playbacks.pop(pb.id, None)
+        self._emit("PlaybackFinished", pb)
+        if sounding:
+            self._sounding(pb, -1)
+        if self.active.get(pb.target_uri) == pb.id:
+            del self.active[pb.target_uri]
+            queue = self.queues.get(pb.target_uri)
+            if queue:
+                nxt = self.w.playbacks[queue.pop(0)]
+                if not queue:
+                    del self.queues[pb.target_uri]
+                self.active[pb.target_uri] = nxt.id
+                self._item(nxt, first=True)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def stop(self, pb: Playback) -> None:
+        if pb.state == "queued":
+            queue = self.queues.get(pb.target_uri, [])
+            if pb.id in queue:
+                queue.remove(pb.id)
+            if self.active.get(pb.target_uri) == pb.id:
+                # Not started yet (its start is scheduled): cancel it and start the next.
+                self._finish(pb, "done", sounding=False)
+                return
+            self.w.playbacks.pop(pb.id, None)
+            pb.state = "done"
+            self._emit("PlaybackFinished", pb)
+            return
+        self._finish(pb, "done")
+
+    def stop_target(self, target_uri: str) -> None:
+        pid = self.active.get(target_uri)
+        if pid is not None and pid in self.w.playbacks:
+            self.drop_queue(target_uri)
+            self.stop(self.w.playbacks[pid])
+
+    def drop_queue(self, target_uri: str) -> None:
+        for pid in self.queues.pop(target_uri, []):
+            self.w.playbacks.pop(pid, None)
+
+    def _left(self, pb: Playback) -> Optional[float]:
+        if pb.remaining is None:
+            return None
+        if pb.paused:
+            return pb.remaining
+        return pb.remaining - (self.w.now() - pb.started_at)
+
+    def control(self, pb: Playback, operation: str) -> None:
+        if pb.state not in ("playing", "paused"):
+            raise AriError(409, "Playback not in a state to be controlled")
+        left = self._left(pb)
+        if operation == "pause":
+            if not pb.paused:
+                pb.remaining = left
+                pb.paused = True
+                pb.state = "paused"
+                if pb.timer is not None:
+                    pb.timer.cancel()
+                    pb.timer = None
+            return
+        if operation == "unpause":
+            if pb.paused:
+                pb.paused = False
+                pb.state = "playing"
+                self._schedule(pb)
+            return
+        if pb.item_length is None or left is None:
+            return  # a tone has no position to move
+        skip = pb.skipms / 1000.0
+        if operation == "restart":
+            pb.remaining = pb.item_length
+        elif operation == "reverse":
+            pb.remaining = min(pb.item_length, left + skip)
+        elif operation == "forward":
+            pb.remaining = left - skip
+            if pb.remaining <= 0:
+                self._item_done(pb)
+                return
+        else:
+            raise AriError(400, f"Invalid operation {operation}")
+        if not pb.paused:
+            self._schedule(pb)

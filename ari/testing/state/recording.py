@@ -1,0 +1,125 @@
+"""Live recordings over simulated time and the stored recordings they leave.
+
+Its one job is the life of a LiveRecording (``queued`` -> RecordingStarted ``recording`` ->
+RecordingFinished ``done``/``canceled``), measuring how much of its time the target was
+audible (``talking_duration``) or silent, honouring maxDurationSeconds, maxSilenceSeconds,
+terminateOn, pause and mute, and storing the result as a StoredRecording whose file holds
+only the captured sound.  It must not parse requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .objects import LiveRecording, StoredRecording
+from .world import World
+
+BEEP_SECONDS = 0.25
+
+
+class RecordingEngine:
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def _route(self, rec: LiveRecording) -> Dict[str, Any]:
+        kind, _, ident = rec.target_uri.partition(":")
+        if kind == "channel":
+            return {"channels": [self.w.channels.get(ident)]}
+        return {"bridge": self.w.bridges.get(ident)}
+
+    def _audible(self, rec: LiveRecording) -> bool:
+        kind, _, ident = rec.target_uri.partition(":")
+        if kind == "channel":
+            ch = self.w.channels.get(ident)
+            return ch is not None and self.w.channel_audible(ch)
+        br = self.w.bridges.get(ident)
+        return br is not None and self.w.bridge_audible(br)
+
+    def _set_target(self, rec: LiveRecording, name: Any) -> None:
+        kind, _, ident = rec.target_uri.partition(":")
+        target: Any = (self.w.channels if kind == "channel" else self.w.bridges).get(ident)
+        if target is not None:
+            target.recording = name
+
+    def start(self, rec: LiveRecording, max_duration: int, beep: bool) -> None:
+        self.w.live_recordings[rec.name] = rec
+        self._set_target(rec, rec.name)
+        delay = BEEP_SECONDS if beep else 0.0
+        rec.timers.append(self.w.later(delay, lambda: self._begin(rec, max_duration)))
+
+    def _begin(self, rec: LiveRecording, max_duration: int) -> None:
+        if self.w.live_recordings.get(rec.name) is not rec:
+            return
+        rec.state = "recording"
+        rec.last = self.w.now()
+        rec.last_audible = self._audible(rec)
+        self.w.emit("RecordingStarted", {"recording": rec.to_json()}, **self._route(rec))
+        if max_duration > 0:
+            rec.timers.append(self.w.later(max_duration, lambda: self.finish(rec.name, "done")))
+        self._silence_watch(rec)
+
+    def _accumulate(self, rec: LiveRecording) -> None:
+        now = self.w.now()
+        if rec.state in ("recording",) and not rec.paused:
+            if rec.last_audible and not rec.muted:
+                rec.talking += now - rec.last
+            else:
+                rec.silent += now - rec.last
+        rec.last = now
+
+    def _silence_watch(self, rec: LiveRecording) -> None:
+        if rec.max_silence <= 0:
+            return
+        hearing = rec.last_audible and not rec.muted
+        if hearing or rec.paused:
+            if rec.silence_timer is not None:
+                rec.silence_timer.cancel()
+                rec.silence_timer = None
+        elif rec.silence_timer is None:
+            rec.silence_timer = self.w.later(rec.max_silence,
+                                             lambda: self.finish(rec.name, "done"))
+
+    def sample(self, name: str, audible: bool) -> None:
+        rec = self.w.live_recordings.get(name)
+        if rec is None or rec.state == "queued":
+            return
+        self._accumulate(rec)
+        rec.last_audible = audible
+        self._silence_watch(rec)
+
+    def dtmf(self, name: str, digit: str) -> None:
+        rec = self.w.live_recordings.get(name)
+        if rec is None or rec.state not in ("recording", "paused"):
+            return
+        if rec.terminate_on == "any" or rec.terminate_on == digit:
+            self.finish(name, "done")
+
+    def set_paused(self, rec: LiveRecording, paused: bool) -> None:
+        self._accumulate(rec)
+        rec.paused = paused
+        if rec.state in ("recording", "paused"):
+            rec.state = "paused" if paused else "recording"
+        self._silence_watch(rec)
+
+    def set_muted(self, rec: LiveRecording, muted: bool) -> None:
+        self._accumulate(rec)
+        rec.muted = muted
+        self._silence_watch(rec)
+
+    def finish(self, name: str, state: str) -> None:
+        rec = self.w.live_recordings.pop(name, None)
+        if rec is None:
+            return
+        self._accumulate(rec)
+        for timer in rec.timers:
+            timer.cancel()
+        if rec.silence_timer is not None:
+            rec.silence_timer.cancel()
+        self._set_target(rec, None)
+        rec.state = state
+        if state == "done":
+            previous = self.w.stored.get(name) if rec.if_exists == "append" else None
+            sound = rec.talking + (previous.sound if previous else 0.0)
+            length = rec.talking + rec.silent + (previous.duration if previous else 0.0)
+            self.w.stored[name] = StoredRecording(name, rec.format, sound, length)
+        self.w.emit("RecordingFinished", {"recording": rec.to_json()}, **self._route(rec))
