@@ -1,0 +1,281 @@
+"""The listener registry and the dispatcher threads (no sockets)."""
+
+import gc
+import logging
+import threading
+
+import pytest
+
+from ari.dispatch import Dispatcher
+from ari.events import Promoter
+
+
+def channel_event(event_type, channel_id, **fields):
+    return {"type": event_type, "channel": {"id": channel_id}, **fields}
+
+
+@pytest.fixture
+def events(client):
+    return client.meta.events
+
+
+def test_client_level_handlers_in_order_with_the_instance(client, events):
+    calls = []
+    client.on("StasisStart", lambda e, ch: calls.append(("a", e.type, ch.id)))
+    client.on("StasisStart", lambda e, ch: calls.append(("b", e.type, ch.id)))
+    events.deliver(channel_event("StasisStart", "c1"))
+    assert calls == [("a", "StasisStart", "c1"), ("b", "StasisStart", "c1")]
+
+
+def test_instance_listeners_only_for_their_resource(client, events):
+    calls = []
+    ch = client.Channel("c1")
+    ch.on("ChannelDtmfReceived", lambda e, c: calls.append(e.digit))
+    events.deliver(channel_event("ChannelDtmfReceived", "c2", digit="1"))
+    events.deliver(channel_event("ChannelDtmfReceived", "c1", digit="2"))
+    assert calls == ["2"]
+
+
+def test_factory_instance_listener_before_create(client, events):
+    pb = client.Playback()
+    seen = []
+    pb.once("PlaybackFinished", lambda e, p: seen.append(p.id))
+    events.deliver({"type": "PlaybackFinished", "playback": {"id": pb.id, "state": "done"}})
+    events.deliver({"type": "PlaybackFinished", "playback": {"id": pb.id, "state": "done"}})
+    assert seen == [pb.id]
+
+
+def test_once_and_remove_and_aliases(client, events):
+    calls = []
+
+    def h(e, ch):
+        calls.append(ch.id)
+
+    client.once("StasisEnd", h)
+    events.deliver(channel_event("StasisEnd", "c1"))
+    events.deliver(channel_event("StasisEnd", "c2"))
+    assert calls == ["c1"]
+    client.on("StasisEnd", h)
+    client.removeListener("StasisEnd", h)
+    client.once("StasisEnd", h)
+    client.remove_listener("StasisEnd", h)  # removes a once-handler by the handler itself
+    events.deliver(channel_event("StasisEnd", "c3"))
+    client.on("StasisEnd", h)
+    client.on("StasisStart", h)
+    client.removeAllListeners("StasisEnd")
+    events.deliver(channel_event("StasisEnd", "c4"))
+    events.deliver(channel_event("StasisStart", "c5"))
+    client.remove_all_listeners()
+    events.deliver(channel_event("StasisStart", "c6"))
+    assert calls == ["c1", "c5"]
+    assert events.signal_count() == 0
+
+
+def test_a_raising_handler_is_logged_and_the_rest_still_run(client, caplog):
+    errors = []
+    events = Dispatcher(Promoter(client.meta), on_handler_error=lambda exc, event: errors.append((exc, event.type)))
+    calls = []
+
+    def bad(e, ch):
+        raise RuntimeError("boom")
+
+    events.add("StasisStart", bad)
+    events.add("StasisStart", lambda e, ch: calls.append(ch.id))
+    with caplog.at_level(logging.ERROR, logger="ari"):
+        events.deliver(channel_event("StasisStart", "c1"))
+    assert calls == ["c1"]
+    assert len(errors) == 1 and str(errors[0][0]) == "boom" and errors[0][1] == "StasisStart"
+    record = caplog.records[-1]
+    assert record.name.startswith("ari") and "StasisStart" in record.getMessage()
+    assert "c1" in record.getMessage() and record.exc_info
+
+
+def test_a_raising_error_hook_is_logged_too(client, caplog):
+    def hook(exc, event):
+        raise ValueError("hook")
+
+    events = Dispatcher(Promoter(client.meta), on_handler_error=hook)
+    events.add("StasisStart", lambda e, ch: 1 / 0)
+    events.deliver(channel_event("StasisStart", "c1"))
+    assert any("on_handler_error" in r.getMessage() for r in caplog.records)
+
+
+def test_several_instances_reach_each_resources_listeners(client, events):
+    calls = []
+    client.Bridge("b1").on("ChannelEnteredBridge", lambda e, inst: calls.append(("bridge", inst.bridge.id)))
+    client.Channel("c1").on("ChannelEnteredBridge", lambda e, inst: calls.append(("channel", inst["channel"].id)))
+    events.deliver({"type": "ChannelEnteredBridge", "bridge": {"id": "b1"}, "channel": {"id": "c1"}})
+    assert sorted(calls) == [("bridge", "b1"), ("channel", "c1")]
+
+
+def test_events_without_resources_get_only_the_event(client, events):
+    seen = []
+    client.on("ApplicationReplaced", lambda *args: seen.append(args))
+    events.deliver({"type": "ApplicationReplaced", "application": "a"})
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].application == "a"
+
+
+def test_listeners_added_and_removed_inside_a_handler(client, events):
+    calls = []
+
+    def second(e, ch):
+        calls.append("second")
+
+    def first(e, ch):
+        calls.append("first")
+        client.remove_listener("StasisStart", first)
+        client.on("StasisStart", second)
+
+    client.on("StasisStart", first)
+    events.deliver(channel_event("StasisStart", "c1"))
+    events.deliver(channel_event("StasisStart", "c1"))
+    assert calls == ["first", "second"]
+
+
+@pytest.mark.parametrize("terminal", ["ChannelDestroyed", "BridgeDestroyed", "PlaybackFinished", "RecordingFinished"])
+def test_terminal_event_releases_instance_listeners(client, events, terminal):
+    field = {"Channel": "channel", "Bridge": "bridge", "Playback": "playback", "Recording": "recording"}
+    model = next(m for m in field if terminal.startswith(m))
+    fired = []
+    if model == "Recording":
+        inst = client.LiveRecording("r1")
+        key_field, data = "recording", {"name": "r1"}
+    else:
+        inst = getattr(client, model)("x1")
+        key_field, data = field[model], {"id": "x1"}
+    inst.on(terminal, lambda e, i: fired.append(e.type))
+    inst.on("SomethingElse", lambda e, i: None)
+    assert events.keyed_count() == 1
+    events.deliver({"type": terminal, key_field: data})
+    assert fired == [terminal]
+    assert events.keyed_count() == 0 and events.signal_count() == 0
+
+
+def test_memory_flat_over_many_channels(client, events):
+    def h(e, ch):
+        pass
+
+    def one_round(n, start):
+        for i in range(start, start + n):
+            ch = client.Channel(f"c{i}")
+            ch.on("ChannelDtmfReceived", h)
+            ch.on("ChannelDestroyed", h)
+            events.deliver(channel_event("ChannelDtmfReceived", f"c{i}", digit="1"))
+            events.deliver(channel_event("ChannelDestroyed", f"c{i}", cause=16))
+
+    one_round(2000, 0)
+    gc.collect()
+    before = len(gc.get_objects())
+    one_round(100_000, 10_000)
+    gc.collect()
+    after = len(gc.get_objects())
+    assert events.keyed_count() == 0 and events.signal_count() == 0
+    assert after - before < 1000, f"{after - before} more objects"
+
+
+def test_serial_thread_keeps_arrival_order(client):
+    events = Dispatcher(Promoter(client.meta))
+    order = []
+    done = threading.Event()
+
+    def h(e, ch):
+        order.append((ch.id, e.n))
+        if len(order) == 1000:
+            done.set()
+
+    events.add("ChannelDtmfReceived", h)
+    events.start()
+    try:
+        submit = events.submitter()
+        for n in range(1000):
+            submit(channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n))
+        assert done.wait(5)
+    finally:
+        events.stop()
+    assert [n for _, n in order] == list(range(1000))
+    assert threading.current_thread().name not in {"ari-dispatch"}
+
+
+def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
+    events = Dispatcher(Promoter(client.meta), mode="concurrent", workers=4)
+    lock = threading.Lock()
+    per_channel = {}
+    threads = set()
+    blocker = threading.Event()
+    done = threading.Event()
+    total = 400
+
+    def h(e, ch):
+        if ch.id == "slow" and e.n == 0:
+            blocker.wait(5)  # one blocked call must not hold the others up
+        with lock:
+            per_channel.setdefault(ch.id, []).append(e.n)
+            threads.add(threading.current_thread().name)
+            if sum(map(len, per_channel.values())) == total:
+                done.set()
+
+    events.add("ChannelDtmfReceived", h)
+    events.start()
+    try:
+        submit = events.submitter()
+        submit(channel_event("ChannelDtmfReceived", "slow", n=0))
+        for n in range(1, total):
+            submit(channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n))
+        # the other channels progress while "slow" blocks its worker
+        deadline_ok = False
+        for _ in range(50):
+            with lock:
+                if sum(map(len, per_channel.values())) >= 100:
+                    deadline_ok = True
+                    break
+            done.wait(0.05)
+        blocker.set()
+        assert deadline_ok
+        assert done.wait(5)
+    finally:
+        events.stop()
+    for ns in per_channel.values():
+        assert ns == sorted(ns)
+    assert len(threads) > 1 and all(name.startswith("ari-dispatch-") for name in threads)
+
+
+def test_remove_from_another_thread_during_dispatch(client):
+    events = Dispatcher(Promoter(client.meta))
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+    calls = []
+
+    def slow(e, ch):
+        started.set()
+        release.wait(5)
+        calls.append("slow")
+
+    def other(e, ch):
+        calls.append("other")
+        if e.n == 1:
+            done.set()
+
+    events.add("ChannelDtmfReceived", slow)
+    events.add("ChannelDtmfReceived", other)
+    events.start()
+    try:
+        submit = events.submitter()
+        submit(channel_event("ChannelDtmfReceived", "c1", n=0))
+        assert started.wait(5)
+        events.remove("ChannelDtmfReceived", other)  # while slow() runs
+        events.add("ChannelDtmfReceived", other)
+        events.remove("ChannelDtmfReceived", slow)
+        release.set()
+        submit(channel_event("ChannelDtmfReceived", "c1", n=1))
+        assert done.wait(5)
+    finally:
+        events.stop()
+    assert calls[0] == "slow" and calls[-1] == "other" and calls.count("slow") == 1
+
+
+def test_bad_options(client):
+    with pytest.raises(ValueError):
+        Dispatcher(Promoter(client.meta), mode="parallel")
+    with pytest.raises(ValueError):
+        Dispatcher(Promoter(client.meta), mode="concurrent", workers=0)
+    with pytest.raises(TypeError):
+        client.on("StasisStart", "not callable")

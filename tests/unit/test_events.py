@@ -1,0 +1,69 @@
+"""Event objects and promotion (no sockets)."""
+
+import pytest
+
+from ari.events import Event, Instances, Promoter
+from ari.resources import Resource
+
+
+@pytest.fixture
+def promoter(client):
+    return Promoter(client.meta)
+
+
+def test_one_resource_promoted_to_a_bound_instance(client, promoter):
+    data = {"type": "ChannelDtmfReceived", "digit": "5", "duration_ms": 100, "channel": {"id": "c1", "name": "PJSIP/a"}}
+    event, target, instances = promoter.promote(data)
+    assert event.type == "ChannelDtmfReceived" and event["digit"] == "5" and event.digit == "5"
+    assert target is event.channel and isinstance(target, Resource)
+    assert type(target).__name__ == "Channel" and target.id == "c1" and target._key == ("Channel", "c1")
+    assert target.meta is client.meta and callable(target.answer)
+    assert instances == (target,)
+
+
+def test_several_resources_give_instances(promoter):
+    data = {"type": "ChannelEnteredBridge", "bridge": {"id": "b1"}, "channel": {"id": "c1"}}
+    event, target, _ = promoter.promote(data)
+    assert isinstance(target, Instances)
+    assert target.bridge is target["bridge"] is event.bridge
+    assert target.channel.id == "c1"
+    with pytest.raises(AttributeError):
+        target.playback  # noqa: B018
+
+
+def test_event_without_resources_and_unknown_types(promoter, caplog):
+    event, target, _ = promoter.promote({"type": "ApplicationReplaced", "application": "a"})
+    assert target is None and event.application == "a"
+    event, target, _ = promoter.promote({"type": "BrandNewEvent", "thing": {"x": 1}})
+    promoter.promote({"type": "BrandNewEvent"})
+    assert target is None and event.thing.x == 1
+    assert [r.message for r in caplog.records].count(
+        "event type 'BrandNewEvent' is not in the API description; delivered without promotion"
+    ) == 1
+
+
+def test_shapes_come_from_the_description(client, promoter):
+    assert set(promoter.shapes) == set(client.meta.api.event_resources)
+    fields = dict(promoter.shapes["PlaybackFinished"].fields)
+    assert fields["playback"].__name__ == "Playback"
+
+
+def test_event_access(promoter):
+    event, _, _ = promoter.promote({"type": "StasisStart", "args": ["x"], "channel": {"id": "c1"}, "timestamp": "t"})
+    assert "args" in event and event.get("nope") is None and len(event) == 4
+    assert event.timestamp == "t" and list(event)[0] == "type"
+    assert event.to_dict()["channel"] == {"id": "c1"}
+    assert repr(event) == "<Event StasisStart>"
+    with pytest.raises(AttributeError):
+        event.nothing  # noqa: B018
+    assert Event({"replace_channel": {"id": 1}}).replaceChannel == {"id": 1}
+
+
+def test_route_key_prefers_the_channel(promoter):
+    assert promoter.route_key({"type": "ChannelEnteredBridge", "bridge": {"id": "b"}, "channel": {"id": "c"}}) == (
+        "Channel",
+        "c",
+    )
+    assert promoter.route_key({"type": "BridgeDestroyed", "bridge": {"id": "b"}}) == ("Bridge", "b")
+    assert promoter.route_key({"type": "ApplicationReplaced"}) is None
+    assert promoter.route_key({"type": "Nope"}) is None
