@@ -322,11 +322,13 @@ class CallEngine:
         self.w.playback.drop_queue("bridge:" + br.id)
         if br.recording is not None:
             self.w.recording.finish(br.recording, "done")
+        # Apps whose channels were in the bridge still hear it go.
+        holders = [ch.app for ch in (self.w.channels.get(c) for c in br.channels) if ch]
         for cid in list(br.channels):
             ch = self.w.channels.get(cid)
             if ch is not None:
                 self.leave_bridge(ch)
-        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br)
+        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br, also=holders)
         self.w.bridges.pop(br.id, None)
         for app in self.w.apps.values():
             app.bridge_ids.discard(br.id)

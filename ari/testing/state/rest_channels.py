@@ -65,8 +65,11 @@ def _originate(w: World, req: SimRequest, chan_id: Optional[str]) -> SimResponse
         ch.exten = extension or "s"
         ch.priority = q_int(req, "priority", 1)
     timeout = q_int(req, "timeout", 30)
-    w.calls.dial(ch, None if timeout < 0 else float(timeout))
-    return ok(ch.to_json())
+    response = ch.to_json()
+    # Asterisk answers with the new channel (Down) and dials from another thread.
+    limit = None if timeout < 0 else float(timeout)
+    ch.timers.append(w.later(0.0, lambda: w.calls.dial(ch, limit)))
+    return ok(response)
 
 
 def _apply_var(ch: Channel, name: str, value: str) -> None:
