@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
 from .dispatch import Dispatcher
@@ -77,7 +77,7 @@ class Client:
             workers=options["dispatch_workers"],
             on_handler_error=options["on_handler_error"],
         )
-        self._subscriptions = Subscriptions()
+        self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta.transport)
 
     @property
@@ -126,8 +126,11 @@ class Client:
             subscriptions=self._subscriptions,
             **self._stream_options,
         )
+        self._stream = stream  # before start(): a handler may call stop() at once
         stream.start()
-        self._stream = stream
+
+    def _resubscribe(self, app: str, sources: List[str]) -> None:
+        self.applications.subscribe(applicationName=app, eventSource=sources)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Close the event socket and end every thread it started (within 2 s). Idempotent."""

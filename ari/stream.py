@@ -21,7 +21,7 @@ import ssl
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 import websocket
 
@@ -123,7 +123,9 @@ class Subscriptions:
     call is noted, whichever way it was made (collection, instance, callback, async).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, subscribe: Optional[Callable[[str, List[str]], Any]] = None) -> None:
+        #: ``subscribe(app, sources)``: the client's own ``applications.subscribe``
+        self.subscribe = subscribe
         self._sources: Dict[str, Dict[str, None]] = {}
         self._lock = threading.Lock()
 
@@ -161,18 +163,16 @@ class Subscriptions:
         with self._lock:
             return {app: list(sources) for app, sources in self._sources.items()}
 
-    def restore(self, transport: Transport, apps: Sequence[str]) -> None:
+    def restore(self, apps: Sequence[str]) -> None:
         """Subscribe again after a reconnect (Asterisk forgets them with the socket)."""
+        subscribe = self.subscribe
+        if subscribe is None:
+            return
         for app, sources in self.snapshot().items():
             if app not in apps or not sources:
                 continue
             try:
-                transport.request(
-                    "POST",
-                    f"/applications/{quote(app, safe='')}/subscribe",
-                    params={"eventSource": ",".join(sources)},
-                    operation="applications.subscribe",
-                )
+                subscribe(app, sources)
             except ARIError as exc:
                 log.warning("could not restore the subscriptions of %s: %s", app, exc)
 
@@ -238,15 +238,19 @@ class EventStream:
         except BaseException:
             self.finished.set()
             raise
-        self._link = link
-        self.dispatcher.start()
-        self._submit = self.dispatcher.submitter()
-        log.info("event socket open for %s", ",".join(self.apps))
-        self.dispatcher.emit(client_event("WebSocketConnected", attempt=0, reconnected=False, disconnected_for=0.0))
-        for target, name in ((self._read_loop, "ari-events"), (self._ping_loop, "ari-ping")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        with self._teardown:  # a stop() from another thread waits for the threads to exist
+            if self._stopped:
+                link.close()
+                return
+            self._link = link
+            self.dispatcher.start()
+            self._submit = self.dispatcher.submitter()
+            log.info("event socket open for %s", ",".join(self.apps))
+            self.dispatcher.emit(client_event("WebSocketConnected", attempt=0, reconnected=False, disconnected_for=0.0))
+            for target, name in ((self._read_loop, "ari-events"), (self._ping_loop, "ari-ping")):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Close the socket and end every thread of the stream, within ``timeout`` seconds."""
@@ -343,7 +347,7 @@ class EventStream:
             if self._stopping.is_set():  # stop() ran while we connected: it saw no link
                 return link
             if self.subscriptions is not None:
-                self.subscriptions.restore(self.transport, self.apps)
+                self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at
             log.warning("event socket reconnected after %.1fs (attempt %d)", downtime, attempt)
             self.dispatcher.emit(
