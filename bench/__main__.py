@@ -1,0 +1,52 @@
+"""``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print the table, exit 1 on a miss.
+
+Its one job is running the measurement modules in order and printing their rows; a module
+that fails to run is reported and counts as a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+from typing import List, Optional
+
+from .table import Row, Table
+
+MODULES = ("connect", "events", "rest", "latency", "memory")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (about 40 s in all)")
+    parser.add_argument("--only", action="append", choices=MODULES, help="run only this figure (repeatable)")
+    args = parser.parse_args(argv)
+    table = Table()
+    broken = []
+    started = time.perf_counter()
+    for name in args.only or MODULES:
+        print(f"-- {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            for row in module.rows(quick=args.quick):
+                table.add(row)
+        except Exception:
+            traceback.print_exc()
+            broken.append(name)
+            table.add(Row(f"{name}: did not run", 0.0, "", target=1, checked="value"))
+        print(f"   {name} took {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    print(f"\nari benchmarks ({'quick' if args.quick else 'full'}; {os.cpu_count()} cores; "
+          f"{time.perf_counter() - started:.0f}s)\n")
+    print(table.render())
+    failed = table.failed()
+    print(f"\n{len(failed)} of {sum(r.target is not None for r in table.rows)} targets missed"
+          + (f": {', '.join(r.name for r in failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
