@@ -1,0 +1,150 @@
+"""Events per second through ``client.on`` handlers, with promotion, beside two raw ceilings.
+
+A feeder process writes a prebuilt stream of Asterisk-22-shaped events (seven types over
+1,000 channels) as fast as the socket allows.  In this process, one after the other on the
+same stream: the library (``ari.connect`` + ``client.on`` for every type, each handler
+touching its promoted instance), plain websocket-client ``recv()`` + ``json.loads``, and a
+stdlib socket reader that only walks the frame headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import socket
+import threading
+import time
+from typing import Any, Callable, Dict, List
+from urllib.parse import urlsplit
+
+from .servers import APP, AUTHORIZATION, EVENT_TYPES, PASSWORD, USER, Server
+from .table import Row
+
+
+def library_rate(url: str, count: int, dispatch: str = "serial") -> float:
+    """Events/s from ``client.start`` to the ``count``-th handler call."""
+    import ari
+
+    client = ari.connect(url, USER, PASSWORD, dispatch=dispatch)
+    done = threading.Event()
+    counter = itertools.count(1)
+
+    def handler(event: Any, instance: Any) -> None:
+        instance.id  # noqa: B018 - touch the promoted instance, as an application would
+        if next(counter) == count:
+            done.set()
+
+    for event_type in EVENT_TYPES:
+        client.on(event_type, handler)
+    try:
+        start = time.perf_counter()
+        client.start(APP)
+        if not done.wait(120):
+            raise TimeoutError("the library did not deliver every event")
+        return count / (time.perf_counter() - start)
+    finally:
+        client.close()
+
+
+def websocket_client_rate(url: str, count: int) -> float:
+    """Plain websocket-client: ``recv()`` + ``json.loads`` per frame."""
+    import websocket
+
+    start = time.perf_counter()
+    ws = websocket.create_connection(f"ws{url[4:]}/ari/events?app={APP}", header=[f"Authorization: {AUTHORIZATION}"],
+                                     skip_utf8_validation=True)
+    try:
+        recv, loads = ws.recv, json.loads
+        for _ in range(count):
+            loads(recv())
+        return count / (time.perf_counter() - start)
+    finally:
+        ws.close()
+
+
+def socket_rate(url: str, count: int) -> float:
+    """A stdlib socket: the upgrade by hand, then frame headers walked to the ``count``-th frame.
+
+    A ceiling only: no masking, fragmentation or control frames are handled.
+    """
+    parts = urlsplit(url)
+    start = time.perf_counter()
+    sock = socket.create_connection((parts.hostname, parts.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ari/events?app={APP} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Authorization: {AUTHORIZATION}\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(65536)
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"upgrade refused: {head[:60]!r}")
+    data = bytearray(buf)
+    pos, frames = 0, 0
+    chunk = bytearray(1 << 20)
+    view = memoryview(chunk)
+    try:
+        while frames < count:
+            # Walk every whole frame in the buffer.
+            end = len(data)
+            while frames < count and end - pos >= 2:
+                length = data[pos + 1] & 0x7F
+                header = 2
+                if length == 126:
+                    if end - pos < 4:
+                        break
+                    length, header = int.from_bytes(data[pos + 2:pos + 4], "big"), 4
+                elif length == 127:
+                    if end - pos < 10:
+                        break
+                    length, header = int.from_bytes(data[pos + 2:pos + 10], "big"), 10
+                if end - pos < header + length:
+                    break
+                pos += header + length
+                frames += 1
+            if frames >= count:
+                break
+            del data[:pos]
+            pos = 0
+            n = sock.recv_into(chunk)
+            if not n:
+                raise RuntimeError("the feeder closed the stream early")
+            data += view[:n]
+        return count / (time.perf_counter() - start)
+    finally:
+        sock.close()
+
+
+def measure(count: int, runs: int) -> Dict[str, float]:
+    """The three rates on one feeder, best of ``runs`` each, interleaved to share any drift."""
+    with Server("feeder", "--events", str(count), "--channels", "1000") as server:
+        plan: List[Callable[[], float]] = []
+        results: Dict[str, List[float]] = {"library": [], "websocket-client": [], "socket": []}
+        for _ in range(runs):
+            plan += [lambda: results["library"].append(library_rate(server.url, count)),  # type: ignore[func-returns-value]
+                     lambda: results["websocket-client"].append(websocket_client_rate(server.url, count)),  # type: ignore[func-returns-value]
+                     lambda: results["socket"].append(socket_rate(server.url, count))]  # type: ignore[func-returns-value]
+        for step in plan:
+            step()
+        return {name: max(values) for name, values in results.items()}
+
+
+def rows(quick: bool = False) -> List[Row]:
+    count = 50_000 if quick else 150_000
+    rates = measure(count, 2 if quick else 3)
+    lib, wsc, raw = rates["library"], rates["websocket-client"], rates["socket"]
+    total_us, ceiling_us = 1e6 / lib, 1e6 / wsc
+    note = f"{count:,} events, 1,000 channels"
+    return [
+        Row("events/s, client.on + promotion", lib, "ev/s", wsc, "websocket-client recv+json.loads",
+            target=100_000, checked="value", note=note),
+        Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket, headers only"),
+        Row("library's own cost per event / total", total_us - ceiling_us, "us", total_us, "total per event",
+            target=1 / 3, at_least=False),
+    ]
+
+
+__all__ = ["library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]
