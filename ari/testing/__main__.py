@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Union
+
+if TYPE_CHECKING:
+    from .mock import MockServer
+    from .simulator import Simulator
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -26,6 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     options = dict(host=args.host, port=args.port, username=args.user, password=args.password,
                    speed=args.speed)
+    server: Union[MockServer, Simulator]
     if args.mock:
         from .mock import MockServer
 
