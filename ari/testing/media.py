@@ -51,6 +51,12 @@ _CORE: Dict[str, Tuple[float, str]] = {
     "agent-pass": (1.6, "Please enter your password followed by the pound key."),
     "transfer": (0.9, "Please hold while I try that extension."),
     "pls-hold-while-try": (1.8, "Please hold while I try to connect your call."),
+    # The sounds the Node ari-client examples play (originate, mwi).
+    "vm-dialout": (1.6, "Please wait while I connect your call."),
+    "vm-leavemsg": (1.4, "To leave a message, press 5."),
+    "vm-msgsaved": (1.0, "Your message has been saved."),
+    "vm-nomore": (1.2, "No more messages."),
+    "vm-next": (1.6, "To play the next message, press 6."),
 }
 _NUMBER_WORDS = {
     0: "zero", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",

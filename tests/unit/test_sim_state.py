@@ -576,6 +576,12 @@ def test_media_durations() -> None:
     assert media_duration("recording:r", sounds, lambda n: 4.0) == 4.0
 
 
+def test_catalogue_has_the_node_example_sounds() -> None:
+    sounds = Harness().state.world.sounds
+    for name in ("vm-dialout", "vm-leavemsg", "vm-msgsaved", "vm-nomore", "vm-next", "demo-congrats"):
+        assert (media_duration("sound:" + name, sounds, lambda n: None) or 0) > 0, name
+
+
 def test_many_calls_are_cheap() -> None:
     h = Harness()
     ids = [h.incoming() for _ in range(1000)]
