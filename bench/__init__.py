@@ -30,10 +30,16 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (``ru_maxrss`` is in kB on Linux)."""
-    import resource
+    """This process's peak resident set size so far, in MB (``VmHWM``).
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    Not ``ru_maxrss``: Linux keeps that across ``exec``, so a child started from a large
+    parent would report the parent's size.
+    """
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e3
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def wait(predicate: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
