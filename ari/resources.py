@@ -8,6 +8,7 @@ checked and built by ``operations.py`` and sent by the client's transport.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -241,7 +242,8 @@ def _invoke(
         return None
     if kind.name == "binary":
         return response.content
-    data = response.json() if response.content else None
+    content = response.content
+    data = json.loads(content) if content else None
     if kind.is_list:
         return [meta.build(kind.item, item) for item in data or ()]
     for target in (owner, instance):
