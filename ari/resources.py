@@ -257,21 +257,32 @@ def _invoke(
 def _instance_slot(
     template: OperationTemplate, instance: Resource, values: Mapping[str, Any], owner: Optional[Resource]
 ) -> str:
-    """Which parameter an instance passed to an operation fills (``playbackId``, ``snoopId``, ``name``)."""
+    """Which parameter an instance passed to an operation fills (``playbackId``, ``snoopId``, ``name``).
+
+    The parameter may also be given explicitly, with the instance's own identity; any
+    other value is a conflict, never silently overridden.
+    """
     bound = set(owner._type.identity_params) if owner is not None else set()
-    names = [n for n in template.parameters if n not in bound and n not in values]
+    names = [n for n in template.parameters if n not in bound]
+    slot = None
     inst_type = instance._type
     if len(inst_type.identity) == 1:
         param, prop = inst_type.identity[0]
-        for candidate in (param, prop):
-            if candidate in names:
-                return candidate
+        slot = next((c for c in (param, prop) if c in names), None)
         # An operation creating an object of the instance's model may name its id otherwise (snoopId).
-        if prop == "id" and template.response.name == type(instance).__name__:
+        if slot is None and prop == "id" and template.response.name == type(instance).__name__:
             id_params = [n for n in names if n.endswith("Id")]
-            if len(id_params) == 1:
-                return id_params[0]
-    raise ValidationError(template.name, None, f"cannot take a {type(instance).__name__} instance")
+            slot = id_params[0] if len(id_params) == 1 else None
+    if slot is None:
+        raise ValidationError(template.name, None, f"cannot take a {type(instance).__name__} instance")
+    identity = instance._key[1]
+    if values.get(slot) not in (None, identity):
+        raise ValidationError(
+            template.name,
+            slot,
+            f"{values[slot]!r} conflicts with the {type(instance).__name__} instance passed ({identity!r})",
+        )
+    return slot
 
 
 def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: bool, name: str) -> Callable[..., Any]:

@@ -271,6 +271,10 @@ def test_factories_create_with_their_own_id(client: ari.Client, rsps: responses.
     assert f"snoopId={snoop.id}" in urls[4]
     with pytest.raises(ari.ValidationError, match="cannot take a Bridge instance"):
         channel.play({"media": "sound:x"}, client.Bridge())
+    rsps.post(ROOT + f"/channels/{channel.id}/record", json={"name": recording.name, "state": "queued"}, status=201)
+    assert channel.record({"name": recording.name, "format": "wav"}, recording) is recording
+    with pytest.raises(ari.ValidationError, match="'other' conflicts with the LiveRecording instance"):
+        channel.record({"name": "other", "format": "wav"}, recording)
     with pytest.raises(TypeError, match="identified by tech"):
         client.Endpoint("x")
 
