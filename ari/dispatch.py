@@ -278,8 +278,8 @@ class Dispatcher:
                 self._threads.append(thread)
                 thread.start()
 
-    def submitter(self) -> Callable[[Dict[str, Any]], None]:
-        """The function the reader calls with each parsed frame (bound once, no per-event locks)."""
+    def submitter(self) -> Callable[[List[Dict[str, Any]]], None]:
+        """The function the reader calls with each batch of parsed frames (bound once, no locks)."""
         queues = self._queues
         if not queues:
             raise RuntimeError("the dispatcher is not running")
@@ -289,9 +289,14 @@ class Dispatcher:
         puts = [q.put for q in queues]
         size = len(puts)
 
-        def submit(data: Dict[str, Any]) -> None:
-            key = route(data)
-            puts[hash(key) % size if key is not None else 0](data)
+        def submit(batch: List[Dict[str, Any]]) -> None:
+            parts: List[List[Dict[str, Any]]] = [[] for _ in range(size)]
+            for data in batch:
+                key = route(data)
+                parts[hash(key) % size if key is not None else 0].append(data)
+            for put, part in zip(puts, parts):
+                if part:
+                    put(part)
 
         return submit
 
@@ -314,11 +319,12 @@ class Dispatcher:
         get, deliver = inbox.get, self.deliver
         while True:
             item = get()
-            if type(item) is dict:
-                try:
-                    deliver(item)
-                except Exception:  # a bug here must not leave the application deaf
-                    log.exception("dispatching %s failed", item.get("type"))
+            if type(item) is list:
+                for data in item:
+                    try:
+                        deliver(data)
+                    except Exception:  # a bug here must not leave the application deaf
+                        log.exception("dispatching %s failed", data.get("type"))
             elif item is _STOP:
                 return
             elif isinstance(item, _Call):

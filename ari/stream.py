@@ -57,15 +57,47 @@ def sslopt_for(verify: Verify) -> Dict[str, Any]:
     return {"cert_reqs": ssl.CERT_REQUIRED}
 
 
+class _Buffered:
+    """Reads the socket in large chunks and hands websocket-client the sizes it asks for.
+
+    websocket-client reads each frame with two or more small ``recv`` calls, each one a
+    system call that releases the GIL; with a dispatcher thread running that costs more
+    than the framing itself.  This serves those reads from one 64 KiB read instead, and
+    says whether more is already buffered so the reader can hand frames over in batches.
+    """
+
+    __slots__ = ("_recv", "_buf", "_pos")
+
+    def __init__(self, recv: Callable[[int], bytes]) -> None:
+        self._recv = recv
+        self._buf = b""
+        self._pos = 0
+
+    def __call__(self, size: int) -> bytes:
+        buf, pos = self._buf, self._pos
+        if pos >= len(buf):
+            buf, pos = self._recv(65536), 0  # raises when the connection is closed
+        end = pos + size
+        self._buf, self._pos = buf, end
+        return buf[pos:end]
+
+    def pending(self) -> bool:
+        return self._pos < len(self._buf)
+
+
 class Link:
     """One open WebSocket: the seam between the stream and the WebSocket library."""
 
-    __slots__ = ("_ws", "recv")
+    __slots__ = ("_ws", "recv", "pending")
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
+        buffered = _Buffered(ws._recv)
+        ws.frame_buffer.recv = buffered  # the one reach into websocket-client: its byte source
         #: () -> (opcode, payload bytes); raises on a broken connection
         self.recv: Callable[[], Tuple[int, Any]] = functools.partial(ws.recv_data, True)
+        #: () -> whether another frame (or part of one) is already buffered
+        self.pending: Callable[[], bool] = buffered.pending
 
     @classmethod
     def open(cls, url: str, authorization: str, verify: Verify, timeout: float) -> Link:
@@ -214,7 +246,7 @@ class EventStream:
         self._teardown = threading.Lock()  # start and stop each run once
         self._started = self._stopped = False
         self._threads: List[threading.Thread] = []
-        self._submit: Callable[[Dict[str, Any]], None] = lambda data: None
+        self._submit: Callable[[List[Dict[str, Any]]], None] = lambda batch: None
 
     @property
     def url(self) -> str:
@@ -293,8 +325,13 @@ class EventStream:
                 self.stop()  # the stream ended by itself (gave up, or replaced): end the rest too
 
     def _read(self, link: Link) -> BaseException:
-        """Read until the connection breaks; return why.  Frames go to the dispatcher."""
-        recv, submit, loads = link.recv, self._submit, json.loads
+        """Read until the connection breaks; return why.
+
+        Parsed frames go to the dispatcher in batches: everything already buffered is read
+        first, so the dispatcher wakes once per batch, not once per event.
+        """
+        recv, pending, submit, loads = link.recv, link.pending, self._submit, json.loads
+        batch: List[Dict[str, Any]] = []
         try:
             while True:
                 opcode, payload = recv()
@@ -303,21 +340,27 @@ class EventStream:
                         data = loads(payload)
                     except ValueError:
                         log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
-                        continue
-                    if type(data) is not dict:
+                        data = None
+                    if type(data) is dict:
+                        if data.get("type") == "ApplicationReplaced":
+                            self._replaced.add(data.get("application"))
+                        batch.append(data)
+                    elif data is not None:
                         log.warning("skipped a frame that is not a JSON object: %.80r", payload)
-                        continue
-                    if data.get("type") == "ApplicationReplaced":
-                        self._replaced.add(data.get("application"))
-                    submit(data)
                 elif opcode == PONG:
                     self._pong_at = time.monotonic()
                 elif opcode == CLOSE:
                     return ConnectionError("the server closed the event socket")
                 elif opcode == BINARY:
                     log.warning("skipped a binary frame (%d bytes)", len(payload))
+                if batch and (len(batch) >= 256 or not pending()):
+                    submit(batch)
+                    batch = []
         except Exception as exc:
             return exc
+        finally:
+            if batch:
+                submit(batch)
 
     def _reconnect(self, error: BaseException) -> Optional[Link]:
         lost_at = time.monotonic()
