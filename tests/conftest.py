@@ -8,6 +8,8 @@ from typing import Iterator
 
 import pytest
 
+pytest_plugins = ("ari.testing.pytest_plugin",)
+
 
 def _ari_threads(before: set) -> list:
     return [t for t in threading.enumerate() if t.name.startswith("ari-") and t.is_alive() and t not in before]
