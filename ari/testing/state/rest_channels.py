@@ -129,10 +129,11 @@ def create(w: World, req: SimRequest) -> SimResponse:
 
 
 def dial(w: World, req: SimRequest) -> SimResponse:
-    ch = w.channels.get(req.path_params["channelId"])
-    if ch is None:
-        raise AriError(404, "Channel cannot be found.")
-    if ch.app is None or ch.dialed or ch.far_end is None or ch.state != "Down":
+    # resource_channels.c looks the Stasis control up first, as every channel operation.
+    ch = _stasis(w, req)
+    if ch.state != "Down":
+        raise AriError(409, "Channel is not in the 'Down' state")
+    if ch.dialed or ch.far_end is None:
         raise AriError(409, "Channel cannot be dialed.")
     caller_id = q(req, "caller")
     if caller_id and caller_id in w.channels:
@@ -395,8 +396,8 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
 
 
 def rtp_statistics(w: World, req: SimRequest) -> SimResponse:
-    ch = w.channels.get(req.path_params["channelId"])
-    if ch is None or ch.technology not in ("PJSIP", "UnicastRTP", "SIP"):
+    ch = w.channel(req.path_params["channelId"])
+    if ch.technology not in ("PJSIP", "UnicastRTP", "SIP"):
         raise AriError(404, "Channel cannot be found.")
     elapsed = w.now() - ch.answered_at if ch.answered_at is not None else 0.0
     packets = int(elapsed * 50)  # 20 ms packetisation
