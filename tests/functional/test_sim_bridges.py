@@ -1,0 +1,141 @@
+"""/bridges on the simulator through the public client, as an application uses them."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator
+
+import pytest
+
+import ari
+from ari.testing import Simulator
+
+APP = "bridge-app"
+
+
+@pytest.fixture
+def client(ari_sim: Simulator) -> Iterator[Any]:
+    with ari.connect(ari_sim.url, ari_sim.username, ari_sim.password) as c:
+        c.start(APP)
+        yield c
+
+
+def _incoming(sim: Simulator, caller: str = "1000") -> str:
+    cid = sim.call(APP, caller=caller)
+    sim.wait_for_event("StasisStart", lambda e: e["channel"]["id"] == cid)
+    return cid
+
+
+def _bridge_event(sim: Simulator, event_type: str, bridge_id: str, start: int = 0) -> Dict[str, Any]:
+    return sim.wait_for_event(event_type, lambda e: e.get("bridge", {}).get("id") == bridge_id, start=start)
+
+
+def test_create_add_remove_destroy(ari_sim: Simulator, client: Any) -> None:
+    bridge = client.bridges.create(type="mixing,dtmf_events", name="conf")
+    assert bridge.bridge_type == "mixing" and bridge.name == "conf"
+    # BridgeCreated reaches only subscribeAll sockets.
+    assert not [e for e in ari_sim.events_sent if e["type"] == "BridgeCreated" and e["application"] == APP]
+    assert bridge.id in [b.id for b in client.bridges.list()]
+    a, b = _incoming(ari_sim, "1"), _incoming(ari_sim, "2")
+    mark = len(ari_sim.events_sent)
+    bridge.addChannel(channel=[a, b])
+    entered = _bridge_event(ari_sim, "ChannelEnteredBridge", bridge.id, mark)
+    assert entered["channel"]["id"] == a
+    assert sorted(client.bridges.get(bridgeId=bridge.id).channels) == sorted([a, b])
+    with pytest.raises(ari.UnprocessableEntity) as caught:
+        client.bridges.create().removeChannel(channel=a)
+    assert caught.value.message == "Channel not in this bridge"
+    mark = len(ari_sim.events_sent)
+    bridge.removeChannel(channel=a)
+    left = _bridge_event(ari_sim, "ChannelLeftBridge", bridge.id, mark)
+    assert left["channel"]["id"] == a
+    assert client.bridges.get(bridgeId=bridge.id).channels == [b]
+    mark = len(ari_sim.events_sent)
+    bridge.destroy()
+    # The app still had a channel in it: it hears the bridge go and the channel leave.
+    _bridge_event(ari_sim, "BridgeDestroyed", bridge.id, mark)
+    assert _bridge_event(ari_sim, "ChannelLeftBridge", bridge.id, mark)["channel"]["id"] == b
+    with pytest.raises(ari.NotFound) as caught:
+        client.bridges.get(bridgeId=bridge.id)
+    assert caught.value.message == "Bridge not found"
+    with pytest.raises(ari.NotFound):
+        bridge.destroy()
+
+
+def test_create_errors_and_with_id(ari_sim: Simulator, client: Any) -> None:
+    bridge = client.bridges.createWithId(bridgeId="b1", type="holding", variables={"K": "v"})
+    assert bridge.id == "b1" and bridge.bridge_type == "holding"
+    with pytest.raises(ari.Conflict) as caught:
+        client.bridges.create(bridgeId="b1")
+    assert caught.value.message == "Bridge with id 'b1' already exists"
+    with pytest.raises(ari.BadRequest) as caught:
+        client.bridges.create(type="nonsense")
+    assert caught.value.message == "Invalid bridge type 'nonsense'"
+    with pytest.raises(ari.BadRequest) as caught:
+        bridge.addChannel(channel="no-such-channel")
+    assert caught.value.message == "Channel not found"
+    outside = client.channels.originate(endpoint="Local/echo@default", extension="100")
+    with pytest.raises(ari.UnprocessableEntity) as caught:
+        bridge.addChannel(channel=outside.id)
+    assert caught.value.message == "Channel not in Stasis application"
+    outside.hangup()
+    with pytest.raises(ari.NotFound) as caught:
+        client.Bridge("nope").addChannel(channel="x")
+    assert caught.value.message == "Bridge not found"
+
+
+def test_bridge_variables(client: Any) -> None:
+    bridge = client.bridges.create(variables={"PRESET": "1"})
+    assert bridge.getBridgeVar(variable="PRESET").value == "1"
+    with pytest.raises(ari.NotFound) as caught:
+        bridge.getBridgeVar(variable="UNSET")
+    assert caught.value.message == "Provided variable was not found"
+    bridge.setBridgeVar(variable="A", value="x")
+    bridge.setBridgeVars(variables={"B": "y"})
+    assert bridge.getBridgeVars(variables=["A", "B"]).variables == {"A": "x", "B": "y"}
+    with pytest.raises(ari.NotFound):
+        bridge.getBridgeVars(variables=["A", "UNSET"])
+
+
+def test_video_source_moh_play_and_record(ari_sim: Simulator, client: Any) -> None:
+    bridge = client.bridges.create(type="mixing")
+    a, b = _incoming(ari_sim), _incoming(ari_sim)
+    bridge.addChannel(channel=a)
+    mark = len(ari_sim.events_sent)
+    bridge.setVideoSource(channelId=a)
+    changed = _bridge_event(ari_sim, "BridgeVideoSourceChanged", bridge.id, mark)
+    assert changed["bridge"]["video_source_id"] == a and "old_video_source_id" not in changed
+    with pytest.raises(ari.UnprocessableEntity):
+        bridge.setVideoSource(channelId=b)
+    with pytest.raises(ari.NotFound) as caught:
+        bridge.setVideoSource(channelId="nope")
+    assert caught.value.message == "Channel not found"
+    bridge.addChannel(channel=b)
+    bridge.setVideoSource(channelId=b)
+    changed = ari_sim.wait_for_event(
+        "BridgeVideoSourceChanged", lambda e: e["bridge"]["video_source_id"] == b, start=mark
+    )
+    assert changed["old_video_source_id"] == a
+    bridge.clearVideoSource()
+    got = client.bridges.get(bridgeId=bridge.id)
+    assert got.video_mode == "talker" and getattr(got, "video_source_id", None) is None
+    bridge.startMoh(mohClass="default")
+    bridge.stopMoh()
+    mark = len(ari_sim.events_sent)
+    pb = bridge.playWithId(playbackId="bpb", media="sound:beep")
+    assert (pb.id, pb.target_uri, pb.state) == ("bpb", f"bridge:{bridge.id}", "queued")
+    ari_sim.wait_for_event("PlaybackFinished", lambda e: e["playback"]["id"] == "bpb", start=mark)
+    pb2 = bridge.play(media="sound:beep")
+    assert pb2.target_uri == f"bridge:{bridge.id}"
+    rec = bridge.record(name="bridge-rec", format="wav", maxDurationSeconds=1)
+    assert rec.target_uri == f"bridge:{bridge.id}"
+    done = ari_sim.wait_for_event("RecordingFinished", lambda e: e["recording"]["name"] == "bridge-rec")
+    assert done["recording"]["duration"] == 1
+    # A channel being recorded cannot join a bridge.
+    c = _incoming(ari_sim)
+    client.Channel(c).record(name="solo", format="wav")
+    with pytest.raises(ari.Conflict) as caught:
+        bridge.addChannel(channel=c)
+    assert caught.value.message == "Channel currently recording"
+    with pytest.raises(ari.Conflict) as caught:
+        client.Channel(a).record(name="bridged", format="wav")
+    assert caught.value.message == "Channel is currently bridged"
