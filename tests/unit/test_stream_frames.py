@@ -1,0 +1,78 @@
+"""The event socket's frame reader: whole messages from arbitrary chunks, pings answered."""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+import ari
+from ari.stream import CLOSE, PING, TEXT, Link
+
+
+def _frame(opcode: Opcode, data: bytes, fin: bool = True) -> bytes:
+    return Frame(opcode, data, fin=fin).serialize(mask=False, extensions=[])
+
+
+class FakeSocket:
+    """Serves the given bytes in chunks of a fixed size, then end of stream."""
+
+    def __init__(self, data: bytes, chunk: int) -> None:
+        self.data, self.chunk, self.reads = data, chunk, 0
+
+    def recv(self, size: int) -> bytes:
+        self.reads += 1
+        piece, self.data = self.data[: min(size, self.chunk)], self.data[min(size, self.chunk) :]
+        return piece
+
+
+class FakeWebSocket:
+    def __init__(self, data: bytes, chunk: int) -> None:
+        self.sock = FakeSocket(data, chunk)
+        self.pongs: List[bytes] = []
+
+    def pong(self, payload: bytes) -> None:
+        self.pongs.append(payload)
+
+
+def _link(data: bytes, chunk: int) -> Any:
+    fake = FakeWebSocket(data, chunk)
+    return Link(fake), fake  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 65536])
+def test_messages_come_whole_whatever_the_chunks(chunk: int) -> None:
+    big = b'{"type":"StasisStart","pad":"' + b"x" * 70000 + b'"}'
+    stream = (
+        _frame(Opcode.TEXT, b'{"type":"A"}')
+        + _frame(Opcode.TEXT, big)
+        + _frame(Opcode.TEXT, b'{"type":', fin=False)
+        + _frame(Opcode.PING, b"are you there")
+        + _frame(Opcode.CONT, b'"Frag', fin=False)
+        + _frame(Opcode.CONT, b'mented"}')
+        + _frame(Opcode.CLOSE, b"\x03\xe8bye")
+    )
+    link, fake = _link(stream, chunk)
+    received = [link.recv() for _ in range(5)]
+    assert received[0] == (TEXT, b'{"type":"A"}')
+    assert received[1] == (TEXT, big)
+    assert received[2] == (PING, b"are you there")
+    assert received[3] == (TEXT, b'{"type":"Fragmented"}')
+    assert received[4][0] == CLOSE
+    assert fake.pongs == [b"are you there"]
+
+
+def test_reads_many_frames_per_socket_read() -> None:
+    stream = b"".join(_frame(Opcode.TEXT, b'{"type":"E%d"}' % i) for i in range(1000))
+    link, fake = _link(stream, 65536)
+    assert [link.recv()[1] for _ in range(1000)][-1] == b'{"type":"E999"}'
+    assert fake.sock.reads == 1
+    assert not link.pending()
+
+
+def test_end_of_stream_is_a_connection_error() -> None:
+    link, _ = _link(_frame(Opcode.TEXT, b"{}") + _frame(Opcode.TEXT, b'{"cut": 1}')[:-3], 5)
+    assert link.recv() == (TEXT, b"{}")
+    with pytest.raises(ari.ConnectionError, match="closed"):
+        link.recv()
