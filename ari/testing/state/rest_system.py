@@ -95,7 +95,11 @@ def _module(w: World, req: SimRequest) -> str:
 
 
 def get_module(w: World, req: SimRequest) -> SimResponse:
-    return ok(dict(_tables(w).modules[_module(w, req)]))
+    # resource_asterisk.c words this one differently from unload and reload.
+    name = req.path_params["moduleName"]
+    if name not in _tables(w).modules:
+        raise AriError(404, "Module could not be found in running modules")
+    return ok(dict(_tables(w).modules[name]))
 
 
 def load_module(w: World, req: SimRequest) -> SimResponse:
