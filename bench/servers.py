@@ -122,7 +122,8 @@ def _feeder(port: int, count: int, channels: int, fresh: bool) -> None:
 
     def respond(status: int, body: bytes) -> Response:
         return Response(status, "OK" if status == 200 else "Error",
-                        Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))]), body)
+                        Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                 ("Connection", "close")]), body)  # websockets serves one request per connection
 
     def process_request(connection: Any, request: Any) -> Optional[Response]:
         if request.headers.get("Authorization") != AUTHORIZATION:
