@@ -30,6 +30,7 @@ def _bridge_event(sim: Simulator, event_type: str, bridge_id: str, start: int = 
 
 
 def test_create_add_remove_destroy(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     bridge = client.bridges.create(type="mixing,dtmf_events", name="conf")
     assert bridge.bridge_type == "mixing" and bridge.name == "conf"
     # BridgeCreated reaches only subscribeAll sockets.
@@ -62,6 +63,7 @@ def test_create_add_remove_destroy(ari_sim: Simulator, client: Any) -> None:
 
 
 def test_create_errors_and_with_id(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     bridge = client.bridges.createWithId(bridgeId="b1", type="holding", variables={"K": "v"})
     assert bridge.id == "b1" and bridge.bridge_type == "holding"
     with pytest.raises(ari.Conflict) as caught:
@@ -97,6 +99,7 @@ def test_bridge_variables(client: Any) -> None:
 
 
 def test_video_source_moh_play_and_record(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     bridge = client.bridges.create(type="mixing")
     a, b = _incoming(ari_sim), _incoming(ari_sim)
     bridge.addChannel(channel=a)

@@ -148,6 +148,7 @@ def test_create_then_dial(ari_sim: Simulator, client: Any) -> None:
 
 
 def test_dial_errors_use_asterisks_wording(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     # resource_channels.c finds the Stasis control first, as for every channel operation.
     with pytest.raises(ari.NotFound) as caught:
         client.Channel("nope").dial()

@@ -89,6 +89,7 @@ def test_media_list_continues_and_tone_has_no_position(ari_sim: Simulator, clien
 
 
 def test_live_recording_operations(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     cid = _incoming(ari_sim)
     rec = client.Channel(cid).record(name="live1", format="wav", beep=True, terminateOn="#")
     assert rec.state == "queued"

@@ -93,6 +93,7 @@ def test_dynamic_config_makes_a_dialable_endpoint(ari_sim: Simulator, client: An
 
 
 def test_endpoints_and_messages(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     listed = client.endpoints.list()
     assert "PJSIP" in {e.technology for e in listed}
     pjsip = client.endpoints.listByTech(tech="PJSIP")
@@ -125,6 +126,7 @@ def test_endpoints_and_messages(ari_sim: Simulator, client: Any) -> None:
 
 
 def test_device_states(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     client.applications.subscribe(applicationName=APP, eventSource="deviceState:Stasis:lamp")
     assert client.deviceStates.get(deviceName="Stasis:lamp").state == "UNKNOWN"
     mark = len(ari_sim.events_sent)
@@ -163,6 +165,7 @@ def test_mailboxes(client: Any) -> None:
 
 
 def test_applications(ari_sim: Simulator, client: Any) -> None:
+    caught: pytest.ExceptionInfo[ari.HTTPError]
     assert APP in [a.name for a in client.applications.list()]
     with pytest.raises(ari.NotFound) as caught:
         client.applications.get(applicationName="nobody")
