@@ -296,3 +296,11 @@ def test_snoop_and_external_media(ari_sim: Simulator, client: Any) -> None:
     assert stats.channel_uniqueid == cid and stats.txcount >= 0
     with pytest.raises(ari.NotFound):
         client.Channel("nope").rtpstatistics()
+
+
+def test_external_media_takes_codec_names(ari_sim: Simulator, client: Any) -> None:
+    # Asterisk's externalMedia format is a codec ("slin16"), not a file format ("sln16").
+    wide = client.channels.externalMedia(app=APP, external_host="127.0.0.1:9997", format="slin16")
+    assert _of(ari_sim, "StasisStart", wide.id)["channel"]["name"].startswith("UnicastRTP/")
+    with pytest.raises(ari.BadRequest):
+        client.channels.externalMedia(app=APP, external_host="127.0.0.1:9997", format="sln16")

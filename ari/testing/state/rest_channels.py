@@ -10,7 +10,6 @@ from typing import Callable, Dict, Optional, Tuple
 
 from ..backend import SimRequest, SimResponse
 from ..dialplan import HANGUP_REASONS, UnknownEndpoint
-from ..media import RECORDING_FORMATS
 from .calls import DTMF_DIGITS, parse_caller_id
 from .objects import Channel
 from .params import body_vars, need, no_content, ok, q, q_int, q_list
@@ -18,6 +17,13 @@ from .rest_media import start_playback, start_recording
 from .world import AriError, World
 
 Handler = Callable[[World, SimRequest], SimResponse]
+
+# externalMedia takes a codec name (as in the UnicastRTP dial string's c() option), not a
+# file format: "slin16", where recordings say "sln16".
+MEDIA_CODECS = frozenset(
+    ["ulaw", "alaw", "gsm", "g722", "g726", "g726aal2", "g729", "g723", "ilbc", "lpc10",
+     "speex", "speex16", "speex32", "opus", "siren7", "siren14", "adpcm", "testlaw", "slin"]
+    + [f"slin{rate}" for rate in (12, 16, 24, 32, 44, 48, 96, 192)])
 
 
 def _args(req: SimRequest) -> list:
@@ -369,7 +375,7 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     transport = q(req, "transport") or "udp"
     if transport != "websocket" and not host:
         raise AriError(400, "external_host is required for this transport")
-    if fmt not in RECORDING_FORMATS:
+    if fmt not in MEDIA_CODECS:
         raise AriError(400, f"format '{fmt}' is unknown")
     chan_id = q(req, "channelId")
     _check_new_ids(w, chan_id)
