@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
 from .dispatch import Dispatcher
@@ -21,7 +21,10 @@ from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
 from .spec import fetch_description, read_description
-from .stream import Apps, EventStream, Subscriptions
+from .subscriptions import Subscriptions
+
+if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
+    from .stream import Apps, EventStream
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,8 @@ class Client:
             raise RuntimeError("client is closed")
         if self._stream is not None and not self._stream.finished.is_set():
             raise RuntimeError("events already started; stop() first")
+        from .stream import EventStream  # here: REST-only clients never pay for the WebSocket libraries
+
         stream = EventStream(
             self.meta.transport,
             self.meta.events,

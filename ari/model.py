@@ -8,8 +8,7 @@ which file and which element.  Nothing here performs I/O or builds callables.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from .errors import SpecError
 from .naming import python_name, snake_case
@@ -38,8 +37,7 @@ _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"
 _PARAM_TYPES = frozenset({"path", "query", "body", "header", "form"})
 
 
-@dataclass(frozen=True)
-class TypeRef:
+class TypeRef(NamedTuple):
     """A Swagger 1.1 type: ``Channel``, ``List[Channel]``, ``string``, ``void``, ``binary``."""
 
     name: str
@@ -52,8 +50,7 @@ class TypeRef:
         return cls(text, match.group("item") if match else text, bool(match))
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(NamedTuple):
     name: str
     location: str  # path, query, body
     data_type: str
@@ -68,8 +65,7 @@ class Parameter:
         return python_name(self.name)
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     resource: str
     nickname: str
     method: str
@@ -94,24 +90,21 @@ class Operation:
         return f"{self.resource}.{self.nickname}"
 
 
-@dataclass(frozen=True)
-class Property:
+class Property(NamedTuple):
     name: str
     type: TypeRef
     required: bool
     allowed_values: Optional[Tuple[Any, ...]] = None
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     id: str
     resource: str  # the document that defines it
     properties: Mapping[str, Property]
     sub_types: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class InstanceType:
+class InstanceType(NamedTuple):
     """A model whose objects have an identity and operations bound to it (Channel, Bridge...).
 
     ``identity`` pairs each identity parameter with the model property holding it,
@@ -128,8 +121,7 @@ class InstanceType:
         return tuple(param for param, _ in self.identity)
 
 
-@dataclass(frozen=True)
-class API:
+class API(NamedTuple):
     """The whole description: what a client built from it offers."""
 
     api_version: str
@@ -137,7 +129,7 @@ class API:
     models: Mapping[str, Model]
     instance_types: Mapping[str, InstanceType]
     #: event type -> its resource-typed fields and their model (``{"channel": "Channel"}``)
-    event_resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    event_resources: Mapping[str, Mapping[str, str]] = {}
 
     @property
     def event_types(self) -> Tuple[str, ...]:
