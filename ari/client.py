@@ -14,8 +14,6 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
-from .dispatch import Dispatcher
-from .events import Promoter
 from .http import Transport, Verify
 from .model import API, build_api
 from .naming import snake_case
@@ -74,12 +72,9 @@ class Client:
             functools.update_wrapper(factory, new_instance)
             setattr(self, model, factory)
         options = {k: event_options.get(k, v) for k, v in _DISPATCH_OPTIONS.items()}
-        meta.events = Dispatcher(
-            Promoter(meta),
-            mode=options["dispatch"],
-            workers=options["dispatch_workers"],
-            on_handler_error=options["on_handler_error"],
-        )
+        if options["dispatch"] not in ("serial", "concurrent"):
+            raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {options['dispatch']!r}")
+        meta.make_events = functools.partial(_make_dispatcher, meta, options)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta.transport)
 
@@ -174,6 +169,18 @@ class Client:
 
     removeListener = remove_listener
     removeAllListeners = remove_all_listeners
+
+
+def _make_dispatcher(meta: Meta, options: Dict[str, Any]) -> Any:
+    from .dispatch import Dispatcher  # here: the registry (and blinker) load on the first listener
+    from .events import Promoter
+
+    return Dispatcher(
+        Promoter(meta),
+        mode=options["dispatch"],
+        workers=options["dispatch_workers"],
+        on_handler_error=options["on_handler_error"],
+    )
 
 
 def connect(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
@@ -55,10 +54,27 @@ class Meta:
         self.workers = workers
         self.templates: Dict[Tuple[str, str], OperationTemplate] = {}
         self.instance_classes: Dict[str, Type[Resource]] = {}
-        self.events: Any = None  # the client's listener registry (dispatch.py), set by the client
+        #: builds the listener registry (dispatch.py) on first use; set by the client
+        self.make_events: Optional[Callable[[], Any]] = None
+        self._events: Any = None
         self._executor: Optional[ThreadPoolExecutor] = None
         self._lock = threading.Lock()
         self._closed = False
+
+    @property
+    def events(self) -> Any:
+        """The client's listener registry, made on first use: REST-only clients never import it."""
+        if self._events is None:
+            with self._lock:
+                if self._events is None:
+                    if self.make_events is None:
+                        raise RuntimeError("this client has no event support")
+                    self._events = self.make_events()
+        return self._events
+
+    @events.setter
+    def events(self, registry: Any) -> None:
+        self._events = registry
 
     def executor(self) -> ThreadPoolExecutor:
         # Made on first use: most clients never call an operation in the background.
@@ -375,7 +391,11 @@ def new_instance(meta: Meta, model: str, identity: Optional[str] = None, **field
     props = cls._identity_props
     data: Dict[str, Any] = dict(fields)
     if len(props) == 1:
-        data.setdefault(props[0], identity if identity is not None else str(uuid.uuid4()))
+        if identity is None:
+            import uuid  # here: only factories need it, and it costs connect time
+
+            identity = str(uuid.uuid4())
+        data.setdefault(props[0], identity)
     elif identity is not None:
         raise TypeError(f"{model} is identified by {', '.join(props)}: pass them as keywords")
     missing = [p for p in props if p not in data]

@@ -129,3 +129,34 @@ def test_folder_errors_name_the_file(tmp_path: Path, swagger: Dict[str, Dict[str
     (tmp_path / "resources.json").write_text(json.dumps({"apis": [{"path": "/elsewhere/x.json"}]}))
     with pytest.raises(ari.SpecError, match=r"apis\[0\]: unexpected api path"):
         read_description(str(tmp_path))
+
+
+def _fetcher(swagger: Dict[str, Dict[str, Any]], delay: float, threads: set) -> Any:
+    import threading
+    import time
+
+    def fetch(path: str) -> Any:
+        threads.add(threading.current_thread().name)
+        time.sleep(delay)
+        return swagger[path.rsplit("/", 1)[1]]
+
+    return fetch
+
+
+def test_fetch_is_concurrent_when_the_server_is_far(swagger: Dict[str, Dict[str, Any]]) -> None:
+    from ari.spec import NEAR_ROUND_TRIP, fetch_description
+
+    threads: set = set()
+    description = fetch_description(_fetcher(swagger, NEAR_ROUND_TRIP * 2, threads))
+    assert description == _description(swagger)
+    assert len({t for t in threads if t.startswith("ari-spec")}) > 1
+
+
+def test_fetch_is_sequential_on_loopback(swagger: Dict[str, Dict[str, Any]]) -> None:
+    import threading
+
+    from ari.spec import fetch_description
+
+    threads: set = set()
+    assert fetch_description(_fetcher(swagger, 0, threads)) == _description(swagger)
+    assert threads == {threading.current_thread().name}
