@@ -198,7 +198,7 @@ class Dispatcher:
                         del self._ns[signal.name]
 
     # -- dispatching -------------------------------------------------------------------
-    def deliver(self, data: Dict[str, Any]) -> None:
+    def deliver(self, data: Dict[str, Any], received_at: Optional[float] = None) -> None:
         """Dispatch one parsed frame on the calling thread (the dispatcher threads call this)."""
         event_type = data.get("type")
         signal = self._ns.get(event_type)  # type: ignore[arg-type]
@@ -206,6 +206,7 @@ class Dispatcher:
         if (signal is None or not signal.receivers) and not keyed:
             return  # nobody listens: not even promotion is worth doing
         event, target, instances = self.promoter.promote(data)
+        event.received_at = received_at
         args = (event,) if target is None else (event, target)
         if signal is not None:
             self._call(signal, args, event)
@@ -278,25 +279,26 @@ class Dispatcher:
                 self._threads.append(thread)
                 thread.start()
 
-    def submitter(self) -> Callable[[List[Dict[str, Any]]], None]:
-        """The function the reader calls with each batch of parsed frames (bound once, no locks)."""
+    def submitter(self) -> Callable[[List[Dict[str, Any]], float], None]:
+        """The function the reader calls with each batch of parsed frames and when it arrived."""
         queues = self._queues
         if not queues:
             raise RuntimeError("the dispatcher is not running")
         if len(queues) == 1:
-            return queues[0].put
+            put = queues[0].put
+            return lambda batch, received_at: put((received_at, batch))
         route = self.promoter.route_key
         puts = [q.put for q in queues]
         size = len(puts)
 
-        def submit(batch: List[Dict[str, Any]]) -> None:
+        def submit(batch: List[Dict[str, Any]], received_at: float) -> None:
             parts: List[List[Dict[str, Any]]] = [[] for _ in range(size)]
             for data in batch:
                 key = route(data)
                 parts[hash(key) % size if key is not None else 0].append(data)
             for put, part in zip(puts, parts):
                 if part:
-                    put(part)
+                    put((received_at, part))
 
         return submit
 
@@ -319,10 +321,11 @@ class Dispatcher:
         get, deliver = inbox.get, self.deliver
         while True:
             item = get()
-            if type(item) is list:
-                for data in item:
+            if type(item) is tuple:
+                received_at, batch = item
+                for data in batch:
                     try:
-                        deliver(data)
+                        deliver(data, received_at)
                     except Exception:  # a bug here must not leave the application deaf
                         log.exception("dispatching %s failed", data.get("type"))
             elif item is _STOP:

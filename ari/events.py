@@ -27,10 +27,12 @@ class Event:
     instances, whose own data is the nested dict Asterisk sent.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "received_at")
 
-    def __init__(self, data: Dict[str, Any]) -> None:
+    def __init__(self, data: Dict[str, Any], received_at: Optional[float] = None) -> None:
         self._data = data
+        #: ``time.monotonic()`` when the frame came off the event socket (None if not from it)
+        self.received_at = received_at
 
     def __getattr__(self, name: str) -> Any:
         data = self._data

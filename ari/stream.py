@@ -69,7 +69,7 @@ class _Frames:
     measured in bench/), so no framing is written here.
     """
 
-    __slots__ = ("_read", "_protocol", "_queue", "_parts")
+    __slots__ = ("_read", "_protocol", "_queue", "_parts", "received_at")
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         sock: Any = ws.sock
@@ -77,6 +77,8 @@ class _Frames:
         self._protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
         self._queue: Deque[Tuple[int, bytes]] = deque()
         self._parts: List[bytes] = []  # a fragmented message being assembled
+        #: ``time.monotonic()`` when the bytes of the newest messages came off the socket
+        self.received_at = 0.0
 
     def recv(self) -> Tuple[int, bytes]:
         queue = self._queue
@@ -91,6 +93,7 @@ class _Frames:
         chunk = self._read(65536)
         if not chunk:
             raise ConnectionError("the event socket was closed")
+        self.received_at = time.monotonic()
         protocol = self._protocol
         protocol.receive_data(chunk)
         protocol.data_to_send()  # its own replies are not used: websocket-client sends ours
@@ -114,15 +117,20 @@ class _Frames:
 class Link:
     """One open WebSocket: the seam between the stream and the WebSocket libraries."""
 
-    __slots__ = ("_ws", "recv", "pending")
+    __slots__ = ("_ws", "_frames", "recv", "pending")
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
-        frames = _Frames(ws)
+        self._frames = frames = _Frames(ws)
         #: () -> (opcode, payload bytes); raises on a broken connection; answers pings
         self.recv: Callable[[], Tuple[int, Any]] = self._answering(frames.recv)
         #: () -> whether another message is already parsed
         self.pending: Callable[[], bool] = frames.pending
+
+    @property
+    def received_at(self) -> float:
+        """``time.monotonic()`` when the last message returned by ``recv`` came off the socket."""
+        return self._frames.received_at
 
     def _answering(self, recv: Callable[[], Tuple[int, bytes]]) -> Callable[[], Tuple[int, bytes]]:
         pong = self._ws.pong
@@ -221,7 +229,7 @@ class EventStream:
         self._teardown = threading.Lock()  # start and stop each run once
         self._started = self._stopped = False
         self._threads: List[threading.Thread] = []
-        self._submit: Callable[[List[Dict[str, Any]]], None] = lambda batch: None
+        self._submit: Callable[[List[Dict[str, Any]], float], None] = lambda batch, received_at: None
 
     @property
     def url(self) -> str:
@@ -307,6 +315,7 @@ class EventStream:
         """
         recv, pending, submit, loads = link.recv, link.pending, self._submit, json.loads
         batch: List[Dict[str, Any]] = []
+        received_at = 0.0  # when the batch's first frame came off the socket
         try:
             while True:
                 opcode, payload = recv()
@@ -319,6 +328,8 @@ class EventStream:
                     if type(data) is dict:
                         if data.get("type") == "ApplicationReplaced":
                             self._replaced.add(data.get("application"))
+                        if not batch:
+                            received_at = link.received_at
                         batch.append(data)
                     elif data is not None:
                         log.warning("skipped a frame that is not a JSON object: %.80r", payload)
@@ -329,13 +340,13 @@ class EventStream:
                 elif opcode == BINARY:
                     log.warning("skipped a binary frame (%d bytes)", len(payload))
                 if batch and (len(batch) >= 256 or not pending()):
-                    submit(batch)
+                    submit(batch, received_at)
                     batch = []
         except Exception as exc:
             return exc
         finally:
             if batch:
-                submit(batch)
+                submit(batch, received_at)
 
     def _reconnect(self, error: BaseException) -> Optional[Link]:
         lost_at = time.monotonic()

@@ -56,8 +56,10 @@ def test_start_delivers_promoted_events_and_stop_leaves_no_thread(mock, client):
     client.on("StasisStart", seen)
     client.start(["hello", "other"])
     assert mock.wait_for_app("hello", 2) and mock.wait_for_app("other", 2)
+    sent = time.monotonic()
     mock.send_event({"type": "StasisStart", "application": "hello", "args": ["x"], "channel": channel(mock, "c1")})
     event, ch = seen.wait()[0]
+    assert sent <= event.received_at <= time.monotonic()
     assert event.type == "StasisStart" and event.application == "hello" and event["args"] == ["x"]
     assert event.timestamp and ch.id == "c1" and callable(ch.answer)
     assert mock.password not in client._stream.url and "app=hello,other" in client._stream.url

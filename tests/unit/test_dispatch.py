@@ -188,7 +188,7 @@ def test_serial_thread_keeps_arrival_order(client):
     try:
         submit = events.submitter()
         for n in range(1000):
-            submit([channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n)])
+            submit([channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n)], 0.0)
         assert done.wait(5)
     finally:
         events.stop()
@@ -218,8 +218,8 @@ def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
     events.start()
     try:
         submit = events.submitter()
-        submit([channel_event("ChannelDtmfReceived", "slow", n=0)])
-        submit([channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n) for n in range(1, total)])
+        submit([channel_event("ChannelDtmfReceived", "slow", n=0)], 0.0)
+        submit([channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n) for n in range(1, total)], 0.0)
         # the other channels progress while "slow" blocks its worker
         deadline_ok = False
         for _ in range(50):
@@ -258,13 +258,13 @@ def test_remove_from_another_thread_during_dispatch(client):
     events.start()
     try:
         submit = events.submitter()
-        submit([channel_event("ChannelDtmfReceived", "c1", n=0)])
+        submit([channel_event("ChannelDtmfReceived", "c1", n=0)], 0.0)
         assert started.wait(5)
         events.remove("ChannelDtmfReceived", other)  # while slow() runs
         events.add("ChannelDtmfReceived", other)
         events.remove("ChannelDtmfReceived", slow)
         release.set()
-        submit([channel_event("ChannelDtmfReceived", "c1", n=1)])
+        submit([channel_event("ChannelDtmfReceived", "c1", n=1)], 0.0)
         assert done.wait(5)
     finally:
         events.stop()
