@@ -193,7 +193,7 @@ def connect(
     spec: Optional[str] = None,
     callback: Optional[ConnectCallback] = None,
     workers: int = 8,
-    pool_size: int = 16,
+    pool_size: Optional[int] = None,
     **event_options: Any,
 ) -> Any:
     """Connect to ARI at ``url`` (``http://host:8088``, with or without ``/ari``) and build the client.
@@ -205,7 +205,11 @@ def connect(
     """
 
     def build() -> Client:
-        transport = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=pool_size)
+        # A connection for every thread that may call at once: workers and dispatchers.
+        size = pool_size or max(
+            16, workers + int(event_options.get("dispatch_workers", _DISPATCH_OPTIONS["dispatch_workers"]))
+        )
+        transport = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(transport.get_json)
             meta = Meta(build_api(description), transport, workers=workers)

@@ -4,9 +4,9 @@ Its one job: hold the client's listeners (client-level, keyed by event type; ins
 listeners, keyed by event type and resource key) in one ``blinker.Namespace`` per client,
 and call them from dispatcher threads in order, one receiver at a time with each
 exception isolated.  Serial mode runs every event on one ``ari-dispatch`` thread in
-arrival order; concurrent mode runs a bounded pool (``ari-dispatch-N``) where an event
-goes to the worker chosen by its resource's key, so each resource's events stay in
-order while different calls proceed in parallel.  Instance listeners are released once
+arrival order; concurrent mode runs a bounded pool (``ari-dispatch-N``) where any idle
+worker takes the next resource that has events, one worker per resource at a time, so
+each resource's events stay in order while different calls proceed in parallel.  Instance listeners are released once
 their resource's terminal event has been dispatched.
 
 It must not read sockets or parse frames (stream.py does), nor know the shape of
@@ -19,7 +19,8 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import blinker
 
@@ -73,6 +74,62 @@ class _Call:
         self.event = event
 
 
+class _KeyedWork:
+    """The concurrent dispatchers' work: one FIFO per resource key, one worker per key at a time.
+
+    Any idle worker takes the next key that has work, so a handler blocked on one call
+    never holds up another call's events (a worker per hash bucket would).  A key stays
+    claimed until its worker has handled the head item; further items wait behind it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: Dict[Any, Deque[Any]] = {}
+        self._ready: Deque[Any] = deque()
+        self._stopped = False
+
+    def put_many(self, items: List[Tuple[Any, Any]]) -> None:
+        with self._cond:
+            pending, ready = self._pending, self._ready
+            woken = 0
+            for key, item in items:
+                queued = pending.get(key)
+                if queued is None:
+                    pending[key] = deque((item,))
+                    ready.append(key)
+                    woken += 1
+                else:
+                    queued.append(item)
+            if woken:
+                self._cond.notify(woken)
+
+    def take(self) -> Optional[Tuple[Any, Any]]:
+        """The next (key, item) to handle; None once stopped and nothing is ready."""
+        with self._cond:
+            while not self._ready:
+                if self._stopped:
+                    return None
+                self._cond.wait()
+            key = self._ready.popleft()
+            return key, self._pending[key][0]
+
+    def done(self, key: Any) -> None:
+        """The head item of ``key`` was handled: release the key, or queue it again."""
+        with self._cond:
+            queued = self._pending[key]
+            queued.popleft()
+            if queued:
+                self._ready.append(key)  # behind the others: one busy call cannot starve the rest
+                self._cond.notify()
+            else:
+                del self._pending[key]
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+
 class Dispatcher:
     """``meta.events``: the listener registry and the dispatcher threads of one client."""
 
@@ -95,7 +152,8 @@ class Dispatcher:
         self._ns = blinker.Namespace()
         self._keyed: Dict[Key, Dict[str, blinker.NamedSignal]] = {}
         self._lock = threading.RLock()
-        self._queues: List[queue.SimpleQueue] = []
+        self._queues: List[queue.SimpleQueue] = []  # serial mode: the one dispatcher's inbox
+        self._work: Optional[_KeyedWork] = None  # concurrent mode
         self._threads: List[threading.Thread] = []
         self._state = threading.Lock()  # start/stop run once each (websocket-client's teardown lock)
 
@@ -225,8 +283,11 @@ class Dispatcher:
 
     def emit(self, event: Event) -> None:
         """Dispatch a client event (``WebSocketReconnecting``...) in line with the stream's events."""
+        work = self._work
         if self._queues:
             self._queues[0].put(_Call(event))
+        elif work is not None:
+            work.put_many([(None, _Call(event))])
         else:
             self._emit_now(event)
 
@@ -272,43 +333,39 @@ class Dispatcher:
         with self._state:
             if self._threads:
                 return
-            self._queues = [queue.SimpleQueue() for _ in range(self.size)]
-            for index, inbox in enumerate(self._queues):
-                name = "ari-dispatch" if self.mode == "serial" else f"ari-dispatch-{index + 1}"
-                thread = threading.Thread(target=self._work, args=(inbox,), name=name, daemon=True)
+            if self.mode == "serial":
+                self._queues = [queue.SimpleQueue()]
+                targets: List[Tuple[str, Callable[..., None], Any]] = [
+                    ("ari-dispatch", self._work_serial, self._queues[0])
+                ]
+            else:
+                self._work = _KeyedWork()
+                targets = [(f"ari-dispatch-{n + 1}", self._work_keyed, self._work) for n in range(self.size)]
+            for name, target, work in targets:
+                thread = threading.Thread(target=target, args=(work,), name=name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
 
     def submitter(self) -> Callable[[List[Dict[str, Any]], float], None]:
         """The function the reader calls with each batch of parsed frames and when it arrived."""
-        queues = self._queues
-        if not queues:
-            raise RuntimeError("the dispatcher is not running")
-        if len(queues) == 1:
-            put = queues[0].put
+        if self._queues:
+            put = self._queues[0].put
             return lambda batch, received_at: put((received_at, batch))
-        route = self.promoter.route_key
-        puts = [q.put for q in queues]
-        size = len(puts)
-
-        def submit(batch: List[Dict[str, Any]], received_at: float) -> None:
-            parts: List[List[Dict[str, Any]]] = [[] for _ in range(size)]
-            for data in batch:
-                key = route(data)
-                parts[hash(key) % size if key is not None else 0].append(data)
-            for put, part in zip(puts, parts):
-                if part:
-                    put((received_at, part))
-
-        return submit
+        work = self._work
+        if work is None:
+            raise RuntimeError("the dispatcher is not running")
+        route, put_many = self.promoter.route_key, work.put_many
+        return lambda batch, received_at: put_many([(route(data), (received_at, data)) for data in batch])
 
     def stop(self, timeout: float = 1.5) -> None:
         """Let queued events finish, then end the threads; joins with a bound, never itself."""
         with self._state:
-            threads, queues = self._threads, self._queues
-            self._threads, self._queues = [], []
+            threads, queues, work = self._threads, self._queues, self._work
+            self._threads, self._queues, self._work = [], [], None
         for inbox in queues:
             inbox.put(_STOP)
+        if work is not None:
+            work.stop()
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
         for thread in threads:
@@ -317,7 +374,7 @@ class Dispatcher:
                 if thread.is_alive():
                     log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
 
-    def _work(self, inbox: queue.SimpleQueue) -> None:
+    def _work_serial(self, inbox: queue.SimpleQueue) -> None:
         get, deliver = inbox.get, self.deliver
         while True:
             item = get()
@@ -330,11 +387,31 @@ class Dispatcher:
                         log.exception("dispatching %s failed", data.get("type"))
             elif item is _STOP:
                 return
-            elif isinstance(item, _Call):
-                try:
-                    self._emit_now(item.event)
-                except Exception:
-                    log.exception("dispatching %s failed", item.event.get("type"))
+            else:
+                self._run_call(item)
+
+    def _work_keyed(self, work: _KeyedWork) -> None:
+        deliver = self.deliver
+        while True:
+            taken = work.take()
+            if taken is None:
+                return
+            key, item = taken
+            try:
+                if type(item) is tuple:
+                    deliver(item[1], item[0])
+                else:
+                    self._run_call(item)
+            except Exception:  # a bug here must not leave the application deaf
+                log.exception("dispatching an event about %s failed", key)
+            finally:
+                work.done(key)
+
+    def _run_call(self, call: _Call) -> None:
+        try:
+            self._emit_now(call.event)
+        except Exception:
+            log.exception("dispatching %s failed", call.event.get("type"))
 
 
 __all__ = ["TERMINAL", "Dispatcher"]
