@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from collections import deque
+from json import loads
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import blinker
@@ -72,6 +73,19 @@ class _Call:
 
     def __init__(self, event: Event) -> None:
         self.event = event
+
+
+def _decode(payload: bytes) -> Optional[Dict[str, Any]]:
+    """A text frame's event, or None (logged) when it is not a JSON object."""
+    try:
+        data = loads(payload)
+    except ValueError:
+        log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
+        return None
+    if type(data) is not dict:
+        log.warning("skipped a frame that is not a JSON object: %.80r", payload)
+        return None
+    return data
 
 
 class _KeyedWork:
@@ -346,8 +360,13 @@ class Dispatcher:
                 self._threads.append(thread)
                 thread.start()
 
-    def submitter(self) -> Callable[[List[Dict[str, Any]], float], None]:
-        """The function the reader calls with each batch of parsed frames and when it arrived."""
+    def submitter(self) -> Callable[[List[bytes], float], None]:
+        """The function the reader calls with each batch of text frames and when they arrived.
+
+        Serial mode decodes the JSON on the dispatcher thread (a backlog holds compact
+        bytes, not objects); concurrent mode must decode on the reader to find each
+        event's resource.
+        """
         if self._queues:
             put = self._queues[0].put
             return lambda batch, received_at: put((received_at, batch))
@@ -355,7 +374,16 @@ class Dispatcher:
         if work is None:
             raise RuntimeError("the dispatcher is not running")
         route, put_many = self.promoter.route_key, work.put_many
-        return lambda batch, received_at: put_many([(route(data), (received_at, data)) for data in batch])
+
+        def submit(batch: List[bytes], received_at: float) -> None:
+            items = []
+            for payload in batch:
+                data = _decode(payload)
+                if data is not None:
+                    items.append((route(data), (received_at, data)))
+            put_many(items)
+
+        return submit
 
     def stop(self, timeout: float = 1.5) -> None:
         """Let queued events finish, then end the threads; joins with a bound, never itself."""
@@ -380,7 +408,10 @@ class Dispatcher:
             item = get()
             if type(item) is tuple:
                 received_at, batch = item
-                for data in batch:
+                for payload in batch:
+                    data = _decode(payload)
+                    if data is None:
+                        continue
                     try:
                         deliver(data, received_at)
                     except Exception:  # a bug here must not leave the application deaf

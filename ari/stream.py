@@ -229,7 +229,7 @@ class EventStream:
         self._teardown = threading.Lock()  # start and stop each run once
         self._started = self._stopped = False
         self._threads: List[threading.Thread] = []
-        self._submit: Callable[[List[Dict[str, Any]], float], None] = lambda batch, received_at: None
+        self._submit: Callable[[List[bytes], float], None] = lambda batch, received_at: None
 
     @property
     def url(self) -> str:
@@ -313,26 +313,19 @@ class EventStream:
         Parsed frames go to the dispatcher in batches: everything already buffered is read
         first, so the dispatcher wakes once per batch, not once per event.
         """
-        recv, pending, submit, loads = link.recv, link.pending, self._submit, json.loads
-        batch: List[Dict[str, Any]] = []
+        recv, pending, submit = link.recv, link.pending, self._submit
+        batch: List[bytes] = []
         received_at = 0.0  # when the batch's first frame came off the socket
         try:
             while True:
                 opcode, payload = recv()
                 if opcode == TEXT:
-                    try:
-                        data = loads(payload)
-                    except ValueError:
-                        log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
-                        data = None
-                    if type(data) is dict:
-                        if data.get("type") == "ApplicationReplaced":
-                            self._replaced.add(data.get("application"))
-                        if not batch:
-                            received_at = link.received_at
-                        batch.append(data)
-                    elif data is not None:
-                        log.warning("skipped a frame that is not a JSON object: %.80r", payload)
+                    # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
+                    if b'"ApplicationReplaced"' in payload:
+                        self._note_replaced(payload)
+                    if not batch:
+                        received_at = link.received_at
+                    batch.append(payload)
                 elif opcode == PONG:
                     self._pong_at = time.monotonic()
                 elif opcode == CLOSE:
@@ -347,6 +340,15 @@ class EventStream:
         finally:
             if batch:
                 submit(batch, received_at)
+
+    def _note_replaced(self, payload: bytes) -> None:
+        # Another connection took the app: asking for it again on reconnect would start a fight.
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(data, dict) and data.get("type") == "ApplicationReplaced":
+            self._replaced.add(data.get("application"))
 
     def _reconnect(self, error: BaseException) -> Optional[Link]:
         lost_at = time.monotonic()

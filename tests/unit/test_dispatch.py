@@ -1,6 +1,7 @@
 """The listener registry and the dispatcher threads (no sockets)."""
 
 import gc
+import json
 import logging
 import threading
 
@@ -8,6 +9,11 @@ import pytest
 
 from ari.dispatch import Dispatcher
 from ari.events import Promoter
+
+
+def frames(*events):
+    """Events as the reader hands them over: JSON text frames."""
+    return [json.dumps(event).encode() for event in events]
 
 
 def channel_event(event_type, channel_id, **fields):
@@ -188,7 +194,7 @@ def test_serial_thread_keeps_arrival_order(client):
     try:
         submit = events.submitter()
         for n in range(1000):
-            submit([channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n)], 0.0)
+            submit(frames(channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n)), 0.0)
         assert done.wait(5)
     finally:
         events.stop()
@@ -218,8 +224,8 @@ def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
     events.start()
     try:
         submit = events.submitter()
-        submit([channel_event("ChannelDtmfReceived", "slow", n=0)], 0.0)
-        submit([channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n) for n in range(1, total)], 0.0)
+        submit(frames(channel_event("ChannelDtmfReceived", "slow", n=0)), 0.0)
+        submit(frames(*(channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n) for n in range(1, total))), 0.0)
         # the other channels progress while "slow" blocks its worker
         deadline_ok = False
         for _ in range(50):
@@ -258,13 +264,13 @@ def test_remove_from_another_thread_during_dispatch(client):
     events.start()
     try:
         submit = events.submitter()
-        submit([channel_event("ChannelDtmfReceived", "c1", n=0)], 0.0)
+        submit(frames(channel_event("ChannelDtmfReceived", "c1", n=0)), 0.0)
         assert started.wait(5)
         events.remove("ChannelDtmfReceived", other)  # while slow() runs
         events.add("ChannelDtmfReceived", other)
         events.remove("ChannelDtmfReceived", slow)
         release.set()
-        submit([channel_event("ChannelDtmfReceived", "c1", n=1)], 0.0)
+        submit(frames(channel_event("ChannelDtmfReceived", "c1", n=1)), 0.0)
         assert done.wait(5)
     finally:
         events.stop()
@@ -278,3 +284,27 @@ def test_bad_options(client):
         Dispatcher(Promoter(client.meta), mode="concurrent", workers=0)
     with pytest.raises(TypeError):
         client.on("StasisStart", "not callable")
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog, mode):
+    events = Dispatcher(Promoter(client.meta), mode=mode, workers=2)
+    seen = []
+    done = threading.Event()
+
+    def handler(e, ch):
+        seen.append(e.n)
+        if e.n == 2:
+            done.set()
+
+    events.add("ChannelDtmfReceived", handler)
+    events.start()
+    try:
+        submit = events.submitter()
+        good = frames(channel_event("ChannelDtmfReceived", "c1", n=1), channel_event("ChannelDtmfReceived", "c1", n=2))
+        submit([good[0], b"{not json", b"[1, 2]", good[1]], 0.0)
+        assert done.wait(5)
+    finally:
+        events.stop()
+    assert seen == [1, 2]
+    assert "not JSON (9 bytes)" in caplog.text and "not a JSON object" in caplog.text
