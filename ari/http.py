@@ -48,6 +48,51 @@ def base_url(url: str) -> Tuple[str, Optional[str], Optional[str]]:
     return root, parts.username, parts.password
 
 
+class _AriAdapter(HTTPAdapter):
+    """requests' adapter for one ARI server, through the hooks requests exposes for subclassing.
+
+    A client talks to one host with the same TLS settings on every call, and ARI sets no
+    cookies: the connection pool is looked up once instead of per call, and responses are
+    built without cookie extraction (about a fifth of a loopback call's time).  With a
+    proxy in play, requests' own per-call handling is kept.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._pools: Dict[Tuple[str, str, Any], Any] = {}
+
+    def get_connection_with_tls_context(
+        self, request: requests.PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        origin = (request.url or "").split("/", 3)[:3]
+        key = ("/".join(origin), str(verify), cert)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = super().get_connection_with_tls_context(request, verify, cert=cert)
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
+        return super().request_url(request, proxies) if proxies else request.path_url
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url or ""
+        response.request = req
+        response.connection = self
+        return response
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
+
+
 class Transport:
     """Sends requests under the ARI root and turns answers into data or ``ari`` errors."""
 
@@ -70,14 +115,17 @@ class Transport:
         retry = Retry(
             total=connect_retries,
             connect=connect_retries,
-            read=0,
+            # A GET may be resent when the answer never came (a kept-alive connection the
+            # server had closed); anything else only when the connection was never made.
+            read=connect_retries,
+            allowed_methods=frozenset({"GET", "HEAD"}),
             status=0,
             other=0,
             redirect=0,
             backoff_factor=0.05,
             raise_on_status=False,
         )
-        self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        self._adapter = _AriAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
         self._headers = {**requests.utils.default_headers(), "Authorization": self.authorization}
         # What a requests.Session reads from the environment on every request (proxies,
         # CA bundle), read once: it was a fifth of the time of a loopback request.

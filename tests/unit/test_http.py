@@ -1,0 +1,48 @@
+"""The HTTP layer's settings: TLS verification, environment proxies and CA bundles, the pool."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ari.http import Transport
+
+
+def _prepared(url: str) -> requests.PreparedRequest:
+    return requests.Request("GET", url).prepare()
+
+
+def test_tls_verification_is_on_by_default_and_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert Transport("https://pbx:8089", "u", "p")._send_options["verify"] is True
+    assert Transport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
+    assert Transport("https://pbx:8089", "u", "p", verify="/etc/ca.pem")._send_options["verify"] == "/etc/ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/env/ca.pem")
+    assert Transport("https://pbx:8089", "u", "p")._send_options["verify"] == "/env/ca.pem"
+    assert Transport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
+
+
+def test_environment_proxies_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "local.example")
+    proxied = Transport("http://pbx.example:8088", "u", "p")
+    direct = Transport("http://local.example:8088", "u", "p")
+    assert proxied._send_options["proxies"]["http"] == "http://proxy.example:3128"
+    assert "http" not in direct._send_options["proxies"]
+    request = _prepared("http://pbx.example:8088/ari/channels?x=1")
+    adapter = proxied._adapter
+    assert adapter.request_url(request, proxied._send_options["proxies"]) == "http://pbx.example:8088/ari/channels?x=1"
+    assert adapter.request_url(request, {}) == "/ari/channels?x=1"
+    pool = adapter.get_connection_with_tls_context(request, True, proxies=proxied._send_options["proxies"])
+    assert pool.proxy is not None and pool.proxy.host == "proxy.example"
+
+
+def test_one_pool_per_origin_and_settings() -> None:
+    transport = Transport("http://pbx:8088", "u", "p")
+    adapter = transport._adapter
+    first = adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/a"), True)
+    assert adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/b?c=d"), True) is first
+    assert adapter.get_connection_with_tls_context(_prepared("http://other:8088/ari/a"), True) is not first
+    transport.close()
+    assert adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/a"), True) is not first
