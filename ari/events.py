@@ -10,17 +10,16 @@ operations.  It must not touch the WebSocket, blinker or any thread.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, Mapping, Optional, Tuple, Type
 
-from .naming import snake_case
-from .resources import Data, Meta, Resource
+from .resources import Fields, Meta, Resource
 
 log = logging.getLogger(__name__)
 
 Key = Tuple[Any, ...]
 
 
-class Event:
+class Event(Fields):
     """One event: ``event.type``, ``event['digit']``, ``event.channel`` (an instance)...
 
     It wraps the dict parsed from the frame without copying; promoted fields hold
@@ -34,25 +33,8 @@ class Event:
         #: ``time.monotonic()`` when the frame came off the event socket (None if not from it)
         self.received_at = received_at
 
-    def __getattr__(self, name: str) -> Any:
-        data = self._data
-        if name in data:
-            value = data[name]
-        else:
-            alternative = snake_case(name)
-            if alternative not in data:
-                raise AttributeError(f"{data.get('type', 'event')} has no field {name!r}")
-            value = data[alternative]
-        return Data(value) if type(value) is dict else value
-
-    def __getitem__(self, name: str) -> Any:
-        return self._data[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+    def _no_field(self, name: str) -> str:
+        return f"{self._data.get('type', 'event')} has no field {name!r}"
 
     def __len__(self) -> int:
         return len(self._data)

@@ -41,6 +41,39 @@ class Data(dict):
         return Data(value) if isinstance(value, dict) and not isinstance(value, Data) else value
 
 
+class Fields:
+    """Field access over a wrapped JSON object ``_data``: by attribute (ARI or snake_case name) and item.
+
+    Shared by resource instances and events; nested objects come back as ``Data``.
+    """
+
+    __slots__ = ()
+    _data: Dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        data = self._data
+        if name in data:
+            value = data[name]
+        else:
+            alternative = snake_case(name)
+            if alternative not in data:
+                raise AttributeError(self._no_field(name))
+            value = data[alternative]
+        return Data(value) if type(value) is dict else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def _no_field(self, name: str) -> str:
+        return f"{type(self).__name__} has no field {name!r}"
+
+
 class Meta:
     """What generated objects share: the API, the transport, the worker pool, the listeners.
 
@@ -131,7 +164,7 @@ def _call_back(callback: Callback, error: Optional[BaseException], result: Any) 
         log.exception("callback %r raised", callback)
 
 
-class Resource:
+class Resource(Fields):
     """Base of instance classes: fields by attribute and item, operations bound to the identity."""
 
     meta: Meta
@@ -143,26 +176,8 @@ class Resource:
     def __init__(self, data: Dict[str, Any]) -> None:
         self._data = data
 
-    # -- fields ----------------------------------------------------------------------
-    def __getattr__(self, name: str) -> Any:
-        data = self._data
-        if name in data:
-            value = data[name]
-        else:
-            alternative = snake_case(name)
-            if alternative not in data:
-                raise AttributeError(f"{type(self).__name__} has no field or operation {name!r}")
-            value = data[alternative]
-        return Data(value) if type(value) is dict else value
-
-    def __getitem__(self, name: str) -> Any:
-        return self._data[name]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+    def _no_field(self, name: str) -> str:
+        return f"{type(self).__name__} has no field or operation {name!r}"
 
     def to_dict(self) -> Dict[str, Any]:
         """The fields as Asterisk sent them."""
