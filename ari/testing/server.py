@@ -20,6 +20,7 @@ import collections
 import concurrent.futures
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -221,7 +222,8 @@ class LoopbackServer:
 
     def __init__(self, backend: Backend, *, host: str = "127.0.0.1", port: int = 0,
                  username: str = "asterisk", password: str = "asterisk",
-                 description: Optional[Dict[str, Any]] = None, speed: float = 1.0) -> None:
+                 description: Optional[Dict[str, Any]] = None, speed: float = 1.0,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         self.backend = backend
@@ -230,6 +232,7 @@ class LoopbackServer:
         self.username = username
         self.password = password
         self.speed = float(speed)
+        self.ssl_context = ssl_context  # serve https and wss, like an Asterisk with TLS enabled
         self.description = description if description is not None else _description.load()
         self.asterisk_id = ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:6])
         self._router = _description.Router(self.description)
@@ -260,7 +263,8 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> LoopbackServer:
         with self._lock:
@@ -395,7 +399,7 @@ class LoopbackServer:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         address = self._runner.addresses[0]
         self.port = int(address[1])

@@ -10,6 +10,7 @@ logic of its own.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -30,10 +31,12 @@ class Simulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, username: str = "asterisk",
                  password: str = "asterisk", description: Optional[Dict[str, Any]] = None,
-                 speed: float = 1.0, endpoints: Sequence[str] = DEFAULT_ENDPOINTS) -> None:
+                 speed: float = 1.0, endpoints: Sequence[str] = DEFAULT_ENDPOINTS,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
         self.state = AsteriskState(endpoints=tuple(endpoints))
         self.server = LoopbackServer(self.state, host=host, port=port, username=username,
-                                     password=password, description=description, speed=speed)
+                                     password=password, description=description, speed=speed,
+                                     ssl_context=ssl_context)
         # One asterisk_id per simulator, the same in events, /asterisk/info and ping.
         self.state.world.asterisk_id = self.server.asterisk_id
         self._changed = threading.Condition()
