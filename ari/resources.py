@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
 from .errors import ValidationError
@@ -19,6 +19,7 @@ from .http import Transport
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
+from .workers import WorkerPool
 
 log = logging.getLogger("ari")
 
@@ -90,7 +91,7 @@ class Meta:
         #: builds the listener registry (dispatch.py) on first use; set by the client
         self.make_events: Optional[Callable[[], Any]] = None
         self._events: Any = None
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._pool: Optional[WorkerPool] = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -109,21 +110,21 @@ class Meta:
     def events(self, registry: Any) -> None:
         self._events = registry
 
-    def executor(self) -> ThreadPoolExecutor:
+    def pool(self) -> WorkerPool:
         # Made on first use: most clients never call an operation in the background.
         with self._lock:
             if self._closed:
                 raise RuntimeError("client is closed")
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="ari-worker")
-            return self._executor
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers)
+            return self._pool
 
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown()
 
     def build(self, model: str, data: Any) -> Any:
         """JSON of a model -> an instance for resource models, ``Data`` for other objects."""
@@ -136,7 +137,7 @@ class Meta:
 
     def submit(self, fn: Callable[[], Any], callback: Optional[Callback]) -> Future:
         if callback is None:
-            return self.executor().submit(fn)
+            return self.pool().submit(fn)
 
         def run() -> Any:
             # The callback runs on the worker, before the future resolves, exactly once.
@@ -148,7 +149,7 @@ class Meta:
             _call_back(callback, None, result)
             return result
 
-        future = self.executor().submit(run)
+        future = self.pool().submit(run)
         future.add_done_callback(lambda done: _call_back(callback, _cancelled(), None) if done.cancelled() else None)
         return future
 

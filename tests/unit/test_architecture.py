@@ -23,7 +23,7 @@ OWNERS = {
 #: Lower layers never import higher ones.
 LAYERS = [
     {"errors", "naming"},
-    {"http", "backoff"},
+    {"http", "backoff", "workers"},
     {"spec"},  # its command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
