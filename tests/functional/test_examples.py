@@ -114,8 +114,10 @@ def test_example_originate_far_end_hangs_up_first(ari_sim: Simulator, client: An
     incoming = ari_sim.call(app)
     entered = ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] != incoming, timeout=WAIT)
     ari_sim.hangup(entered["channel"]["id"])
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    assert destroyed["cause"] == 16  # the example hung the caller up normally once the far end left
     ari_sim.wait_idle(WAIT)
+    assert ari_sim.channel_ids() == []
 
 
 def test_example_originate_busy_endpoint_hangs_up_the_caller(ari_sim: Simulator, client: Any) -> None:
