@@ -76,7 +76,7 @@ class Client:
             raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {options['dispatch']!r}")
         meta.make_events = functools.partial(_make_dispatcher, meta, options)
         self._subscriptions = Subscriptions(self._resubscribe)
-        self._subscriptions.observe(meta.transport)
+        self._subscriptions.observe(meta)
 
     @property
     def api(self) -> API:

@@ -88,6 +88,8 @@ class Meta:
         self.workers = workers
         self.templates: Dict[Tuple[str, str], OperationTemplate] = {}
         self.instance_classes: Dict[str, Type[Resource]] = {}
+        #: operation name -> called with the parameters of each successful call (subscriptions.py)
+        self.observers: Dict[str, Callable[[Mapping[str, Any]], None]] = {}
         #: builds the listener registry (dispatch.py) on first use; set by the client
         self.make_events: Optional[Callable[[], Any]] = None
         self._events: Any = None
@@ -269,6 +271,9 @@ def _invoke(
         operation=template.name,
         reasons=template.operation.errors,
     )
+    observer = meta.observers.get(template.name)
+    if observer is not None:
+        observer(values)
     kind = template.response
     if kind.name == "void":
         return None

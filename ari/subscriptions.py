@@ -6,13 +6,13 @@ it was made, and replay them.  It must not touch the WebSocket (stream.py does).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence
-from urllib.parse import unquote
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .errors import ARIError
-from .http import Transport
+from .resources import Meta
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 class Subscriptions:
     """Event sources the application subscribed to with ``applications.subscribe``, per app.
 
-    ``observe`` wraps the client's transport so every successful subscribe or unsubscribe
-    call is noted, whichever way it was made (collection, instance, callback, async).
+    ``observe`` hooks the client's calls so every successful subscribe or unsubscribe is
+    noted, whichever way it was made (collection, instance, callback, async).
     """
 
     def __init__(self, subscribe: Optional[Callable[[str, List[str]], Any]] = None) -> None:
@@ -30,35 +30,24 @@ class Subscriptions:
         self._sources: Dict[str, Dict[str, None]] = {}
         self._lock = threading.Lock()
 
-    def observe(self, transport: Transport) -> None:
-        inner = transport.request
+    def observe(self, meta: Meta) -> None:
+        """Note every successful subscribe and unsubscribe made through the client."""
+        meta.observers["applications.subscribe"] = functools.partial(self._note, True)
+        meta.observers["applications.unsubscribe"] = functools.partial(self._note, False)
 
-        def request(method: str, path: str, **options: Any) -> Any:
-            response = inner(method, path, **options)
-            operation = options.get("operation")
-            if operation in ("applications.subscribe", "applications.unsubscribe"):
-                self._note(operation == "applications.subscribe", path, options.get("params") or {})
-            return response
-
-        request.__wrapped__ = inner  # type: ignore[attr-defined]
-        setattr(transport, "request", request)  # noqa: B010 - an instance attribute on purpose
-
-    def _note(self, subscribed: bool, path: str, params: Dict[str, Any]) -> None:
-        parts = path.split("/")
-        if len(parts) < 3:
-            return
-        app = unquote(parts[2])
-        raw = params.get("eventSource", "")
-        sources = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    def _note(self, subscribed: bool, values: Mapping[str, Any]) -> None:
+        app = values.get("applicationName")
+        raw = values.get("eventSource") or ""
+        sources = [str(s) for s in raw] if isinstance(raw, (list, tuple)) else str(raw).split(",")
         with self._lock:
-            known = self._sources.setdefault(app, {})
+            known = self._sources.setdefault(str(app), {})
             for source in sources:
                 if subscribed:
                     known[source] = None
                 else:
                     known.pop(source, None)
             if not known:
-                del self._sources[app]
+                del self._sources[str(app)]
 
     def snapshot(self) -> Dict[str, List[str]]:
         with self._lock:

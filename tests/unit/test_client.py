@@ -384,3 +384,16 @@ class socket_closed_port:  # noqa: N801 - used like a function
 
     def __exit__(self, *exc: Any) -> None:
         pass
+
+
+def test_subscriptions_are_noted_however_they_are_made(client: ari.Client, rsps: responses.RequestsMock) -> None:
+    rsps.post(ROOT + "/applications/hello/subscription", json={"name": "hello"})
+    rsps.delete(ROOT + "/applications/hello/subscription", json={"name": "hello"})
+    rsps.post(ROOT + "/applications/other/subscription", status=404, json={"message": "Application not found"})
+    client.applications.subscribe(applicationName="hello", eventSource="channel:c1,bridge:b1")
+    client.Application("hello").subscribe({"eventSource": ["endpoint:PJSIP/1000"]})
+    client.applications.subscribe_async(application_name="hello", event_source="deviceState:d").result(5)
+    with pytest.raises(ari.NotFound):
+        client.applications.subscribe(applicationName="other", eventSource="channel:x")
+    client.applications.unsubscribe(applicationName="hello", eventSource="bridge:b1")
+    assert client._subscriptions.snapshot() == {"hello": ["channel:c1", "endpoint:PJSIP/1000", "deviceState:d"]}
