@@ -2,6 +2,10 @@
 
     python -m ari.testing [--host 127.0.0.1] [--port 8088] [--user asterisk]
                           [--password asterisk] [--speed 1] [--mock]
+
+The simulator also takes commands on standard input, one a line, to play the caller's
+part for an application under test: ``call APP [CALLER [ARG...]]``, ``dtmf CHANNEL DIGITS``,
+``hangup CHANNEL [CAUSE]``, ``channels``, ``help``.
 """
 
 from __future__ import annotations
@@ -16,20 +20,54 @@ if TYPE_CHECKING:
     from .simulator import Simulator
 
 
+COMMANDS = """commands: call APP [CALLER [ARG...]] | dtmf CHANNEL DIGITS | hangup CHANNEL [CAUSE] | channels | help"""
+
+
+def run_command(sim: Simulator, line: str) -> str:
+    """One command line against the simulator; the answer to print."""
+    words = line.split()
+    if not words:
+        return ""
+    command, rest = words[0].lower(), words[1:]
+    try:
+        if command == "call" and rest:
+            caller = rest[1] if len(rest) > 1 else "1000"
+            return f"channel {sim.call(rest[0], caller=caller, args=rest[2:])}"
+        if command == "dtmf" and len(rest) == 2:
+            sim.dtmf(rest[0], rest[1])
+            return f"sent {rest[1]}"
+        if command == "hangup" and rest:
+            sim.hangup(rest[0], int(rest[1]) if len(rest) > 1 else 16)
+            return f"hung up {rest[0]}"
+        if command == "channels":
+            return " ".join(sim.channel_ids()) or "no channels"
+    except Exception as exc:  # a typo must not end the server
+        return f"error: {exc}"
+    return COMMANDS
+
+
+def _commands(sim: Simulator) -> None:
+    try:
+        for line in sys.stdin:
+            answer = run_command(sim, line)
+            if answer:
+                print(answer, flush=True)
+    except (OSError, ValueError):  # no usable standard input (a service, a test runner)
+        return
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ari.testing",
-                                     description="Serve a simulated Asterisk ARI until Ctrl-C.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ari.testing", description="Serve a simulated Asterisk ARI until Ctrl-C."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8088)
     parser.add_argument("--user", default="asterisk")
     parser.add_argument("--password", default="asterisk")
-    parser.add_argument("--speed", type=float, default=1.0,
-                        help="simulated seconds per real second (default 1)")
-    parser.add_argument("--mock", action="store_true",
-                        help="serve the stub-table MockServer instead of the Simulator")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
+    parser.add_argument("--mock", action="store_true", help="serve the stub-table MockServer instead of the Simulator")
     args = parser.parse_args(argv)
-    options = dict(host=args.host, port=args.port, username=args.user, password=args.password,
-                   speed=args.speed)
+    options = dict(host=args.host, port=args.port, username=args.user, password=args.password, speed=args.speed)
     server: Union[MockServer, Simulator]
     if args.mock:
         from .mock import MockServer
@@ -43,11 +81,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         server = Simulator(**options)
     server.start()
-    kind = "mock" if args.mock else "simulator"
-    print(f"ARI {kind} at {server.url}/ari  user={server.username} password={server.password}")
-    print(f"events: {server.url.replace('http', 'ws', 1)}/ari/events?app=NAME  (Ctrl-C stops)")
-    sys.stdout.flush()
     try:
+        kind = "mock" if args.mock else "simulator"
+        print(f"ARI {kind} at {server.url}/ari  user={server.username} password={server.password}")
+        print(f"events: {server.url.replace('http', 'ws', 1)}/ari/events?app=NAME  (Ctrl-C stops)")
+        if not args.mock:
+            print(COMMANDS)
+            threading.Thread(target=_commands, args=(server,), name="ari-sim-commands", daemon=True).start()
+        sys.stdout.flush()
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
