@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, Dict, List, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -97,3 +98,16 @@ def check_operation(
             assert json.loads(request.body) == bodies[0]
         else:
             assert not request.body
+
+
+def cli_command(*args: str) -> List[str]:
+    """``python -m ari.testing ARGS`` as a terminal starts it: Ctrl-C (SIGINT) raises KeyboardInterrupt.
+
+    A process launched from a background job inherits SIGINT ignored, and Python then keeps it
+    ignored; the tests send SIGINT as a terminal would, so they restore its usual handler first.
+    """
+    launcher = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('ari.testing', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", launcher, *args]

@@ -11,9 +11,10 @@ part for an application under test: ``call APP [CALLER [ARG...]]``, ``dtmf CHANN
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, List, Optional, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 if TYPE_CHECKING:
     from .mock import MockServer
@@ -81,6 +82,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         server = Simulator(**options)
     server.start()
+    previous = _stop_on_sigterm()
     try:
         kind = "mock" if args.mock else "simulator"
         print(f"ARI {kind} at {server.url}/ari  user={server.username} password={server.password}")
@@ -94,7 +96,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         pass
     finally:
         server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> Any:
+    """SIGTERM (a service manager, ``kill``) stops the server as cleanly as Ctrl-C does."""
+    try:
+        return signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: signals are not ours to take
+        return None
 
 
 if __name__ == "__main__":

@@ -74,8 +74,7 @@ def test_checks_still_apply(mock):
 
 def test_stub_and_stub_path(mock):
     mock.stub("channels", "get", body={"id": "stubbed"})
-    mock.stub_path("GET", "/ari/channels/gone", status=404,
-                   body={"message": "Channel not found"})
+    mock.stub_path("GET", "/ari/channels/gone", status=404, body={"message": "Channel not found"})
     mock.stub_path("delete", "/channels/c1", status=204)
     assert call(mock, "GET", "/channels/x").json() == {"id": "stubbed"}
     r = call(mock, "GET", "/channels/gone")
@@ -109,20 +108,24 @@ def test_stub_before_start():
 
 
 def test_requests_recorded_without_authorization(mock):
-    call(mock, "POST", "/channels", params={"endpoint": "PJSIP/1"}, json={"variables": {"A": 1}},
-         headers={"X-Trace": "t1"})
+    call(
+        mock,
+        "POST",
+        "/channels",
+        params={"endpoint": "PJSIP/1"},
+        json={"variables": {"A": 1}},
+        headers={"X-Trace": "t1"},
+    )
     call(mock, "POST", "/channels/c1/answer")
     recorded = mock.requests
-    assert [(r.resource, r.nickname) for r in recorded] == [
-        ("channels", "originate"), ("channels", "answer")]
+    assert [(r.resource, r.nickname) for r in recorded] == [("channels", "originate"), ("channels", "answer")]
     first = recorded[0]
     assert isinstance(first, RecordedRequest)
     assert first.query == {"endpoint": "PJSIP/1"}
     assert first.body == {"variables": {"A": 1}}
     assert first.headers["X-Trace"] == "t1"
     assert not any(k.lower() == "authorization" for k in first.headers)
-    assert [r.path_params for r in mock.requests_for("channels", "answer")] == [
-        {"channelId": "c1"}]
+    assert [r.path_params for r in mock.requests_for("channels", "answer")] == [{"channelId": "c1"}]
     assert mock.requests_for("bridges", "create") == []
     mock.stub("channels", "get", body={"id": "x"})
     mock.clear()
@@ -140,8 +143,7 @@ def test_send_event_fills_fields(mock):
     assert event["asterisk_id"] == mock.asterisk_id
     assert event["timestamp"].endswith("+0000")
     mock.send_event({"type": "X", "application": "a", "timestamp": "t", "asterisk_id": "i"})
-    assert json.loads(ws.recv()) == {"type": "X", "application": "a", "timestamp": "t",
-                                     "asterisk_id": "i"}
+    assert json.loads(ws.recv()) == {"type": "X", "application": "a", "timestamp": "t", "asterisk_id": "i"}
     ws.close()
 
 
@@ -210,19 +212,22 @@ def test_plugin_and_package_import_without_aiohttp():
     import subprocess
     import sys
 
-    code = ("import sys, ari.testing, ari.testing.pytest_plugin, ari.testing.description;"
-            "assert 'aiohttp' not in sys.modules, 'aiohttp imported'")
+    code = (
+        "import sys, ari.testing, ari.testing.pytest_plugin, ari.testing.description;"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_command_line_serves_the_mock_until_interrupted():
     import signal
     import subprocess
-    import sys
+
+    from ..support import cli_command
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ari.testing", "--mock", "--port", "0", "--user", "u",
-         "--password", "p"], stdout=subprocess.PIPE, text=True)
+        cli_command("--mock", "--port", "0", "--user", "u", "--password", "p"), stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

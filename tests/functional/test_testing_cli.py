@@ -15,6 +15,8 @@ import pytest
 import ari
 from ari.testing import __main__ as cli
 
+from ..support import cli_command
+
 BANNER = re.compile(r"ARI (\w+) at (http://\S+)/ari  user=(\S+) password=(\S+)")
 
 
@@ -29,7 +31,7 @@ def _read_line(stream: Any, timeout: float) -> str:
 
 @pytest.mark.parametrize("mode", ["--mock", "--speed=20"])
 def test_command_serves_until_sigint(mode: str) -> None:
-    command = [sys.executable, "-m", "ari.testing", "--port", "0", "--user", "u", "--password", "p", mode]
+    command = cli_command("--port", "0", "--user", "u", "--password", "p", mode)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             found = BANNER.match(_read_line(proc.stdout, 30))
@@ -73,7 +75,7 @@ def test_main_without_the_simulator_suggests_the_mock(
 
 
 def test_simulator_commands_on_standard_input() -> None:
-    command = [sys.executable, "-m", "ari.testing", "--port", "0", "--speed", "20"]
+    command = cli_command("--port", "0", "--speed", "20")
     with subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
@@ -107,7 +109,12 @@ def test_simulator_commands_on_standard_input() -> None:
             assert seen == [("start", ["a", "b"]), ("dtmf", "1"), ("dtmf", "#")]
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(10)
+            try:
+                assert proc.wait(10) == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(5)
 
 
 def test_run_command_without_a_simulator_running_reports_errors() -> None:
@@ -117,3 +124,20 @@ def test_run_command_without_a_simulator_running_reports_errors() -> None:
 
     assert cli.run_command(Broken(), "call x") == "error: application 'x' did not connect within 5.0s"  # type: ignore[arg-type]
     assert cli.run_command(Broken(), "   ") == ""  # type: ignore[arg-type]
+
+
+def test_command_stops_cleanly_on_sigterm() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "ari.testing", "--port", "0", "--mock"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert BANNER.match(_read_line(proc.stdout, 30))
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
