@@ -20,7 +20,8 @@ import queue
 import threading
 import time
 from collections import deque
-from json import loads
+from json import JSONDecoder, loads
+from json.scanner import make_scanner
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import blinker
@@ -75,10 +76,22 @@ class _Call:
         self.event = event
 
 
+#: The C scanner behind json.loads.  Its wrappers (a whitespace regex, an end check, the
+#: bytes encoding guess) took a fifth of decoding an event: 2.74 us -> 2.13 us per event,
+#: measured in bench/.  Anything unusual falls back to json.loads for its exact behaviour.
+_scan: Callable[[str, int], Tuple[Any, int]] = make_scanner(JSONDecoder())  # type: ignore[arg-type]  # typeshed: a class
+
+
 def _decode(payload: bytes) -> Optional[Dict[str, Any]]:
     """A text frame's event, or None (logged) when it is not a JSON object."""
     try:
-        data = loads(payload)
+        text = payload.decode()
+        try:
+            data, end = _scan(text, 0)
+        except StopIteration:  # not a JSON value at index 0 (leading whitespace, or garbage)
+            data, end = loads(text), len(text)
+        if end != len(text) and text[end:].strip():
+            data = loads(text)  # raises for the trailing garbage, as json.loads would
     except ValueError:
         log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
         return None

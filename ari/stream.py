@@ -19,8 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
 import websocket
@@ -59,89 +58,63 @@ def sslopt_for(verify: Verify) -> Dict[str, Any]:
     return {"cert_reqs": ssl.CERT_REQUIRED}
 
 
-class _Frames:
-    """Incoming messages, parsed by websockets' sans-I/O protocol from large socket reads.
+class Link:
+    """One open WebSocket: the seam between the stream and the WebSocket libraries.
 
     websocket-client opens the socket (handshake, TLS, headers) and sends (pings, pongs,
-    close); reading is where the events' time goes, and websocket-client's reader makes
-    two or more small ``recv`` calls and several objects per frame.  This reads 64 KiB at
-    a time and lets the ``websockets`` library split the frames (1.6x faster per frame,
-    measured in bench/), so no framing is written here.
+    close).  Reading is where the events' time goes: websocket-client's reader makes two
+    or more small ``recv`` calls and several objects per frame, so this reads 64 KiB at a
+    time and lets the ``websockets`` library's sans-I/O protocol split the frames (no
+    framing is written here; figures in README.rst).
     """
 
-    __slots__ = ("_read", "_protocol", "_queue", "_parts", "received_at")
-
-    def __init__(self, ws: websocket.WebSocket) -> None:
-        sock: Any = ws.sock
-        self._read: Callable[[int], bytes] = sock.recv
-        self._protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
-        self._queue: Deque[Tuple[int, bytes]] = deque()
-        self._parts: List[bytes] = []  # a fragmented message being assembled
-        #: ``time.monotonic()`` when the bytes of the newest messages came off the socket
-        self.received_at = 0.0
-
-    def recv(self) -> Tuple[int, bytes]:
-        queue = self._queue
-        while not queue:
-            self._fill()
-        return queue.popleft()
-
-    def pending(self) -> bool:
-        return bool(self._queue)
-
-    def _fill(self) -> None:
-        chunk = self._read(65536)
-        if not chunk:
-            raise ConnectionError("the event socket was closed")
-        self.received_at = time.monotonic()
-        protocol = self._protocol
-        protocol.receive_data(chunk)
-        protocol.data_to_send()  # its own replies are not used: websocket-client sends ours
-        queue, parts = self._queue, self._parts
-        frames: List[Any] = protocol.events_received()  # only frames: the handshake was websocket-client's
-        for frame in frames:
-            opcode = frame.opcode.value
-            if frame.fin and opcode != CONT and not parts:
-                queue.append((opcode, frame.data))
-            elif opcode in (TEXT, BINARY, CONT):
-                parts.append(frame.data)
-                if frame.fin:
-                    queue.append((TEXT, b"".join(parts)))
-                    parts.clear()
-            else:  # a control frame in the middle of a fragmented message
-                queue.append((opcode, frame.data))
-        if protocol.state is State.CLOSED and not queue:
-            raise ConnectionError("the event socket was closed")
-
-
-class Link:
-    """One open WebSocket: the seam between the stream and the WebSocket libraries."""
-
-    __slots__ = ("_ws", "_frames", "recv", "pending")
+    __slots__ = ("_ws", "_read_socket", "_protocol", "_parts", "received_at")
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
-        self._frames = frames = _Frames(ws)
-        #: () -> (opcode, payload bytes); raises on a broken connection; answers pings
-        self.recv: Callable[[], Tuple[int, Any]] = self._answering(frames.recv)
-        #: () -> whether another message is already parsed
-        self.pending: Callable[[], bool] = frames.pending
+        sock: Any = ws.sock
+        self._read_socket: Callable[[int], bytes] = sock.recv
+        self._protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+        self._parts: List[bytes] = []  # a fragmented message being assembled
+        #: ``time.monotonic()`` when the messages ``read`` returned last came off the socket
+        self.received_at = 0.0
 
-    @property
-    def received_at(self) -> float:
-        """``time.monotonic()`` when the last message returned by ``recv`` came off the socket."""
-        return self._frames.received_at
+    def read(self) -> List[Tuple[int, bytes]]:
+        """The next messages, as (opcode, payload): all that one socket read completed.
 
-    def _answering(self, recv: Callable[[], Tuple[int, bytes]]) -> Callable[[], Tuple[int, bytes]]:
-        pong = self._ws.pong
+        Pings are answered here.  Raises when the connection is closed or broken.
+        """
+        while True:
+            chunk = self._read_socket(65536)
+            if not chunk:
+                raise ConnectionError("the event socket was closed")
+            self.received_at = time.monotonic()
+            protocol = self._protocol
+            protocol.receive_data(chunk)
+            protocol.data_to_send()  # its own replies are not used: websocket-client sends ours
+            messages = self._messages(protocol.events_received())
+            if messages:
+                return messages
+            if protocol.state is State.CLOSED:
+                raise ConnectionError("the event socket was closed")
 
-        def answering() -> Tuple[int, bytes]:
-            opcode, payload = recv()
+    def _messages(self, frames: List[Any]) -> List[Tuple[int, bytes]]:
+        messages: List[Tuple[int, bytes]] = []
+        parts = self._parts
+        for frame in frames:  # only frames: the handshake was websocket-client's
+            opcode = frame.opcode.value
+            if frame.fin and opcode != CONT and not parts:
+                messages.append((opcode, frame.data))
+            elif opcode in (TEXT, BINARY, CONT):
+                parts.append(frame.data)
+                if frame.fin:
+                    messages.append((TEXT, b"".join(parts)))
+                    parts.clear()
+            else:  # a control frame in the middle of a fragmented message
+                messages.append((opcode, frame.data))
             if opcode == PING:
-                pong(payload)
-            return opcode, payload
-
-        return answering
+                self._ws.pong(frame.data)
+        return messages
 
     @classmethod
     def open(cls, url: str, authorization: str, verify: Verify, timeout: float) -> Link:
@@ -310,36 +283,31 @@ class EventStream:
     def _read(self, link: Link) -> BaseException:
         """Read until the connection breaks; return why.
 
-        Parsed frames go to the dispatcher in batches: everything already buffered is read
-        first, so the dispatcher wakes once per batch, not once per event.
+        Frames go to the dispatcher in batches, all that one socket read completed, so the
+        dispatcher wakes once per batch, not once per event.
         """
-        recv, pending, submit = link.recv, link.pending, self._submit
-        batch: List[bytes] = []
-        received_at = 0.0  # when the batch's first frame came off the socket
+        read, submit = link.read, self._submit
         try:
             while True:
-                opcode, payload = recv()
-                if opcode == TEXT:
-                    # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
-                    if b'"ApplicationReplaced"' in payload:
-                        self._note_replaced(payload)
-                    if not batch:
-                        received_at = link.received_at
-                    batch.append(payload)
-                elif opcode == PONG:
-                    self._pong_at = time.monotonic()
-                elif opcode == CLOSE:
-                    return ConnectionError("the server closed the event socket")
-                elif opcode == BINARY:
-                    log.warning("skipped a binary frame (%d bytes)", len(payload))
-                if batch and (len(batch) >= 256 or not pending()):
-                    submit(batch, received_at)
-                    batch = []
+                batch: List[bytes] = []
+                for opcode, payload in read():
+                    if opcode == TEXT:
+                        # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
+                        if b'"ApplicationReplaced"' in payload:
+                            self._note_replaced(payload)
+                        batch.append(payload)
+                    elif opcode == PONG:
+                        self._pong_at = time.monotonic()
+                    elif opcode == CLOSE:
+                        if batch:
+                            submit(batch, link.received_at)
+                        return ConnectionError("the server closed the event socket")
+                    elif opcode == BINARY:
+                        log.warning("skipped a binary frame (%d bytes)", len(payload))
+                if batch:
+                    submit(batch, link.received_at)
         except Exception as exc:
             return exc
-        finally:
-            if batch:
-                submit(batch, received_at)
 
     def _note_replaced(self, payload: bytes) -> None:
         # Another connection took the app: asking for it again on reconnect would start a fight.

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import base64
 import gc
+import importlib.util
 import itertools
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List
@@ -60,6 +63,7 @@ def dispatch_cost_us(url: str, count: int) -> float:
     texts = [json.dumps(e) for e in events(count, 1000)]
     client = ari.connect(url, USER, PASSWORD)
     try:
+
         def handler(event: Any, instance: Any) -> None:
             instance.id  # noqa: B018 - as in library_rate
 
@@ -88,8 +92,9 @@ def websocket_client_rate(url: str, count: int) -> float:
     import websocket
 
     start = time.perf_counter()
-    ws = websocket.create_connection(f"ws{url[4:]}/ari/events?app={APP}", header=[f"Authorization: {AUTHORIZATION}"],
-                                     skip_utf8_validation=True)
+    ws = websocket.create_connection(
+        f"ws{url[4:]}/ari/events?app={APP}", header=[f"Authorization: {AUTHORIZATION}"], skip_utf8_validation=True
+    )
     try:
         recv, loads = ws.recv, json.loads
         for _ in range(count):
@@ -109,9 +114,13 @@ def socket_rate(url: str, count: int) -> float:
     start = time.perf_counter()
     sock = socket.create_connection((parts.hostname, parts.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ari/events?app={APP} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Authorization: {AUTHORIZATION}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /ari/events?app={APP} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: {AUTHORIZATION}\r\n\r\n"
+        ).encode()
+    )
     buf = b""
     while b"\r\n\r\n" not in buf:
         buf += sock.recv(65536)
@@ -132,14 +141,14 @@ def socket_rate(url: str, count: int) -> float:
                 if length == 126:
                     if end - pos < 4:
                         break
-                    length, header = int.from_bytes(data[pos + 2:pos + 4], "big"), 4
+                    length, header = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
                 elif length == 127:
                     if end - pos < 10:
                         break
-                    length, header = int.from_bytes(data[pos + 2:pos + 10], "big"), 10
+                    length, header = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
                 if end - pos < header + length:
                     break
-                loads(data[pos + header:pos + header + length])
+                loads(data[pos + header : pos + header + length])
                 pos += header + length
                 frames += 1
             if frames >= count:
@@ -155,15 +164,35 @@ def socket_rate(url: str, count: int) -> float:
         sock.close()
 
 
+def aioari_rate(url: str, count: int) -> float:
+    """aioari 0.10 on the same stream, in its own process (it runs its own event loop)."""
+    script = os.path.join(os.path.dirname(__file__), "peers", "aioari_events.py")
+    out = subprocess.run(
+        [sys.executable, script, url, str(count)], capture_output=True, text=True, timeout=300, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def measure(count: int, runs: int) -> Dict[str, float]:
     """The three rates on one feeder, best of ``runs`` each, interleaved to share any drift."""
     with Server("feeder", "--events", str(count), "--channels", "1000") as server:
         plan: List[Callable[[], float]] = []
         results: Dict[str, List[float]] = {"library": [], "websocket-client": [], "socket": []}
+        peers = _has("aioari")
+        if peers:
+            results["aioari"] = []
         for _ in range(runs):
-            plan += [lambda: results["library"].append(library_rate(server.url, count)),  # type: ignore[func-returns-value]
-                     lambda: results["websocket-client"].append(websocket_client_rate(server.url, count)),  # type: ignore[func-returns-value]
-                     lambda: results["socket"].append(socket_rate(server.url, count))]  # type: ignore[func-returns-value]
+            if peers:
+                plan.append(lambda: results["aioari"].append(aioari_rate(server.url, count)))  # type: ignore[func-returns-value]
+            plan += [
+                lambda: results["library"].append(library_rate(server.url, count)),  # type: ignore[func-returns-value]
+                lambda: results["websocket-client"].append(websocket_client_rate(server.url, count)),  # type: ignore[func-returns-value]
+                lambda: results["socket"].append(socket_rate(server.url, count)),
+            ]  # type: ignore[func-returns-value]
         for step in plan:
             step()
         best = {name: max(values) for name, values in results.items()}
@@ -178,12 +207,41 @@ def rows(quick: bool = False) -> List[Row]:
     total_us = 1e6 / lib
     note = f"{count:,} events, 1,000 channels"
     return [
-        Row("events/s, client.on + promotion", lib, "ev/s", wsc, "websocket-client recv+json.loads",
-            target=100_000, checked="value", note=note),
+        Row(
+            "events/s, client.on + promotion",
+            lib,
+            "ev/s",
+            wsc,
+            "websocket-client recv+json.loads",
+            target=100_000,
+            checked="value",
+            note=note,
+        ),
         Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket + json.loads"),
-        Row("library's own cost (promotion + dispatch) / total", rates["dispatch_us"], "us", total_us,
-            "total per event", target=1 / 3, at_least=False),
-    ]
+        Row(
+            "library's own cost (promotion + dispatch) / total",
+            rates["dispatch_us"],
+            "us",
+            total_us,
+            "total per event",
+            target=1 / 3,
+            at_least=False,
+        ),
+    ] + (
+        [
+            Row(
+                "events/s vs aioari 0.10 (objects per event)",
+                lib,
+                "ev/s",
+                rates["aioari"],
+                "aioari, same stream",
+                target=1.0,
+                note="peer: pip install aioari",
+            )
+        ]
+        if "aioari" in rates
+        else []
+    )
 
 
 __all__ = ["library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]

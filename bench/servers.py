@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from typing import Any, Dict, Iterator, List, Optional
+from urllib.parse import parse_qsl
 
 USER = PASSWORD = "asterisk"
 AUTHORIZATION = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -126,7 +127,9 @@ def _feeder(port: int, count: int, channels: int, fresh: bool) -> None:
                                  ("Connection", "close")]), body)  # websockets serves one request per connection
 
     def process_request(connection: Any, request: Any) -> Optional[Response]:
-        if request.headers.get("Authorization") != AUTHORIZATION:
+        # Basic auth or ?api_key=user:pass, as Asterisk takes them (aioari sends the latter).
+        query = dict(parse_qsl(request.path.partition("?")[2]))
+        if request.headers.get("Authorization") != AUTHORIZATION and query.get("api_key") != f"{USER}:{PASSWORD}":
             return respond(401, b'{"message":"Authentication required"}')
         path = request.path.split("?", 1)[0]
         if path.startswith("/ari/api-docs/"):

@@ -231,18 +231,17 @@ def test_dead_connection_found_by_ping_timeout(client):
     """A half-open connection: nothing arrives, pings are not answered."""
 
     class Silent:
+        received_at = 0.0
+
         def __init__(self):
             self.aborted = threading.Event()
 
-        def recv(self):
+        def read(self):
             self.aborted.wait(5)
             raise OSError("aborted")
 
         def ping(self):
             pass
-
-        def pending(self):
-            return False
 
         def abort(self):
             self.aborted.set()

@@ -308,3 +308,24 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
         events.stop()
     assert seen == [1, 2]
     assert "not JSON (9 bytes)" in caplog.text and "not a JSON object" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"type":"A","n":1}', {"type": "A", "n": 1}),
+        (b'  {"type": "A"}  \n', {"type": "A"}),
+        ('{"type":"caf\u00e9"}'.encode(), {"type": "caf\u00e9"}),
+        (b'{"type":"A"} trailing', None),
+        (b"", None),
+        (b"\xff\xfe{}", None),
+        (b"[1, 2]", None),
+        (b'"text"', None),
+    ],
+)
+def test_decoding_frames(payload, expected, caplog):
+    from ari.dispatch import _decode
+
+    assert _decode(payload) == expected
+    if expected is None:
+        assert "skipped a frame" in caplog.text
