@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import base64
 import gc
-import importlib.util
 import itertools
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List
 from urllib.parse import urlsplit
 
+from . import peers
 from .servers import APP, AUTHORIZATION, EVENT_TYPES, PASSWORD, USER, Server
 from .table import Row
 
@@ -164,37 +162,20 @@ def socket_rate(url: str, count: int) -> float:
         sock.close()
 
 
-def aioari_rate(url: str, count: int) -> float:
-    """aioari 0.10 on the same stream, in its own process (it runs its own event loop)."""
-    script = os.path.join(os.path.dirname(__file__), "peers", "aioari_events.py")
-    out = subprocess.run(
-        [sys.executable, script, url, str(count)], capture_output=True, text=True, timeout=300, check=True
-    )
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 def measure(count: int, runs: int) -> Dict[str, float]:
-    """The three rates on one feeder, best of ``runs`` each, interleaved to share any drift."""
+    """The rates on one feeder, best of ``runs`` each, interleaved to share any drift; peers too."""
     with Server("feeder", "--events", str(count), "--channels", "1000") as server:
-        plan: List[Callable[[], float]] = []
-        results: Dict[str, List[float]] = {"library": [], "websocket-client": [], "socket": []}
-        peers = _has("aioari")
-        if peers:
-            results["aioari"] = []
+        rates: Dict[str, Callable[[], float]] = {
+            "library": lambda: library_rate(server.url, count),
+            "websocket-client": lambda: websocket_client_rate(server.url, count),
+            "socket": lambda: socket_rate(server.url, count),
+        }
+        for name, command in peers.available().items():
+            rates[name] = lambda command=command: peers.rate(command, "events", server.url, count)  # type: ignore[misc]
+        results: Dict[str, List[float]] = {name: [] for name in rates}
         for _ in range(runs):
-            if peers:
-                plan.append(lambda: results["aioari"].append(aioari_rate(server.url, count)))  # type: ignore[func-returns-value]
-            plan += [
-                lambda: results["library"].append(library_rate(server.url, count)),  # type: ignore[func-returns-value]
-                lambda: results["websocket-client"].append(websocket_client_rate(server.url, count)),  # type: ignore[func-returns-value]
-                lambda: results["socket"].append(socket_rate(server.url, count)),
-            ]  # type: ignore[func-returns-value]
-        for step in plan:
-            step()
+            for name, run in rates.items():
+                results[name].append(run())
         best = {name: max(values) for name, values in results.items()}
         best["dispatch_us"] = dispatch_cost_us(server.url, count)
         return best
@@ -203,45 +184,17 @@ def measure(count: int, runs: int) -> Dict[str, float]:
 def rows(quick: bool = False) -> List[Row]:
     count = 50_000 if quick else 150_000
     rates = measure(count, 2 if quick else 3)
-    lib, wsc, raw = rates["library"], rates["websocket-client"], rates["socket"]
-    total_us = 1e6 / lib
+    lib, wsc, raw = rates.pop("library"), rates.pop("websocket-client"), rates.pop("socket")
+    dispatch_us = rates.pop("dispatch_us")
     note = f"{count:,} events, 1,000 channels"
     return [
-        Row(
-            "events/s, client.on + promotion",
-            lib,
-            "ev/s",
-            wsc,
-            "websocket-client recv+json.loads",
-            target=100_000,
-            checked="value",
-            note=note,
-        ),
+        Row("events/s, client.on + promotion", lib, "ev/s", wsc, "websocket-client recv+json.loads",
+            target=100_000, checked="value", note=note),
         Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket + json.loads"),
-        Row(
-            "library's own cost (promotion + dispatch) / total",
-            rates["dispatch_us"],
-            "us",
-            total_us,
-            "total per event",
-            target=1 / 3,
-            at_least=False,
-        ),
-    ] + (
-        [
-            Row(
-                "events/s vs aioari 0.10 (objects per event)",
-                lib,
-                "ev/s",
-                rates["aioari"],
-                "aioari, same stream",
-                target=1.0,
-                note="peer: pip install aioari",
-            )
-        ]
-        if "aioari" in rates
-        else []
-    )
+        Row("library's own cost (promotion + dispatch) / total", dispatch_us, "us", 1e6 / lib, "total per event",
+            target=1 / 3, at_least=False),
+    ] + [Row(f"events/s vs {name}", lib, "ev/s", rate, f"{name}, same stream", target=1.0, note="peer")
+         for name, rate in rates.items()]
 
 
 __all__ = ["library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]

@@ -9,16 +9,13 @@ with the requested id).  In this process, one after the other: the library, a pl
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from typing import Callable, Dict, List
 from urllib.parse import urlsplit
 
+from . import peers
 from .servers import AUTHORIZATION, PASSWORD, USER, Server
 from .table import Row
 
@@ -40,14 +37,6 @@ def _rate(count: int, op: Callable[[int], object], threads: int = 1) -> float:
     for worker in workers:
         worker.join()
     return per * threads / (time.perf_counter() - start)
-
-
-def _aioari_rate(url: str, count: int) -> float:
-    """aioari 0.10 (aiohttp, asyncio) on the same server, in its own process."""
-    script = os.path.join(os.path.dirname(__file__), "peers", "aioari_rest.py")
-    out = subprocess.run([sys.executable, script, url, str(count)], capture_output=True, text=True, timeout=300,
-                         check=True)
-    return float(out.stdout.strip().splitlines()[-1])
 
 
 def measure(count: int, runs: int) -> Dict[str, float]:
@@ -83,14 +72,12 @@ def measure(count: int, runs: int) -> Dict[str, float]:
         try:
             _rate(200, library)  # warm the pools and code paths
             _rate(200, plain_requests)
-            peer = importlib.util.find_spec("aioari") is not None
-            if peer:
-                results["aioari"] = []
+            others = peers.available()
             for _ in range(runs):
                 for name, (op, threads) in cases.items():
                     results[name].append(_rate(count, op, threads))
-                if peer:
-                    results["aioari"].append(_aioari_rate(server.url, count))
+                for name, command in others.items():
+                    results.setdefault(name, []).append(peers.rate(command, "rest", server.url, count))
         finally:
             client.close()
             session.close()
@@ -101,11 +88,12 @@ def measure(count: int, runs: int) -> Dict[str, float]:
 def rows(quick: bool = False) -> List[Row]:
     count = 800 if quick else 2000
     r = measure(count, 2 if quick else 3)
+    known = ("library", "requests", "http.client", "library x8", "requests x8")
     return [
         Row("REST channels.get, 1 thread", r["library"], "op/s", r["requests"], "requests.Session", target=0.9),
         Row("REST channels.get vs http.client", r["library"], "op/s", r["http.client"], "http.client keep-alive"),
         Row("REST channels.get, 8 threads", r["library x8"], "op/s", r["library"], "library, 1 thread",
             target=1.0, note="must beat 1 thread"),
         Row("REST 8 threads vs requests x8", r["library x8"], "op/s", r["requests x8"], "requests.Session, 8 threads"),
-    ] + ([Row("REST channels.get vs aioari 0.10", r["library"], "op/s", r["aioari"], "aioari (aiohttp), same server",
-              note="peer: pip install aioari")] if "aioari" in r else [])
+    ] + [Row(f"REST channels.get vs {name}", r["library"], "op/s", rate, f"{name}, same server", note="peer")
+         for name, rate in r.items() if name not in known]
