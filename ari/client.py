@@ -57,7 +57,6 @@ class Client:
         if unknown:
             raise TypeError(f"unknown event options: {', '.join(sorted(unknown))}")
         self.meta = meta
-        self._event_options = event_options
         self._closed = False
         self._stream: Optional[EventStream] = None
         self._stream_options: Dict[str, Any] = {k: event_options.get(k, v) for k, v in _STREAM_OPTIONS.items()}

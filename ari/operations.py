@@ -12,14 +12,11 @@ import inspect
 import keyword
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from .errors import ValidationError
 from .model import Operation, Parameter
-
-#: Builds the result for a model name from JSON data (instances for resource models).
-Build = Callable[[str, Any], Any]
 
 _INT_TYPES = frozenset({"int", "long"})
 _NUMBER_TYPES = frozenset({"double", "float"})
@@ -153,13 +150,6 @@ def _keyword(name: str, required: bool) -> inspect.Parameter:
 def _signature(names: Tuple[Tuple[str, bool], ...]) -> inspect.Signature:
     # Cached: operations share parameter lists (and connect time matters).
     return inspect.Signature([*_LEADING, *(_keyword(name, required) for name, required in names), _CALLBACK])
-
-
-def convert(response_type_name: str, item: str, is_list: bool, data: Any, build: Build) -> Any:
-    """Turn JSON into the operation's result: instances for models, lists of them, or plain data."""
-    if is_list:
-        return [build(item, element) for element in data or ()]
-    return build(item, data)
 
 
 def _split_path(path: str) -> Tuple[Tuple[bool, str], ...]:
