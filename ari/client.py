@@ -18,6 +18,7 @@ from .http import Transport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
+from .socket_rest import TRANSPORTS
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
 
@@ -76,6 +77,7 @@ class Client:
         meta.make_events = functools.partial(_make_dispatcher, meta, options)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
+        meta.observers["applications.filter"] = meta.router.note_filter
 
     @property
     def api(self) -> API:
@@ -123,6 +125,7 @@ class Client:
             subscribe_all=subscribe_all,
             backoff=self._backoff,
             subscriptions=self._subscriptions,
+            requests=self.meta.router.socket,
             **self._stream_options,
         )
         self._stream = stream  # before start(): a handler may call stop() at once
@@ -193,28 +196,36 @@ def connect(
     callback: Optional[ConnectCallback] = None,
     workers: int = 8,
     pool_size: Optional[int] = None,
+    transport: str = "auto",
     **event_options: Any,
 ) -> Any:
     """Connect to ARI at ``url`` (``http://host:8088``, with or without ``/ari``) and build the client.
 
     The API is built from the server's own description, or from a folder saved with
-    ``python -m ari.spec save`` when ``spec`` names one.  With ``callback``, connecting
+    ``python -m ari.spec save`` when ``spec`` names one.
+
+    ``transport`` chooses how REST calls travel: ``"auto"`` (the event socket once
+    ``start()`` has opened it, on an Asterisk that takes REST over it; HTTP otherwise),
+    ``"http"``, or ``"websocket"`` (the event socket only; needs ``start()``).  With ``callback``, connecting
     happens in the background, ``callback(err, client)`` is called once and a
     ``Future`` is returned.
     """
+
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
 
     def build() -> Client:
         # A connection for every thread that may call at once: workers and dispatchers.
         size = pool_size or max(
             16, workers + int(event_options.get("dispatch_workers", _DISPATCH_OPTIONS["dispatch_workers"]))
         )
-        transport = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
+        http = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
-            description = read_description(spec) if spec else fetch_description(transport.get_json)
-            meta = Meta(build_api(description), transport, workers=workers)
+            description = read_description(spec) if spec else fetch_description(http.get_json)
+            meta = Meta(build_api(description), http, workers=workers, rest_transport=transport)
             return Client(meta, **event_options)
         except BaseException:
-            transport.close()
+            http.close()
             raise
 
     if callback is None:

@@ -24,7 +24,8 @@ Messages never contain credentials: URLs are shown without user info or api_key.
 from __future__ import annotations
 
 import builtins
-from typing import Dict, Optional, Type
+import json
+from typing import Dict, Mapping, Optional, Type
 
 
 class ARIError(Exception):
@@ -162,3 +163,30 @@ def error_class(status_code: int) -> Type[HTTPError]:
     if status_code >= 500:
         return ServerError
     return _BY_STATUS.get(status_code, HTTPError)
+
+
+def http_error(
+    status_code: int,
+    body: str,
+    *,
+    method: str,
+    url: str,
+    operation: Optional[str],
+    reasons: Mapping[int, str],
+    reason: str,
+) -> HTTPError:
+    """The error for an answer with an error status, from either transport.
+
+    ``message`` is Asterisk's JSON ``message`` (or the body's text); ``reason`` is the
+    description's meaning of the status for the operation, else the status line's.
+    """
+    message = body.strip()
+    try:
+        data = json.loads(body) if message else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        message = str(data.get("message") or data.get("error") or message)
+    return error_class(status_code)(
+        status_code, message, method=method, url=url, operation=operation, reason=reasons.get(status_code) or reason
+    )

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
-from .errors import ConnectionError, HTTPError, SpecError, Timeout, error_class
+from .errors import ConnectionError, HTTPError, SpecError, Timeout, http_error
 
 log = logging.getLogger(__name__)
 
@@ -214,18 +214,17 @@ class Transport:
     def _error(
         response: requests.Response, method: str, url: str, operation: Optional[str], reasons: Mapping[int, str]
     ) -> HTTPError:
-        message = response.text.strip()
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            message = str(body.get("message") or body.get("error") or message)
-        status = response.status_code
-        cls = error_class(status)
-        reason = reasons.get(status) or response.reason
-        log.debug("%s %s -> %s %s", method, url, status, message)
-        return cls(status, message, method=method, url=url, operation=operation, reason=reason)
+        error = http_error(
+            response.status_code,
+            response.text,
+            method=method,
+            url=url,
+            operation=operation,
+            reasons=reasons,
+            reason=response.reason,
+        )
+        log.debug("%s %s -> %s %s", method, url, error.status_code, error.message)
+        return error
 
 
 def _reason(exc: Exception) -> str:

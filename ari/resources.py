@@ -19,6 +19,7 @@ from .http import Transport
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
+from .socket_rest import Router
 from .workers import WorkerPool
 
 log = logging.getLogger("ari")
@@ -82,9 +83,11 @@ class Meta:
     collide with an operation or a field name.
     """
 
-    def __init__(self, api: API, transport: Transport, *, workers: int = 8) -> None:
+    def __init__(self, api: API, transport: Transport, *, workers: int = 8, rest_transport: str = "http") -> None:
         self.api = api
         self.transport = transport
+        #: sends each call over HTTP or the event socket (socket_rest.py)
+        self.router = Router(transport, rest_transport, supported="RESTRequest" in api.models)
         self.workers = workers
         self.templates: Dict[Tuple[str, str], OperationTemplate] = {}
         self.instance_classes: Dict[str, Type[Resource]] = {}
@@ -263,18 +266,19 @@ def _invoke(
     if instance is not None:
         values[_instance_slot(template, instance, values, owner)] = instance._key[1]
     request = template.prepare(values)
-    response = meta.transport.request(
+    kind = template.response
+    response = meta.router.request(
         request.method,
         request.path,
         params=request.query,
         json=request.body,
         operation=template.name,
         reasons=template.operation.errors,
+        binary=kind.name == "binary",
     )
     observer = meta.observers.get(template.name)
     if observer is not None:
         observer(values)
-    kind = template.response
     if kind.name == "void":
         return None
     if kind.name == "binary":

@@ -5,7 +5,9 @@ Authorization header and TLS settings, read frames on the ``ari-events`` thread,
 them and hand them to the dispatcher; ping on the ``ari-ping`` thread to find dead or
 half-open connections; reconnect with backoff in a loop (never recursion) that
 ``stop()`` interrupts at once; restore ``applications.subscribe`` subscriptions after a
-reconnect.  Every websocket failure becomes an ``ari`` exception.
+reconnect; carry REST requests when the client sends them over the socket (the reader
+hands each ``RESTResponse`` to ``socket_rest.SocketRequests``, never to handlers).  Every
+websocket failure becomes an ``ari`` exception.
 
 It must not call handlers (dispatch.py does) nor shape events (events.py does).  The
 WebSocket library sits behind ``Link`` so it can be swapped after measurement.
@@ -30,6 +32,7 @@ from .dispatch import Dispatcher
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import client_event
 from .http import Transport, Verify
+from .socket_rest import SocketRequests
 from .subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,10 @@ class Link:
     def ping(self) -> None:
         self._ws.ping()
 
+    def send_text(self, text: str) -> None:
+        """Send one text frame (thread-safe: websocket-client locks its sends)."""
+        self._ws.send(text)
+
     def abort(self) -> None:
         """Wake a blocked ``recv`` (it raises) without waiting for anything."""
         try:
@@ -181,6 +188,7 @@ class EventStream:
         subscriptions: Optional[Subscriptions] = None,
         connect_timeout: Optional[float] = None,
         opener: Callable[[str, str, Verify, float], Link] = Link.open,
+        requests: Optional[SocketRequests] = None,
     ) -> None:
         if ping_interval <= 0 or ping_timeout <= 0:
             raise ValueError("ping_interval and ping_timeout must be positive")
@@ -194,6 +202,7 @@ class EventStream:
         self.subscriptions = subscriptions
         self.connect_timeout = connect_timeout if connect_timeout is not None else transport.timeout
         self._opener = opener
+        self.requests = requests  # REST over this socket, when the client sends it that way
         self._link: Optional[Link] = None
         self._pong_at = 0.0
         self._replaced: set = set()
@@ -221,9 +230,14 @@ class EventStream:
             if self._started:
                 raise RuntimeError("an event stream starts once")
             self._started = True
+        requests = self.requests
+        if requests is not None:
+            requests.begin(self.apps[0])  # calls made meanwhile may wait for the socket
         try:
             link = self._open()
         except BaseException:
+            if requests is not None:
+                requests.end("the event socket could not be opened")
             self.finished.set()
             raise
         with self._teardown:  # a stop() from another thread waits for the threads to exist
@@ -239,6 +253,8 @@ class EventStream:
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
+            if requests is not None:
+                requests.attach(link.send_text, self._threads[0].ident or 0)
 
     def stop(self, timeout: float = 2.0) -> None:
         """Close the socket and end every thread of the stream, within ``timeout`` seconds."""
@@ -248,6 +264,8 @@ class EventStream:
             self._stopped = True
         deadline = time.monotonic() + timeout
         self._stopping.set()
+        if self.requests is not None:
+            self.requests.end("the event socket was stopped")
         link = self._link
         if link is not None:
             link.abort()
@@ -267,6 +285,8 @@ class EventStream:
             while link is not None:
                 error = self._read(link)
                 self._link = None
+                if self.requests is not None:
+                    self.requests.detach(f"the event socket was lost ({error})")
                 link.close()
                 if self._stopping.is_set():
                     return
@@ -287,11 +307,14 @@ class EventStream:
         dispatcher wakes once per batch, not once per event.
         """
         read, submit = link.read, self._submit
+        deliver = self.requests.deliver if self.requests is not None else None
         try:
             while True:
                 batch: List[bytes] = []
                 for opcode, payload in read():
                     if opcode == TEXT:
+                        if deliver is not None and b'"RESTResponse"' in payload and deliver(payload):
+                            continue  # an answer to a REST call: its caller has it now
                         # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
                         if b'"ApplicationReplaced"' in payload:
                             self._note_replaced(payload)
@@ -345,6 +368,8 @@ class EventStream:
             self._link = link
             if self._stopping.is_set():  # stop() ran while we connected: it saw no link
                 return link
+            if self.requests is not None:
+                self.requests.attach(link.send_text, threading.get_ident())
             if self.subscriptions is not None:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at

@@ -77,6 +77,10 @@ class AsteriskState:
         state.subscribe_all = (state.subscribe_all and state.connected) or subscribe_all
         state.connected = True
 
+    def event_allowed(self, app: str, event_type: str) -> bool:
+        state = self.world.apps.get(app)
+        return state is None or state.allows(event_type)
+
     def app_disconnected(self, app: str) -> None:
         state = self.world.apps.get(app)
         if state is not None:

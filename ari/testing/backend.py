@@ -81,3 +81,8 @@ class Backend(Protocol):
     def app_disconnected(self, app: str) -> None:
         """The last WebSocket of ``app`` closed."""
         ...
+
+    def event_allowed(self, app: str, event_type: str) -> bool:
+        """Whether ``app``'s event filter lets ``event_type`` through (the server asks it of
+        ``RESTResponse``, which Asterisk filters like any event)."""
+        ...

@@ -26,6 +26,9 @@ class RecordedRequest(SimRequest):
     """A request the mock answered: the checked ``SimRequest`` and its headers."""
 
     headers: Dict[str, str] = field(default_factory=dict)  # without Authorization
+    #: how it came: "http", or "websocket" (a RESTRequest on the events socket; its
+    #: headers are then the socket's upgrade request's, as Asterisk passes them)
+    transport: str = "http"
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,9 @@ class _StubBackend:
     def app_disconnected(self, app: str) -> None:
         self.subscribe_all.pop(app, None)
 
+    def event_allowed(self, app: str, event_type: str) -> bool:
+        return True  # the mock keeps no event filters
+
 
 class MockServer(LoopbackServer):
     """A ``LoopbackServer`` answering from stubs; takes the same options.
@@ -226,11 +232,13 @@ class MockServer(LoopbackServer):
     def requests_for(self, resource: str, nickname: str) -> List[RecordedRequest]:
         return [r for r in self.requests if r.resource == resource and r.nickname == nickname]
 
-    def _dispatch(self, request: SimRequest, headers: Mapping[str, str]) -> SimResponse:
+    def _dispatch(self, request: SimRequest, headers: Mapping[str, str],
+                  transport: str = "http") -> SimResponse:
         recorded = RecordedRequest(
             request.resource, request.nickname, request.method, request.path,
             request.path_params, request.query, request.body,
-            headers={k: v for k, v in headers.items() if k.lower() != "authorization"})
+            headers={k: v for k, v in headers.items() if k.lower() != "authorization"},
+            transport=transport)
         with self._requests_lock:
             self._requests.append(recorded)
         return self.backend.handle(request)

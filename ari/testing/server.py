@@ -3,7 +3,9 @@
 Its one job is the *wire*: sockets, HTTP Basic / ``api_key`` auth, serving the description
 under ``/ari/api-docs``, checking each REST request against the carried description (path,
 method, required and typed parameters) and turning the backend's ``SimResponse`` into HTTP; the
-events WebSocket at ``/ari/events`` with Asterisk's one-socket-per-application rule.  It knows
+events WebSocket at ``/ari/events`` with Asterisk's one-socket-per-application rule, and the
+``RESTRequest`` messages a client may send on it (answered with ``RESTResponse``, framed as
+Asterisk 22 frames them, each queued ahead of the events its request caused).  It knows
 nothing of channels or bridges: a backend (``backend.py``) answers every checked request.
 
 It is the only module (with ``mock.py``'s use of it) that imports aiohttp.  Everything runs on
@@ -25,7 +27,7 @@ import threading
 import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, TypeVar
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
@@ -87,14 +89,31 @@ class LoopScheduler:
         return asterisk_timestamp(self._wall0 + self.now())
 
 
+#: Asterisk's reason phrases (ast_ari_response_* and its handlers)
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
+            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            409: "Conflict", 412: "Precondition Failed", 413: "Request Entity Too Large",
+            422: "Unprocessable Entity", 500: "Internal Server Error", 501: "Not Implemented",
+            503: "Service Unavailable"}
+_METHODS = frozenset({"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class _BadRESTRequest(Exception):
+    """A RESTRequest Asterisk refuses before routing it: 400 with this message."""
+
+
 class _Socket:
     """One events WebSocket: its apps and an ordered outbox drained by one writer task."""
 
-    __slots__ = ("ws", "transport", "apps", "outbox", "wakeup", "writer", "closed")
+    __slots__ = ("ws", "transport", "apps", "first_app", "headers", "outbox", "wakeup", "writer",
+                 "closed")
 
-    def __init__(self, ws: web.WebSocketResponse, transport: Optional[asyncio.BaseTransport]):
+    def __init__(self, ws: web.WebSocketResponse, transport: Optional[asyncio.BaseTransport],
+                 first_app: str, headers: Mapping[str, str]):
         self.ws = ws
         self.transport: Any = transport
+        self.first_app = first_app  # Asterisk names it in every RESTResponse
+        self.headers = headers  # the upgrade request's, passed to REST requests made here
         self.apps: Set[str] = set()
         self.outbox: Deque[str] = collections.deque()
         self.wakeup = asyncio.Event()
@@ -487,7 +506,8 @@ class LoopbackServer:
             return _error(500, "Internal server error")
         return self._to_http(response)
 
-    def _dispatch(self, request: SimRequest, headers: Mapping[str, str]) -> SimResponse:
+    def _dispatch(self, request: SimRequest, headers: Mapping[str, str],
+                  transport: str = "http") -> SimResponse:
         """Hand a checked request to the backend (``MockServer`` also records it here)."""
         return self.backend.handle(request)
 
@@ -525,20 +545,135 @@ class LoopbackServer:
         if not ws.can_prepare(request).ok:
             return _error(400, "WebSocket upgrade required")
         await ws.prepare(request)
-        sock = _Socket(ws, request.transport)
+        sock = _Socket(ws, request.transport, apps[0], request.headers)
         self._sockets.add(sock)
         sock.writer = asyncio.get_running_loop().create_task(self._write_loop(sock))
         for app in apps:
             self._register(sock, app, subscribe_all == "true")
         try:
-            async for _ in ws:
-                pass  # Asterisk ignores what a client sends; aiohttp answers pings itself.
+            async for message in ws:  # aiohttp answers pings itself
+                if message.type == web.WSMsgType.TEXT:
+                    self._socket_request(sock, message.data)
         finally:
             self._unregister(sock)
             sock.closed = True
             sock.wakeup.set()
             self._sockets.discard(sock)
         return ws
+
+    def _socket_request(self, sock: _Socket, text: str) -> None:
+        """Answer one message of the events socket as Asterisk's ari_websocket_requests.c does."""
+        mark = len(sock.outbox)  # events the request causes are queued behind its answer
+        try:
+            message = json.loads(text)
+        except ValueError:
+            answer: Dict[str, Any] = {"type": "RESTResponse", "transaction_id": "", "request_id": "",
+                                      "status_code": 400,
+                                      "reason_phrase": "Failed to parse request message JSON",
+                                      "uri": ""}
+        else:
+            answered = self._rest_answer(sock, message if isinstance(message, dict) else {})
+            if answered is None:
+                return
+            answer = answered
+        app = sock.first_app
+        if not getattr(self.backend, "event_allowed", lambda a, t: True)(app, "RESTResponse"):
+            return  # Asterisk filters its answers like any event
+        answer["application"] = app
+        answer["timestamp"] = self._timestamp()
+        answer["asterisk_id"] = self.asterisk_id
+        if not sock.closed:
+            sock.outbox.insert(mark, _ENCODE(answer))
+            sock.wakeup.set()
+
+    def _rest_answer(self, sock: _Socket, message: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        def text(key: str) -> str:
+            value = message.get(key)
+            return value if isinstance(value, str) else ""
+
+        uri, _, query_string = text("uri").partition("?")
+        answer: Dict[str, Any] = {"type": "RESTResponse", "transaction_id": text("transaction_id"),
+                                  "request_id": text("request_id")}
+        try:
+            query, body = self._rest_parameters(message, query_string)
+            status, body_out = self._rest_invoke(sock, text("method"), uri, query, body)
+        except _BadRESTRequest as bad:
+            status, body_out = 400, {"message": str(bad)}
+            answer.update(status_code=400, reason_phrase="Bad request", uri=uri)
+        else:
+            if status == 0:
+                return None  # the events socket itself: Asterisk sends nothing back
+            reason = "Not Acceptable.  Use HTTP GET" if status == 406 else _REASONS.get(status, "")
+            answer.update(status_code=status, reason_phrase=reason, uri=uri)
+        if body_out is not None:
+            answer["content_type"] = _JSON
+            answer["message_body"] = _ENCODE(body_out)
+        return answer
+
+    @staticmethod
+    def _rest_parameters(message: Dict[str, Any], query_string: str) -> Any:
+        """The query and JSON body of a RESTRequest; raises ``_BadRESTRequest`` as Asterisk does."""
+        if not message.get("type"):
+            raise _BadRESTRequest("No 'type' property.")
+        if message.get("type") != "RESTRequest":
+            raise _BadRESTRequest("Unknown request type.")
+        if not isinstance(message.get("uri"), str) or not message["uri"]:
+            raise _BadRESTRequest("Empty or missing 'uri' property.")
+        if message.get("method") not in _METHODS:
+            raise _BadRESTRequest("Unknown or missing 'method' property.")
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        extra = message.get("query_strings")
+        if extra is not None:
+            if not isinstance(extra, list) or not all(
+                    isinstance(p, dict) and isinstance(p.get("name"), str)
+                    and isinstance(p.get("value"), str) for p in extra):
+                raise _BadRESTRequest("Unable to parse 'query_strings' array.")
+            pairs += [(p["name"], p["value"]) for p in extra]
+        body = None
+        raw = message.get("message_body")
+        if isinstance(raw, str) and raw:
+            content_type = message.get("content_type")
+            if not content_type:
+                raise _BadRESTRequest("No 'content_type' for 'message_body'.")
+            if content_type == "application/x-www-form-urlencoded":
+                pairs += parse_qsl(raw, keep_blank_values=True)
+            elif content_type == _JSON:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    raise _BadRESTRequest(
+                        "Unable to parse 'message_body' as 'application/json'.") from None
+            else:
+                raise _BadRESTRequest("Unknown content type.")
+        query: Dict[str, str] = {}
+        for name, value in pairs:
+            query.setdefault(name, value)  # the first occurrence wins
+        return query, body
+
+    def _rest_invoke(self, sock: _Socket, method: str, uri: str, query: Dict[str, str],
+                     body: Any) -> Any:
+        """Route and run a REST request from the socket: (status, JSON body or None)."""
+        try:
+            match = self._router.match(method, "/" + uri)
+        except _description.MethodNotAllowed:
+            return 405, {"message": "Invalid method"}
+        except _description.NoSuchPath:
+            return 404, {"message": "Resource not found"}
+        if match.operation.get("upgrade") == "websocket":
+            return 0, None
+        problem = self._checks[id(match.operation)].check(query, body)
+        if problem is not None:
+            return 400, {"message": problem}
+        sim = SimRequest(match.resource, match.nickname, method, unquote("/" + uri),
+                         match.path_params, query, body)
+        try:
+            response = self._dispatch(sim, sock.headers, "websocket")
+        except Exception:
+            log.exception("the backend failed on %s %s", method, sim.path)
+            return 500, {"message": "Internal server error"}
+        if response.raw is not None:
+            return 406, None  # Asterisk sends no binary over the socket
+        return response.status, None if response.status == 204 else response.body
 
     async def _write_loop(self, sock: _Socket) -> None:
         outbox, ws = sock.outbox, sock.ws

@@ -24,7 +24,7 @@ OWNERS = {
 LAYERS = [
     {"errors", "naming"},
     {"http", "backoff", "workers"},
-    {"spec"},  # its command line (python -m ari.spec save) fetches through http
+    {"spec", "socket_rest"},  # spec's command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
     {"resources", "subscriptions"},
