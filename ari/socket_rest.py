@@ -198,8 +198,7 @@ class SocketRequests:
                 gone = self._pending.pop(request_id, None)
             if gone is not None:  # else the answer (or a failure) came in as the wait ended
                 raise Timeout(
-                    f"{method} {url}: no answer over the event socket within {self.timeout} s;"
-                    " the outcome is unknown",
+                    f"{method} {url}: no answer over the event socket within {self.timeout} s; the outcome is unknown",
                     url,
                 )
         if waiter.error is not None:

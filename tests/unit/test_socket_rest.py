@@ -1,0 +1,274 @@
+"""REST over the event socket without sockets: framing, correlation, failures, transport choice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+
+import ari
+from ari.http import Transport
+from ari.socket_rest import Router, SocketRequests
+
+ROOT = "http://pbx:8088/ari"
+
+
+def _answer(request: Dict[str, Any], status: int = 200, body: Any = None, **extra: Any) -> str:
+    answer: Dict[str, Any] = {
+        "type": "RESTResponse",
+        "transaction_id": request["transaction_id"],
+        "request_id": request["request_id"],
+        "status_code": status,
+        "reason_phrase": {200: "OK", 204: "No Content", 404: "Not Found"}.get(status, "?"),
+        "uri": request["uri"].split("?")[0],
+    }
+    if body is not None:
+        answer.update(content_type="application/json", message_body=json.dumps(body))
+    answer.update(extra)
+    return json.dumps(answer)
+
+
+class FakeSocket:
+    """Records what is sent; answers each request with ``reply(request)`` (None: never)."""
+
+    def __init__(self, requests: SocketRequests, reply: Callable[[Dict[str, Any]], Optional[str]]) -> None:
+        self.sent: List[Dict[str, Any]] = []
+        self.requests = requests
+        self.reply = reply
+        requests.begin("app")
+        requests.attach(self.send, reader=-1)
+
+    def send(self, text: str) -> None:
+        request = json.loads(text)
+        self.sent.append(request)
+        answer = self.reply(request)
+        if answer is not None:
+            # As the reader thread would, from another thread.
+            threading.Thread(target=self.requests.deliver, args=(answer.encode(),)).start()
+
+
+def test_a_request_is_framed_as_asterisk_reads_it_and_its_answer_comes_back() -> None:
+    requests = SocketRequests(ROOT, timeout=2)
+    sock = FakeSocket(requests, lambda r: _answer(r, 200, {"id": "c1"}))
+    reply = requests.request(
+        "POST",
+        "/channels/c%2F1/variable",
+        {"variable": "X", "value": "a b&c"},
+        {"variables": {"k": "v"}},
+        operation="channels.setChannelVar",
+        reasons={},
+    )
+    assert json.loads(reply.content) == {"id": "c1"} and reply.status_code == 200 and reply.reason == "OK"
+    sent = sock.sent[0]
+    assert sent["type"] == "RESTRequest" and sent["method"] == "POST"
+    assert sent["uri"] == "channels/c%2F1/variable"  # no leading slash; the path keeps its encoding
+    assert sent["query_strings"] == [{"name": "variable", "value": "X"}, {"name": "value", "value": "a b&c"}]
+    assert sent["content_type"] == "application/json"
+    assert json.loads(sent["message_body"]) == {"variables": {"k": "v"}}
+    assert sent["request_id"] and sent["transaction_id"] == sent["request_id"]
+
+
+def test_no_query_strings_or_body_are_sent_when_there_are_none() -> None:
+    requests = SocketRequests(ROOT, timeout=2)
+    sock = FakeSocket(requests, lambda r: _answer(r, 204))
+    assert requests.request("GET", "/asterisk/ping", {}, None, operation=None, reasons={}).content == ""
+    assert set(sock.sent[0]) == {"type", "transaction_id", "request_id", "method", "uri"}
+
+
+def test_error_answers_raise_the_same_exceptions_as_http() -> None:
+    requests = SocketRequests(ROOT, timeout=2)
+    FakeSocket(requests, lambda r: _answer(r, 404, {"message": "Channel not found"}))
+    with pytest.raises(ari.NotFound) as caught:
+        requests.request("GET", "/channels/x", None, None, operation="channels.get", reasons={404: "Channel not found"})
+    error = caught.value
+    assert (error.status_code, error.message, error.method, error.url) == (
+        404,
+        "Channel not found",
+        "GET",
+        ROOT + "/channels/x",
+    )
+    assert error.operation == "channels.get" and error.reason == "Channel not found"
+
+
+def test_answers_find_their_callers_by_request_id_whatever_their_order() -> None:
+    requests = SocketRequests(ROOT, timeout=5)
+    held: List[Dict[str, Any]] = []
+    both_sent = threading.Barrier(3)
+
+    def hold(request: Dict[str, Any]) -> None:
+        held.append(request)
+        return None
+
+    FakeSocket(requests, hold)
+    results: Dict[str, Any] = {}
+
+    def call(name: str) -> None:
+        both_sent.wait()
+        results[name] = json.loads(
+            requests.request("GET", f"/channels/{name}", None, None, operation=None, reasons={}).content
+        )
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    both_sent.wait()
+    while len(held) < 2:
+        threading.Event().wait(0.01)
+    for request in reversed(held):  # answered in the other order
+        requests.deliver(_answer(request, 200, {"id": request["uri"].rsplit("/", 1)[1]}).encode())
+    for thread in threads:
+        thread.join(5)
+    assert results == {"a": {"id": "a"}, "b": {"id": "b"}}
+
+
+def test_losing_the_socket_fails_requests_in_flight_at_once_and_sends_nothing_again() -> None:
+    requests = SocketRequests(ROOT, timeout=30)
+    sock = FakeSocket(requests, lambda r: None)
+    errors: List[BaseException] = []
+
+    def call() -> None:
+        try:
+            requests.request("POST", "/channels/c1/answer", None, None, operation=None, reasons={})
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    while not sock.sent:
+        threading.Event().wait(0.01)
+    requests.detach("the event socket was lost")
+    thread.join(2)
+    assert not thread.is_alive() and len(sock.sent) == 1
+    assert isinstance(errors[0], ari.ConnectionError)
+    assert "POST http://pbx:8088/ari/channels/c1/answer" in str(errors[0])
+    assert "outcome is unknown" in str(errors[0]) and "not sent again" in str(errors[0])
+    assert not requests.attached
+
+
+def test_no_answer_within_the_timeout_is_a_timeout_and_a_late_answer_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    requests = SocketRequests(ROOT, timeout=0.05)
+    sock = FakeSocket(requests, lambda r: None)
+    with pytest.raises(ari.Timeout, match="no answer over the event socket within 0.05 s; the outcome is unknown"):
+        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+    assert requests.deliver(_answer(sock.sent[0], 200, {}).encode()) is True  # consumed, never an event
+    assert "for no request in flight" in caplog.text
+
+
+def test_only_restresponse_frames_are_taken() -> None:
+    requests = SocketRequests(ROOT, timeout=1)
+    assert requests.deliver(b'{"type":"UserEvent","userevent":{"note":"RESTResponse"}}') is False
+    assert requests.deliver(b"not json RESTResponse") is False
+    assert requests.deliver(b'["RESTResponse"]') is False
+
+
+def test_a_malformed_answer_fails_its_request_with_a_clear_error() -> None:
+    requests = SocketRequests(ROOT, timeout=2)
+    FakeSocket(requests, lambda r: _answer(r, 200, status_code="200"))
+    with pytest.raises(ari.ConnectionError, match="malformed RESTResponse"):
+        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+
+
+def test_a_send_that_fails_is_a_connection_error() -> None:
+    requests = SocketRequests(ROOT, timeout=1)
+    requests.begin("app")
+
+    def broken(text: str) -> None:
+        raise OSError("broken pipe")
+
+    requests.attach(broken, reader=-1)
+    with pytest.raises(ari.ConnectionError, match="sending over the event socket failed"):
+        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+
+
+# -- the transport of each call -----------------------------------------------------------
+class RecordingTransport(Transport):
+    def __init__(self) -> None:
+        super().__init__(ROOT, "u", "secret", timeout=0.2)
+        self.calls: List[str] = []
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.calls.append(f"{method} {path}")
+        return "over http"
+
+
+def _router(mode: str, supported: bool = True) -> Router:
+    return Router(RecordingTransport(), mode, supported)
+
+
+def _call(router: Router, path: str = "/asterisk/ping", **options: Any) -> Any:
+    options.setdefault("operation", None)
+    return router.request("GET", path, params=None, json=None, reasons={}, **options)
+
+
+def test_http_mode_and_old_asterisks_never_use_the_socket() -> None:
+    assert _router("http").socket is None
+    assert _router("auto", supported=False).socket is None
+    with pytest.raises(ari.SpecError, match="no RESTRequest model"):
+        _router("websocket", supported=False)
+    with pytest.raises(ValueError, match="transport must be one of auto, http, websocket"):
+        _router("carrier-pigeon")
+
+
+def test_auto_uses_the_socket_only_while_it_is_connected() -> None:
+    router = _router("auto")
+    assert _call(router) == "over http"  # no stream yet
+    assert router.socket is not None
+    sock = FakeSocket(router.socket, lambda r: _answer(r, 200, {"ok": 1}))
+    assert json.loads(_call(router).content) == {"ok": 1} and len(sock.sent) == 1
+    assert _call(router, binary=True) == "over http"  # Asterisk refuses binary answers on the socket (406)
+    router.socket.detach("lost")
+    assert _call(router) == "over http" and len(sock.sent) == 1
+
+
+def test_websocket_mode_refuses_at_once_without_a_stream_and_waits_for_a_reconnect() -> None:
+    router = _router("websocket")
+    socket = router.socket
+    assert socket is not None
+    with pytest.raises(ari.ConnectionError, match="call client.start"):
+        _call(router)
+    socket.begin("app")  # a stream is running, between two sockets
+    answer = threading.Timer(0.05, lambda: FakeSocket(socket, lambda r: _answer(r, 200, {"back": True})))
+    answer.start()
+    assert json.loads(_call(router).content) == {"back": True}  # waited for the socket
+    socket.detach("lost")
+    with pytest.raises(ari.ConnectionError, match="not connected"):
+        _call(router)  # nothing came within the timeout (0.2 s)
+    answer.join()
+
+
+def test_the_reader_thread_never_waits_on_its_own_socket() -> None:
+    router = _router("auto")
+    assert router.socket is not None
+    router.socket.begin("app")
+    router.socket.attach(lambda text: None, reader=threading.get_ident())
+    assert _call(router) == "over http"
+
+
+def test_an_event_filter_that_drops_answers_sends_calls_around_the_socket() -> None:
+    router = _router("auto")
+    assert router.socket is not None
+    sock = FakeSocket(router.socket, lambda r: _answer(r, 200, {}))
+    dropping = {"allowed": [{"type": "StasisStart"}]}
+    # The filter call itself: Asterisk would filter its own answer.
+    router.request(
+        "PUT", "/applications/app/eventFilter", params=None, json=dropping, operation="applications.filter", reasons={}
+    )
+    assert not sock.sent
+    router.note_filter({"applicationName": "app", "filter": dropping})
+    assert _call(router) == "over http" and not sock.sent
+    router.note_filter({"applicationName": "other", "filter": dropping})
+    router.note_filter({"applicationName": "app", "filter": {"allowed": [{"type": "RESTResponse"}]}})
+    _call(router)
+    assert len(sock.sent) == 1
+    router.note_filter({"applicationName": "app", "filter": {"disallowed": [{"type": "RESTResponse"}]}})
+    assert _call(router) == "over http" and len(sock.sent) == 1
+    strict = _router("websocket")
+    assert strict.socket is not None
+    FakeSocket(strict.socket, lambda r: _answer(r, 200, {}))
+    strict.note_filter({"applicationName": "app", "filter": dropping})
+    with pytest.raises(ari.ARIError, match="drops RESTResponse"):
+        _call(strict)
