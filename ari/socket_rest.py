@@ -96,11 +96,15 @@ class SocketRequests:
             )
             waiter.done.release()
 
-    def end(self, why: str) -> None:
-        """The stream has stopped: nothing waits for a socket any more."""
+    def end(self, why: str, drain: float = 0.0) -> None:
+        """The stream is stopping: no new request is sent on its socket; those in flight get up
+        to ``drain`` seconds for their answers (the reader must still be running), then fail."""
         with self._state:
             self._running = False
+            self._send = None
             self._state.notify_all()
+            if drain > 0 and not self.on_reader_thread():
+                self._state.wait_for(lambda: not self._pending, drain)
         self.detach(why)
 
     def deliver(self, payload: Union[bytes, str]) -> bool:
@@ -118,6 +122,8 @@ class SocketRequests:
         status = data.get("status_code")
         with self._state:
             waiter = self._pending.pop(request_id, None) if isinstance(request_id, str) else None
+            if not self._pending:
+                self._state.notify_all()  # end() may be waiting for the last answer
             if waiter is None:
                 # Its caller gave up (timeout), or Asterisk could not read the request at all.
                 log.warning(

@@ -265,7 +265,8 @@ class EventStream:
         deadline = time.monotonic() + timeout
         self._stopping.set()
         if self.requests is not None:
-            self.requests.end("the event socket was stopped")
+            # Calls in flight get their answers while the reader still runs (bounded).
+            self.requests.end("the event socket was stopped", drain=min(1.0, timeout / 2))
         link = self._link
         if link is not None:
             link.abort()

@@ -272,3 +272,45 @@ def test_an_event_filter_that_drops_answers_sends_calls_around_the_socket() -> N
     strict.note_filter({"applicationName": "app", "filter": dropping})
     with pytest.raises(ari.ARIError, match="drops RESTResponse"):
         _call(strict)
+
+
+def test_stopping_lets_calls_in_flight_finish_and_sends_no_new_ones() -> None:
+    requests = SocketRequests(ROOT, timeout=5)
+    held: List[Dict[str, Any]] = []
+    sock = FakeSocket(requests, lambda r: held.append(r))  # type: ignore[func-returns-value]
+    result: List[Any] = []
+    thread = threading.Thread(
+        target=lambda: result.append(requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={}))
+    )
+    thread.start()
+    while not held:
+        threading.Event().wait(0.01)
+    answer = threading.Timer(0.1, lambda: requests.deliver(_answer(held[0], 200, {"late": "but fine"}).encode()))
+    answer.start()
+    requests.end("stopped", drain=2.0)  # returns once the answer is in
+    thread.join(2)
+    answer.join()
+    assert json.loads(result[0].content) == {"late": "but fine"}
+    with pytest.raises(ari.ConnectionError, match="not connected"):
+        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+    assert len(sock.sent) == 1
+
+
+def test_stopping_fails_calls_whose_answer_does_not_come_within_the_drain() -> None:
+    requests = SocketRequests(ROOT, timeout=5)
+    sock = FakeSocket(requests, lambda r: None)
+    errors: List[BaseException] = []
+
+    def call() -> None:
+        try:
+            requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+        except ari.ConnectionError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    while not sock.sent:
+        threading.Event().wait(0.01)
+    requests.end("the event socket was stopped", drain=0.05)
+    thread.join(2)
+    assert "the event socket was stopped before Asterisk answered" in str(errors[0])
