@@ -1,9 +1,10 @@
 """REST operations per second: ``channels.get`` one after another and from 8 threads at once.
 
 Against one mock server process (``channels.get`` gets the mock's default answer, a Channel
-with the requested id).  In this process, one after the other: the library, a plain
+with the requested id).  In this process, one after the other: the library over HTTP, a plain
 ``requests.Session`` (auth, ``.json()``) and a plain ``http.client`` keep-alive connection
-(``json.loads``); then the library shared by 8 threads.
+(``json.loads``); the library over the event WebSocket (``RESTRequest``) and plain
+websocket-client sending the same frames; then each library transport shared by 8 threads.
 """
 
 from __future__ import annotations
@@ -41,11 +42,19 @@ def _rate(count: int, op: Callable[[int], object], threads: int = 1) -> float:
 
 def measure(count: int, runs: int) -> Dict[str, float]:
     import requests
+    import websocket
 
     import ari
 
     with Server("mock") as server:
-        client = ari.connect(server.url, USER, PASSWORD)
+        client = ari.connect(server.url, USER, PASSWORD, transport="http")
+        over_socket = ari.connect(server.url, USER, PASSWORD, transport="websocket")
+        over_socket.start("bench-rest")
+        ws = websocket.create_connection(
+            server.url.replace("http", "ws", 1) + "/ari/events?app=bench-raw",
+            header=[f"Authorization: {AUTHORIZATION}"],
+            timeout=10,
+        )
         session = requests.Session()
         session.auth = (USER, PASSWORD)
         base = server.url + "/ari/channels/"
@@ -66,12 +75,25 @@ def measure(count: int, runs: int) -> Dict[str, float]:
             response = conn.getresponse()
             return json.loads(response.read())["id"]
 
+        def library_socket(i: int) -> object:
+            return over_socket.channels.get(channelId=f"c{i}").id
+
+        def plain_socket(i: int) -> object:
+            # The ceiling: one RESTRequest frame out, frames read until its RESTResponse.
+            ws.send(f'{{"type":"RESTRequest","request_id":"{i}","method":"GET","uri":"channels/c{i}"}}')
+            while True:
+                answer = json.loads(ws.recv())
+                if answer.get("type") == "RESTResponse":
+                    return json.loads(answer["message_body"])["id"]
+
         cases = {"library": (library, 1), "requests": (plain_requests, 1), "http.client": (plain_http, 1),
-                 "library x8": (library, 8), "requests x8": (plain_requests, 8)}
+                 "library ws": (library_socket, 1), "websocket-client": (plain_socket, 1),
+                 "library x8": (library, 8), "requests x8": (plain_requests, 8), "library ws x8": (library_socket, 8)}
         results: Dict[str, List[float]] = {name: [] for name in cases}
         try:
             _rate(200, library)  # warm the pools and code paths
             _rate(200, plain_requests)
+            _rate(200, library_socket)
             others = peers.available()
             for _ in range(runs):
                 for name, (op, threads) in cases.items():
@@ -80,6 +102,8 @@ def measure(count: int, runs: int) -> Dict[str, float]:
                     results.setdefault(name, []).append(peers.rate(command, "rest", server.url, count))
         finally:
             client.close()
+            over_socket.close()
+            ws.close()
             session.close()
             conn.close()
         return {name: max(values) for name, values in results.items()}
@@ -88,8 +112,17 @@ def measure(count: int, runs: int) -> Dict[str, float]:
 def rows(quick: bool = False) -> List[Row]:
     count = 800 if quick else 2000
     r = measure(count, 2 if quick else 3)
-    known = ("library", "requests", "http.client", "library x8", "requests x8")
+    known = ("library", "requests", "http.client", "library x8", "requests x8", "library ws", "websocket-client",
+             "library ws x8")
     return [
+        Row("REST over the event socket, 1 thread", r["library ws"], "op/s", r["requests"], "requests.Session (HTTP)",
+            target=3.0, note="transport='websocket'"),
+        Row("REST over the event socket vs its ceiling", r["library ws"], "op/s", r["websocket-client"],
+            "websocket-client send+recv"),
+        Row("REST over the event socket, 8 threads", r["library ws x8"], "op/s", r["requests"],
+            "requests.Session (HTTP)", target=3.0),
+        Row("REST over the event socket vs HTTP, same library", r["library ws"], "op/s", r["library"],
+            "ari over HTTP, 1 thread"),
         Row("REST channels.get, 1 thread", r["library"], "op/s", r["requests"], "requests.Session", target=0.9),
         Row("REST channels.get vs http.client", r["library"], "op/s", r["http.client"], "http.client keep-alive"),
         Row("REST channels.get, 8 threads", r["library x8"], "op/s", r["library"], "library, 1 thread",

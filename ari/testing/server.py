@@ -106,7 +106,7 @@ class _Socket:
     """One events WebSocket: its apps and an ordered outbox drained by one writer task."""
 
     __slots__ = ("ws", "transport", "apps", "first_app", "headers", "outbox", "wakeup", "writer",
-                 "closed")
+                 "sending", "closed")
 
     def __init__(self, ws: web.WebSocketResponse, transport: Optional[asyncio.BaseTransport],
                  first_app: str, headers: Mapping[str, str]):
@@ -118,6 +118,7 @@ class _Socket:
         self.outbox: Deque[str] = collections.deque()
         self.wakeup = asyncio.Event()
         self.writer: Optional[asyncio.Task[None]] = None
+        self.sending = False  # a coroutine is draining the outbox: one at a time keeps the order
         self.closed = False
 
     def push(self, text: str) -> None:
@@ -545,7 +546,7 @@ class LoopbackServer:
         if not ws.can_prepare(request).ok:
             return _error(400, "WebSocket upgrade required")
         await ws.prepare(request)
-        sock = _Socket(ws, request.transport, apps[0], request.headers)
+        sock = _Socket(ws, request.transport, apps[0], dict(request.headers))
         self._sockets.add(sock)
         sock.writer = asyncio.get_running_loop().create_task(self._write_loop(sock))
         for app in apps:
@@ -554,6 +555,8 @@ class LoopbackServer:
             async for message in ws:  # aiohttp answers pings itself
                 if message.type == web.WSMsgType.TEXT:
                     self._socket_request(sock, message.data)
+                    if not sock.sending:
+                        await self._drain(sock)  # the answer now, not a loop turn later
         finally:
             self._unregister(sock)
             sock.closed = True
@@ -599,7 +602,8 @@ class LoopbackServer:
             status, body_out = self._rest_invoke(sock, text("method"), uri, query, body)
         except _BadRESTRequest as bad:
             status, body_out = 400, {"message": str(bad)}
-            answer.update(status_code=400, reason_phrase="Bad request", uri=uri)
+            typed = message.get("type") == "RESTRequest"  # Asterisk reads the uri after the type
+            answer.update(status_code=400, reason_phrase="Bad request", uri=uri if typed else "")
         else:
             if status == 0:
                 return None  # the events socket itself: Asterisk sends nothing back
@@ -613,7 +617,7 @@ class LoopbackServer:
     @staticmethod
     def _rest_parameters(message: Dict[str, Any], query_string: str) -> Any:
         """The query and JSON body of a RESTRequest; raises ``_BadRESTRequest`` as Asterisk does."""
-        if not message.get("type"):
+        if not isinstance(message.get("type"), str) or not message["type"]:
             raise _BadRESTRequest("No 'type' property.")
         if message.get("type") != "RESTRequest":
             raise _BadRESTRequest("Unknown request type.")
@@ -676,18 +680,27 @@ class LoopbackServer:
         return response.status, None if response.status == 204 else response.body
 
     async def _write_loop(self, sock: _Socket) -> None:
-        outbox, ws = sock.outbox, sock.ws
-        try:
-            while True:
-                while outbox:
-                    await ws.send_str(outbox.popleft())
-                if sock.closed:
-                    return
-                sock.wakeup.clear()
+        while not sock.closed:
+            if not sock.sending:
+                await self._drain(sock)
+            if sock.closed:
+                return
+            sock.wakeup.clear()
+            if not sock.outbox or sock.sending:
                 await sock.wakeup.wait()
+
+    @staticmethod
+    async def _drain(sock: _Socket) -> None:
+        outbox, ws = sock.outbox, sock.ws
+        sock.sending = True
+        try:
+            while outbox:
+                await ws.send_str(outbox.popleft())
         except Exception as e:  # a socket dying mid-send must not become a stray task error
             log.debug("events socket closed while sending: %r", e)
             sock.closed = True
+        finally:
+            sock.sending = False
 
     def _register(self, sock: _Socket, app: str, subscribe_all: bool) -> None:
         old = self._apps.get(app)
