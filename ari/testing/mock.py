@@ -49,6 +49,7 @@ class _Defaults:
 
     def __init__(self, carried: Dict[str, Any]) -> None:
         self._models = _description.all_models(carried)
+        self._shapes: Dict[str, List[Tuple[str, str, List[Any]]]] = {}
 
     def response(self, request: SimRequest, operation: Dict[str, Any], timestamp: str
                  ) -> SimResponse:
@@ -68,16 +69,12 @@ class _Defaults:
     def minimal(self, model_id: str, request: Optional[SimRequest], timestamp: str,
                 depth: int = 0) -> Dict[str, Any]:
         """An object of ``model_id`` with only its required properties, filled by type."""
-        model = self._models.get(model_id, {})
         out: Dict[str, Any] = {}
-        for name, prop in model.get("properties", {}).items():
-            if not prop.get("required"):
-                continue
-            kind = prop.get("type", "string")
+        for name, kind, allowed in self._required(model_id):
             if name in ("id", "name") and request is not None and depth == 0:
                 out[name] = _identity(name, model_id, request)
-            elif "allowableValues" in prop and prop["allowableValues"].get("values"):
-                out[name] = prop["allowableValues"]["values"][0]
+            elif allowed:
+                out[name] = allowed[0]
             elif kind == "Date":
                 out[name] = timestamp
             elif kind.startswith("List["):
@@ -88,6 +85,16 @@ class _Defaults:
                 value = _SCALARS.get(kind, "")
                 out[name] = dict(value) if isinstance(value, dict) else value
         return out
+
+    def _required(self, model_id: str) -> List[Tuple[str, str, List[Any]]]:
+        # Worked out once per model: a mock answers the same shapes many times.
+        known = self._shapes.get(model_id)
+        if known is None:
+            props = self._models.get(model_id, {}).get("properties", {})
+            known = self._shapes[model_id] = [
+                (name, prop.get("type", "string"), list((prop.get("allowableValues") or {}).get("values") or ()))
+                for name, prop in props.items() if prop.get("required")]
+        return known
 
 
 def _identity(prop: str, model_id: str, request: SimRequest) -> str:

@@ -20,6 +20,7 @@ import base64
 import binascii
 import collections
 import concurrent.futures
+import functools
 import json
 import logging
 import ssl
@@ -57,7 +58,13 @@ def asterisk_timestamp(epoch: float) -> str:
     """``2026-11-26T03:47:35.123+0000`` (UTC) for ``epoch`` seconds."""
     secs = int(epoch)
     ms = int((epoch - secs) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}+0000"
+    return _second(secs) + f".{ms:03d}+0000"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(secs: int) -> str:
+    # Every event and answer carries a timestamp; strftime once a second is plenty.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
 
 
 class LoopScheduler:
@@ -586,8 +593,8 @@ class LoopbackServer:
         answer["timestamp"] = self._timestamp()
         answer["asterisk_id"] = self.asterisk_id
         if not sock.closed:
+            # No wakeup: the socket's reader drains the outbox next, or a drain under way does.
             sock.outbox.insert(mark, _ENCODE(answer))
-            sock.wakeup.set()
 
     def _rest_answer(self, sock: _Socket, message: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         def text(key: str) -> str:

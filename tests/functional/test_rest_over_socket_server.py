@@ -181,6 +181,7 @@ def test_originate_with_json_variables() -> None:
                      content_type="application/json", message_body=json.dumps({"variables": {"FOO": "bar"}}))
         assert (answer["status_code"], answer["reason_phrase"]) == (200, "OK")
         cid = json.loads(answer["message_body"])["id"]
+        frames(ws, "StasisStart")  # once answered: reading a variable needs the channel in the app
         answer = ask(ws, method="GET", uri=f"channels/{cid}/variable?variable=FOO")
         assert json.loads(answer["message_body"]) == {"value": "bar"}
 
