@@ -78,3 +78,62 @@ def test_end_of_stream_is_a_connection_error() -> None:
     assert link.read() == [(TEXT, b"{}")]
     with pytest.raises(ari.ConnectionError, match="closed"):
         link.read()
+
+
+def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher() -> None:
+    import json
+    import threading
+
+    from ari.http import Transport
+    from ari.socket_rest import SocketRequests
+    from ari.stream import EventStream
+
+    requests = SocketRequests("http://pbx/ari", timeout=5)
+    sent: List[str] = []
+    requests.begin("app")
+    requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
+    replies: List[Any] = []
+    callers = [
+        threading.Thread(
+            target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+        )
+        for _ in range(2)
+    ]
+    for caller in callers:
+        caller.start()
+    while len(sent) < 2:
+        threading.Event().wait(0.01)
+    compact = json.dumps(
+        {
+            "type": "RESTResponse",
+            "request_id": sent[0],
+            "status_code": 200,
+            "reason_phrase": "OK",
+            "uri": "x",
+            "message_body": '"compact"',
+        },
+        separators=(",", ":"),
+    )
+    pretty = json.dumps(
+        {
+            "type": "RESTResponse",
+            "request_id": sent[1],
+            "status_code": 200,
+            "reason_phrase": "OK",
+            "uri": "x",
+            "message_body": '"pretty"',
+        },
+        indent=2,
+    )
+    event = b'{"type":"UserEvent","userevent":{"type":"RESTResponse"}}'
+    data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode()))
+    link, _ = _link(data, 65536)
+    with Transport("http://pbx/ari", None, None) as transport:
+        stream = EventStream(transport, None, "app", requests=requests)  # type: ignore[arg-type]
+        batches: List[List[bytes]] = []
+        stream._submit = lambda batch, received_at: batches.append(batch)
+        assert isinstance(stream._read(link), ari.ConnectionError)  # the fake stream ends
+    for caller in callers:
+        caller.join(5)
+    assert sorted(json.loads(r.content) for r in replies) == ["compact", "pretty"]
+    assert batches == [[event]]
