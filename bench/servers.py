@@ -2,12 +2,16 @@
 
 Its one job is the far side of every figure: ``feeder`` (a WebSocket server that writes a
 prebuilt stream of Asterisk-22-shaped events as fast as the socket allows, and serves the
-carried description under ``/ari/api-docs``), ``mock`` (the project's ``MockServer``) and
+carried description under ``/ari/api-docs``), ``answerer`` (``GET /channels/{id}`` answered at
+once with an Asterisk-22-shaped Channel, over HTTP and as ``RESTRequest`` on the events
+WebSocket, as Asterisk's C code answers: the server's own time stays out of the client's
+figures), ``mock`` (the project's ``MockServer``) and
 ``sim`` (the project's ``Simulator``, with a line-based control on stdin to start calls).
 Each prints ``READY <url>`` once listening.  ``Server`` starts one in a child process so the
 measured client never shares a GIL with it.  It measures nothing itself.
 
     python -m bench.servers feeder --events 150000 --channels 1000
+    python -m bench.servers answerer
     python -m bench.servers mock
     python -m bench.servers sim --speed 1
 """
@@ -177,6 +181,70 @@ def _mock(port: int) -> None:
     server.stop()
 
 
+def _answerer(port: int) -> None:
+    """``GET /ari/channels/{id}`` over HTTP and over the events socket, nothing else."""
+    from aiohttp import WSMsgType, web
+
+    from ari.testing.description import load, render_swagger
+
+    docs: Dict[str, bytes] = {}
+    headers = {"Content-Type": "application/json"}
+    not_found = json.dumps({"message": "Resource not found"})
+
+    def channel(cid: str) -> str:
+        return json.dumps(_channel(cid, 7, "Up"), separators=(",", ":"))
+
+    def authorised(request: Any) -> bool:
+        return request.headers.get("Authorization") == AUTHORIZATION or \
+            request.query.get("api_key") == f"{USER}:{PASSWORD}"
+
+    async def http(request: Any) -> Any:
+        if not authorised(request):
+            return web.Response(status=401, text='{"message":"Authentication required"}', headers=headers)
+        path = request.path
+        if path.startswith("/ari/api-docs/") and path[14:] in docs:
+            return web.Response(body=docs[path[14:]], headers=headers)
+        if path.startswith("/ari/channels/") and "/" not in path[14:]:
+            return web.Response(text=channel(request.match_info["tail"][9:]), headers=headers)
+        return web.Response(status=404, text=not_found, headers=headers)
+
+    async def events(request: Any) -> Any:
+        if not authorised(request):
+            return web.Response(status=401, text='{"message":"Authentication required"}', headers=headers)
+        ws = web.WebSocketResponse(protocols=("ari",))
+        await ws.prepare(request)
+        app = request.query.get("app", "").split(",")[0]
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            asked = json.loads(message.data)
+            uri = asked.get("uri", "")
+            found = uri.startswith("channels/") and "/" not in uri[9:]
+            answer = {"type": "RESTResponse", "transaction_id": asked.get("transaction_id", ""),
+                      "request_id": asked.get("request_id", ""), "status_code": 200 if found else 404,
+                      "reason_phrase": "OK" if found else "Not Found", "uri": uri,
+                      "content_type": "application/json",
+                      "message_body": channel(uri[9:]) if found else not_found,
+                      "application": app, "timestamp": _timestamp(0), "asterisk_id": ASTERISK_ID}
+            await ws.send_str(json.dumps(answer, separators=(",", ":")))
+        return ws
+
+    async def main() -> None:
+        application = web.Application()
+        application.router.add_get("/ari/events", events)
+        application.router.add_route("*", "/ari/{tail:.*}", http)
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        docs.update({name: json.dumps(doc).encode() for name, doc in render_swagger(load(), url + "/ari").items()})
+        print(f"READY {url}", flush=True)
+        await asyncio.Future()
+
+    asyncio.run(main())
+
+
 def _sim(port: int, speed: float) -> None:
     """The Simulator; ``calls N RAMP`` on stdin starts N incoming calls spread over RAMP seconds."""
     from ari.testing.simulator import Simulator
@@ -257,17 +325,20 @@ class Server:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.servers")
-    parser.add_argument("kind", choices=("feeder", "mock", "sim"))
+    parser.add_argument("kind", choices=("feeder", "answerer", "mock", "sim"))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--fresh", action="store_true", help="feeder: fresh channel ids on every connection")
     parser.add_argument("--speed", type=float, default=1.0)
     args = parser.parse_args(argv)
-    if args.kind == "feeder":
+    if args.kind in ("feeder", "answerer"):
         # The parent closing our stdin ends us (the asyncio loop itself never returns).
         threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
-        _feeder(args.port, args.events, args.channels, args.fresh)
+        if args.kind == "feeder":
+            _feeder(args.port, args.events, args.channels, args.fresh)
+        else:
+            _answerer(args.port)
     elif args.kind == "mock":
         _mock(args.port)
     else:
