@@ -617,8 +617,14 @@ class LoopbackServer:
             reason = "Not Acceptable.  Use HTTP GET" if status == 406 else _REASONS.get(status, "")
             answer.update(status_code=status, reason_phrase=reason, uri=uri)
         if body_out is not None:
+            try:
+                encoded = _ENCODE(body_out)
+            except (TypeError, ValueError):  # a backend's bug must not end the socket
+                log.exception("the backend's answer to %s %s is not JSON", text("method"), uri)
+                answer.update(status_code=500, reason_phrase=_REASONS[500])
+                encoded = _ENCODE({"message": "Internal server error"})
             answer["content_type"] = _JSON
-            answer["message_body"] = _ENCODE(body_out)
+            answer["message_body"] = encoded
         return answer
 
     @staticmethod

@@ -188,7 +188,7 @@ def test_a_lost_socket_fails_the_call_in_flight_and_never_resends_it(mock: MockS
         assert [r.transport for r in mock.requests_for("channels", "answer")] == ["websocket"]
         if transport == "websocket":
             client.channels.get(channelId="after")  # waits for the reconnect
-            assert reconnected.is_set()
+            assert reconnected.wait(5)  # its event is dispatched on another thread
         else:
             assert reconnected.wait(5)
         mock.clear()
@@ -278,3 +278,16 @@ def test_a_filter_that_drops_answers(sim: Simulator) -> None:
         other.applications.filter(applicationName=OWN_APP, filter={"disallowed": [{"type": "RESTResponse"}]})
         with pytest.raises(ari.Timeout, match="the outcome is unknown"):
             strict.asterisk.ping()
+
+
+def test_a_backend_answer_that_is_not_json_is_a_server_error_and_the_socket_lives_on(
+    mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ari.connect(mock.url, USER, PASSWORD, transport="websocket") as client:
+        client.start(OWN_APP)
+        mock.stub("channels", "get", body=lambda request: {"id": object()})
+        with pytest.raises(ari.ServerError, match="Internal server error"):
+            client.channels.get(channelId="c1")
+        mock.clear()
+        assert client.channels.get(channelId="c2").id == "c2"
+    assert "is not JSON" in caplog.text
