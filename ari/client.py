@@ -88,7 +88,8 @@ class Client:
         return {name: getattr(self, name) for name in self.meta.api.resources}
 
     def __repr__(self) -> str:
-        return f"<ari.Client {self.meta.transport.root} user={self.meta.transport.username!r}>"
+        transport = self.meta.transport
+        return f"<ari.Client {transport.root} user={transport.username!r} transport={self.meta.router.mode!r}>"
 
     def __enter__(self) -> Client:
         return self

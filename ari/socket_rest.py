@@ -76,11 +76,14 @@ class SocketRequests:
             self._running = True
             self.app = app
 
-    def attach(self, send: Callable[[str], None], reader: int) -> None:
-        """A socket is open: send with ``send``; ``reader`` is the thread reading it."""
+    def attach(self, send: Callable[[str], None], reader: int, app: Optional[str] = None) -> None:
+        """A socket is open: send with ``send``; ``reader`` is the thread reading it; ``app``
+        its first application when it changed (one replaced elsewhere is not asked back)."""
         with self._state:
             self._send = send
             self._reader = reader
+            if app is not None:
+                self.app = app
             self._state.notify_all()
 
     def detach(self, why: str) -> None:

@@ -375,7 +375,8 @@ class EventStream:
             if self._stopping.is_set():  # stop() ran while we connected: it saw no link
                 return link
             if self.requests is not None:
-                self.requests.attach(link.send_text, threading.get_ident())
+                first = next(a for a in self.apps if a not in self._replaced)  # as in the URL
+                self.requests.attach(link.send_text, threading.get_ident(), first)
             if self.subscriptions is not None:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at

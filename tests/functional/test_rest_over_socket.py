@@ -291,3 +291,26 @@ def test_a_backend_answer_that_is_not_json_is_a_server_error_and_the_socket_live
         mock.clear()
         assert client.channels.get(channelId="c2").id == "c2"
     assert "is not JSON" in caplog.text
+
+
+def test_after_its_first_app_is_taken_the_socket_is_known_by_the_next(mock: MockServer) -> None:
+    import websocket
+
+    with ari.connect(mock.url, USER, PASSWORD, transport="websocket", **FAST_RECONNECT) as client:
+        replaced, reconnected = threading.Event(), threading.Event()
+        client.on("ApplicationReplaced", lambda event: replaced.set())
+        client.on("WebSocketConnected", lambda event: reconnected.set() if event.reconnected else None)
+        client.start(["first-app", "second-app"])
+        assert client.meta.router.socket is not None and client.meta.router.socket.app == "first-app"
+        thief = websocket.create_connection(
+            mock.url.replace("http", "ws", 1) + "/ari/events?app=first-app&api_key=asterisk:asterisk"
+        )
+        try:
+            assert replaced.wait(5)
+            mock.drop_websockets()
+            assert reconnected.wait(5)
+        finally:
+            thief.close()
+        assert client.meta.router.socket.app == "second-app"
+        assert client.channels.get(channelId="still").id == "still"
+        assert "transport='websocket'" in repr(client)

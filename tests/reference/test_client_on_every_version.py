@@ -91,3 +91,18 @@ def test_instance_types_and_events_of_every_version(version_client: Tuple[str, a
         assert model in types, (version, model)
     assert client.meta.api.event_resources["StasisStart"]["channel"] == "Channel"
     assert callable(client.Channel().answer) and callable(client.Bridge().addChannel)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_rest_over_the_event_socket_where_the_release_describes_it(version: str) -> None:
+    folder = os.path.join(ROOT_DIR, version)
+    with open(os.path.join(folder, "api-docs", "events.json"), encoding="utf-8") as handle:
+        described = "RESTRequest" in json.load(handle).get("models", {})
+    with ari.connect(URL, "asterisk", "asterisk", spec=folder) as client:
+        assert (client.meta.router.socket is not None) == described  # auto takes it only where it exists
+    if described:
+        with ari.connect(URL, "asterisk", "asterisk", spec=folder, transport="websocket") as client:
+            assert client.meta.router.mode == "websocket"
+    else:
+        with pytest.raises(ari.SpecError, match="no RESTRequest model"):
+            ari.connect(URL, "asterisk", "asterisk", spec=folder, transport="websocket")
