@@ -36,6 +36,10 @@ class Reply(NamedTuple):
     content: Union[str, bytes]
 
 
+class NotSent(ConnectionError):
+    """The socket went before the request was sent: safe to send it another way."""
+
+
 class _Waiter:
     """One request in flight: a lock held until its answer (or its failure) is in."""
 
@@ -192,10 +196,14 @@ class SocketRequests:
         with self._state:
             send = self._send
             if send is None:
-                raise ConnectionError(f"{method} {url}: the event socket is not connected", url)
+                raise NotSent(f"{method} {url}: the event socket is not connected", url)
             self._pending[request_id] = waiter
         try:
             send(text)
+        except NotSent:
+            with self._state:
+                self._pending.pop(request_id, None)
+            raise
         except Exception as exc:
             with self._state:
                 self._pending.pop(request_id, None)
@@ -267,7 +275,12 @@ class Router:
                 # Asterisk applies the filter before it answers: that very answer would be dropped.
                 filtered = filtered or unquote(path.rsplit("/", 2)[-2]) == socket.app
             if self._use_socket(socket, method, path, filtered):
-                return socket.request(method, path, params, json, operation=operation, reasons=reasons)
+                try:
+                    return socket.request(method, path, params, json, operation=operation, reasons=reasons)
+                except NotSent:
+                    if self.mode != "auto":
+                        raise
+                    # Lost between the check and the send: nothing left, so HTTP may carry it.
         return self.transport.request(method, path, params=params, json=json, operation=operation, reasons=reasons)
 
     def _use_socket(self, socket: SocketRequests, method: str, path: str, filtered: bool) -> bool:

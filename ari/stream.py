@@ -32,7 +32,7 @@ from .dispatch import Dispatcher
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import client_event
 from .http import Transport, Verify
-from .socket_rest import SocketRequests
+from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,8 @@ class Link:
 
     def send_text(self, text: str) -> None:
         """Send one text frame (thread-safe: websocket-client locks its sends)."""
+        if self._ws.sock is None:  # closed: not a byte of it left
+            raise NotSent("the event socket is closed")
         self._ws.send(text)
 
     def abort(self) -> None:

@@ -314,3 +314,22 @@ def test_stopping_fails_calls_whose_answer_does_not_come_within_the_drain() -> N
     requests.end("the event socket was stopped", drain=0.05)
     thread.join(2)
     assert "the event socket was stopped before Asterisk answered" in str(errors[0])
+
+
+def test_a_call_that_never_left_goes_over_http_in_auto_and_fails_in_websocket_mode() -> None:
+    from ari.socket_rest import NotSent
+
+    def closed(text: str) -> None:
+        raise NotSent("the event socket is closed")
+
+    router = _router("auto")
+    assert router.socket is not None
+    router.socket.begin("app")
+    router.socket.attach(closed, reader=-1)
+    assert _call(router) == "over http"
+    strict = _router("websocket")
+    assert strict.socket is not None
+    strict.socket.begin("app")
+    strict.socket.attach(closed, reader=-1)
+    with pytest.raises(ari.ConnectionError, match="closed"):
+        _call(strict)

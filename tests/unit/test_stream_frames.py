@@ -137,3 +137,12 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
         caller.join(5)
     assert sorted(json.loads(r.content) for r in replies) == ["compact", "pretty"]
     assert batches == [[event]]
+
+
+def test_sending_on_a_closed_socket_says_nothing_left() -> None:
+    from ari.socket_rest import NotSent
+
+    link, fake = _link(b"", 1)
+    fake.sock = None  # websocket-client's state once shut down
+    with pytest.raises(NotSent):
+        link.send_text('{"type":"RESTRequest"}')
