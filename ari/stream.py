@@ -42,10 +42,12 @@ CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 Apps = Union[str, Sequence[str]]
 
-#: How a RESTResponse frame starts: Asterisk packs "type" first and jansson keeps key order,
-#: compact or with ari.conf's pretty format.  A prefix test costs a quarter of a search
-#: through every event (57 ns against 240 ns a frame).
+#: How the frames the reader itself acts on start: Asterisk packs "type" first and jansson
+#: keeps key order, compact or with ari.conf's pretty format.  A prefix test costs a quarter
+#: of a search through every event (57 ns against 240 ns a frame).
 _ANSWER = (b'{"type":"RESTResponse"', b'{\n  "type": "RESTResponse"')
+_REPLACED = (b'{"type":"ApplicationReplaced"', b'{\n  "type": "ApplicationReplaced"')
+_ACTED_ON = _ANSWER + _REPLACED
 
 
 def app_list(apps: Apps) -> List[str]:
@@ -321,11 +323,12 @@ class EventStream:
                 batch: List[bytes] = []
                 for opcode, payload in read():
                     if opcode == TEXT:
-                        if deliver is not None and payload.startswith(_ANSWER) and deliver(payload):
-                            continue  # an answer to a REST call: its caller has it now
+                        if payload.startswith(_ACTED_ON):  # rare: one test for every event
+                            if deliver is not None and payload.startswith(_ANSWER) and deliver(payload):
+                                continue  # an answer to a REST call: its caller has it now
+                            if payload.startswith(_REPLACED):
+                                self._note_replaced(payload)
                         # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
-                        if b'"ApplicationReplaced"' in payload:
-                            self._note_replaced(payload)
                         batch.append(payload)
                     elif opcode == PONG:
                         self._pong_at = time.monotonic()

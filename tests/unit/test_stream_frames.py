@@ -126,7 +126,8 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
         indent=2,
     )
     event = b'{"type":"UserEvent","userevent":{"type":"RESTResponse"}}'
-    data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode()))
+    replaced = json.dumps({"type": "ApplicationReplaced", "application": "app"}, indent=2).encode()
+    data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode(), replaced))
     link, _ = _link(data, 65536)
     with Transport("http://pbx/ari", None, None) as transport:
         stream = EventStream(transport, None, "app", requests=requests)  # type: ignore[arg-type]
@@ -136,7 +137,8 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     for caller in callers:
         caller.join(5)
     assert sorted(json.loads(r.content) for r in replies) == ["compact", "pretty"]
-    assert batches == [[event]]
+    assert batches == [[event, replaced]]  # ApplicationReplaced is noted, and dispatched too
+    assert stream._replaced == {"app"}  # not asked back on a reconnect
 
 
 def test_sending_on_a_closed_socket_says_nothing_left() -> None:
