@@ -4,6 +4,7 @@ import gc
 import json
 import logging
 import threading
+import time
 
 import pytest
 
@@ -329,3 +330,34 @@ def test_decoding_frames(payload, expected, caplog):
     assert _decode(payload) == expected
     if expected is None:
         assert "skipped a frame" in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_the_reader_slows_down_behind_a_backlog_but_never_stops(client, mode):
+    events = Dispatcher(Promoter(client.meta), mode=mode, workers=1, backlog_limit=3, backlog_pause=0.2)
+    gate, handled = threading.Event(), []
+
+    def held(e, ch):
+        gate.wait(5)
+        handled.append(e.n)
+
+    events.add("ChannelDtmfReceived", held)
+    events.start()
+    try:
+        submit = events.submitter()
+        batch = frames(*(channel_event("ChannelDtmfReceived", "c1", digit="1", n=n) for n in range(3)))
+        started = time.monotonic()
+        submit(batch, 0.0)  # 3 waiting: at the limit, no pause
+        assert time.monotonic() - started < 0.15
+        submit(frames(channel_event("ChannelDtmfReceived", "c1", digit="1", n=3)), 0.0)
+        paused = time.monotonic() - started
+        assert 0.19 < paused < 2.0  # past the limit with the handler stuck: a bounded pause, then on
+        assert events.backlog.count == 4
+        gate.set()
+        deadline = time.monotonic() + 5
+        while len(handled) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert handled == [0, 1, 2, 3] and events.backlog.count == 0
+    finally:
+        gate.set()
+        events.stop()
