@@ -485,12 +485,9 @@ class LoopbackServer:
         sub = raw[4:]
         if sub.startswith("/api-docs/"):
             return self._api_docs(request.method, sub[10:])
-        try:
-            match = self._router.match(request.method, sub)
-        except _description.MethodNotAllowed:
-            return _error(405, "Invalid method")
-        except _description.NoSuchPath:
-            return _error(404, "Resource not found")
+        match = self._match(request.method, sub)
+        if isinstance(match, SimResponse):
+            return self._to_http(match)
         params = {k: v for k, v in query.items() if k != "api_key"}
         if match.operation.get("upgrade") == "websocket":
             return await self._events_socket(request, params)
@@ -502,17 +499,30 @@ class LoopbackServer:
                     body = json.loads(data)
                 except ValueError:
                     return _error(400, "Error parsing request body")
-        problem = self._checks[id(match.operation)].check(params, body)
-        if problem is not None:
-            return _error(400, problem)
-        sim = SimRequest(match.resource, match.nickname, request.method,
-                         unquote(sub), match.path_params, params, body)
+        return self._to_http(self._answer(match, request.method, sub, params, body, request.headers, "http"))
+
+    def _match(self, method: str, path: str) -> Any:
+        """The operation ``method path`` names (path raw, under /ari), or Asterisk's 404/405."""
         try:
-            response = self._dispatch(sim, request.headers)
+            return self._router.match(method, path)
+        except _description.MethodNotAllowed:
+            return SimResponse(405, {"message": "Invalid method"})
+        except _description.NoSuchPath:
+            return SimResponse(404, {"message": "Resource not found"})
+
+    def _answer(self, match: _description.RouteMatch, method: str, path: str, query: Dict[str, str],
+                body: Any, headers: Mapping[str, str], transport: str) -> SimResponse:
+        """Check a routed request's parameters and have the backend answer it, for either transport."""
+        problem = self._checks[id(match.operation)].check(query, body)
+        if problem is not None:
+            return SimResponse(400, {"message": problem})
+        sim = SimRequest(match.resource, match.nickname, method, unquote(path), match.path_params,
+                         query, body)
+        try:
+            return self._dispatch(sim, headers, transport)
         except Exception:
-            log.exception("the backend failed on %s %s", request.method, sim.path)
-            return _error(500, "Internal server error")
-        return self._to_http(response)
+            log.exception("the backend failed on %s %s", method, sim.path)
+            return SimResponse(500, {"message": "Internal server error"})
 
     def _dispatch(self, request: SimRequest, headers: Mapping[str, str],
                   transport: str = "http") -> SimResponse:
@@ -670,24 +680,13 @@ class LoopbackServer:
     def _rest_invoke(self, sock: _Socket, method: str, uri: str, query: Dict[str, str],
                      body: Any) -> Any:
         """Route and run a REST request from the socket: (status, JSON body or None)."""
-        try:
-            match = self._router.match(method, "/" + uri)
-        except _description.MethodNotAllowed:
-            return 405, {"message": "Invalid method"}
-        except _description.NoSuchPath:
-            return 404, {"message": "Resource not found"}
-        if match.operation.get("upgrade") == "websocket":
+        match = self._match(method, "/" + uri)
+        if isinstance(match, SimResponse):
+            response = match
+        elif match.operation.get("upgrade") == "websocket":
             return 0, None
-        problem = self._checks[id(match.operation)].check(query, body)
-        if problem is not None:
-            return 400, {"message": problem}
-        sim = SimRequest(match.resource, match.nickname, method, unquote("/" + uri),
-                         match.path_params, query, body)
-        try:
-            response = self._dispatch(sim, sock.headers, "websocket")
-        except Exception:
-            log.exception("the backend failed on %s %s", method, sim.path)
-            return 500, {"message": "Internal server error"}
+        else:
+            response = self._answer(match, method, "/" + uri, query, body, sock.headers, "websocket")
         if response.raw is not None:
             return 406, None  # Asterisk sends no binary over the socket
         return response.status, None if response.status == 204 else response.body
