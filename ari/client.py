@@ -18,7 +18,7 @@ from .http import Transport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
-from .socket_rest import TRANSPORTS
+from .socket_rest import check_transport
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
 
@@ -212,8 +212,7 @@ def connect(
     ``Future`` is returned.
     """
 
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+    check_transport(transport)  # before any network
 
     def build() -> Client:
         # A connection for every thread that may call at once: workers and dispatchers.

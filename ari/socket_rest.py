@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 TRANSPORTS = ("auto", "http", "websocket")
 
+
+def check_transport(mode: str) -> None:
+    if mode not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {mode!r}")
+
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -200,13 +205,11 @@ class SocketRequests:
             self._pending[request_id] = waiter
         try:
             send(text)
-        except NotSent:
-            with self._state:
-                self._pending.pop(request_id, None)
-            raise
         except Exception as exc:
             with self._state:
                 self._pending.pop(request_id, None)
+            if isinstance(exc, NotSent):
+                raise
             raise ConnectionError(
                 f"{method} {url}: sending over the event socket failed ({exc}); the outcome is unknown", url
             ) from exc
@@ -244,8 +247,7 @@ class Router:
     """
 
     def __init__(self, transport: Transport, mode: str, supported: bool) -> None:
-        if mode not in TRANSPORTS:
-            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {mode!r}")
+        check_transport(mode)
         if mode == "websocket" and not supported:
             raise SpecError(
                 "events.json",
@@ -323,4 +325,4 @@ def _matches(event_filter: Dict[str, Any]) -> bool:
     return all(response.get(key) == value for key, value in event_filter.items())
 
 
-__all__ = ["TRANSPORTS", "Reply", "Router", "SocketRequests"]
+__all__ = ["TRANSPORTS", "NotSent", "Reply", "Router", "SocketRequests", "check_transport"]

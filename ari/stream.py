@@ -223,8 +223,13 @@ class EventStream:
         self._submit: Callable[[List[bytes], float], None] = lambda batch, received_at: None
 
     @property
+    def held_apps(self) -> List[str]:
+        """The apps this stream asks for: all but those another connection took."""
+        return [a for a in self.apps if a not in self._replaced]
+
+    @property
     def url(self) -> str:
-        query: Dict[str, str] = {"app": ",".join(a for a in self.apps if a not in self._replaced)}
+        query: Dict[str, str] = {"app": ",".join(self.held_apps)}
         if self.subscribe_all:
             query["subscribeAll"] = "true"
         return f"{self.transport.websocket_root}/events?{urlencode(query, safe=',')}"
@@ -380,8 +385,7 @@ class EventStream:
             if self._stopping.is_set():  # stop() ran while we connected: it saw no link
                 return link
             if self.requests is not None:
-                first = next(a for a in self.apps if a not in self._replaced)  # as in the URL
-                self.requests.attach(link.send_text, threading.get_ident(), first)
+                self.requests.attach(link.send_text, threading.get_ident(), self.held_apps[0])
             if self.subscriptions is not None:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at
