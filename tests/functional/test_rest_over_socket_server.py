@@ -215,3 +215,17 @@ def test_event_filter_drops_answers() -> None:
         assert json.loads(ws.recv())["type"] == "StasisStart"
         sim.hangup(cid)
         sim.wait_idle()
+
+
+def test_no_answer_for_the_events_socket_and_500_when_the_backend_fails() -> None:
+    def broken(request: Any) -> Any:
+        raise RuntimeError("backend bug")
+
+    with MockServer() as mock, closing(connect(mock.url, "app")) as ws:
+        mock.stub("channels", "get", body=broken)
+        ws.send(json.dumps({"type": "RESTRequest", "request_id": "ev", "method": "GET", "uri": "events?app=x"}))
+        answer = ask(ws, request_id="bug", method="GET", uri="channels/c1")
+        assert answer["request_id"] == "bug"  # the events request got nothing back, as on Asterisk
+        assert (answer["status_code"], answer["reason_phrase"]) == (500, "Internal Server Error")
+        assert json.loads(answer["message_body"]) == {"message": "Internal server error"}
+        assert ask(ws, request_id="after", method="GET", uri="asterisk/ping")["status_code"] == 200
