@@ -110,11 +110,11 @@ class HTTPError(ARIError):
         text = f"{self.status_code}"
         if self.reason:
             text += f" ({self.reason})"
-        text += f": {self.message}" if self.message else ""
+        text += f": {shorten(self.message)}" if self.message else ""
         if self.operation:
-            text += f" [{self.operation}: {self.method} {self.url}]"
+            text += f" [{self.operation}: {self.method} {shorten(self.url)}]"
         elif self.method:
-            text += f" [{self.method} {self.url}]"
+            text += f" [{self.method} {shorten(self.url)}]"
         return text
 
 

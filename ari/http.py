@@ -11,18 +11,25 @@ answers are ``Reply`` values.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+import socket
+import threading
+import time
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, Union
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from .errors import ConnectionError, SpecError, Timeout
+from .errors import ClosedError, ConnectionError, SpecError, Timeout, shorten
 from .transports import PreparedRequest, Reply
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,89 @@ def base_url(url: str) -> Tuple[str, Optional[str], Optional[str]]:
     return root, parts.username, parts.password
 
 
+class _Deadlines:
+    """The overall deadline of the HTTP call each thread is making, read by its connection.
+
+    urllib3's timeouts bound each socket operation, so a server sending one byte a second
+    would hold a call for as long as it drips.  The transport notes each call's deadline
+    here; the connection carrying it (``_watched``) reads through a socket whose every read
+    waits at most until that deadline, so the whole answer is bounded, with no extra thread.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def arm(self, timeout: float) -> None:
+        self._local.deadline = time.monotonic() + timeout
+
+    def disarm(self) -> None:
+        self._local.deadline = None
+
+    def current(self) -> Optional[float]:
+        return getattr(self._local, "deadline", None)
+
+
+class _BoundedSocket:
+    """A connected socket whose reads end at the deadline of the call using it (``deadline``)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self.deadline: Optional[float] = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def makefile(self, mode: str = "r", buffering: Any = None, **kwargs: Any) -> Any:
+        # http.client reads the answer through this file: make it read through recv_into below.
+        if "b" not in mode or "w" in mode:
+            return self._sock.makefile(mode, buffering, **kwargs)
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        deadline = self.deadline
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("the call's deadline passed")
+            timeout = self._sock.gettimeout()
+            if timeout is None or left < timeout:
+                self._sock.settimeout(left)
+        return self._sock.recv_into(buffer, nbytes, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        buffer = bytearray(bufsize)
+        return bytes(buffer[: self.recv_into(buffer, bufsize, flags)])
+
+
+def _watched(deadlines: _Deadlines) -> Dict[str, Type[HTTPConnectionPool]]:
+    """Pool classes whose connections read within the deadline of the call they carry."""
+
+    def connection_class(base: Type[Any]) -> Type[Any]:
+        def connect(self: Any) -> None:
+            base.connect(self)
+            self.sock = _BoundedSocket(self.sock)
+
+        def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+            sock = self.sock
+            if sock is not None:
+                sock.deadline = deadlines.current()
+            result = base.request(self, *args, **kwargs)
+            if sock is None and self.sock is not None:  # connected by this request
+                self.sock.deadline = deadlines.current()
+            return result
+
+        return type(f"Watched{base.__name__}", (base,), {"connect": connect, "request": request})
+
+    return {
+        "http": type(
+            "WatchedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": connection_class(HTTPConnection)}
+        ),
+        "https": type(
+            "WatchedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": connection_class(HTTPSConnection)}
+        ),
+    }
+
+
 class _AriAdapter(HTTPAdapter):
     """requests' adapter for one ARI server, through the hooks requests exposes for subclassing.
 
@@ -60,9 +150,19 @@ class _AriAdapter(HTTPAdapter):
     proxy in play, requests' own per-call handling is kept.
     """
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, deadlines: _Deadlines, **options: Any) -> None:
+        self._pool_classes = _watched(deadlines)
         super().__init__(**options)
         self._pools: Dict[Tuple[str, str, Any], Any] = {}
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self._pool_classes
+        return manager
 
     def get_connection_with_tls_context(
         self, request: requests.PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
@@ -123,17 +223,18 @@ class HTTPTransport:
         retry = Retry(
             total=connect_retries,
             connect=connect_retries,
-            # A GET may be resent when the answer never came (a kept-alive connection the
-            # server had closed); anything else only when the connection was never made.
-            read=connect_retries,
-            allowed_methods=frozenset({"GET", "HEAD"}),
+            # Only what never reached the server is sent again: a request whose answer did not
+            # come (in time, or at all) may have been acted on, whatever its method.
+            read=False,
             status=0,
             other=0,
             redirect=0,
             backoff_factor=0.05,
             raise_on_status=False,
         )
-        self._adapter = _AriAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        self._deadlines = _Deadlines()
+        self._adapter = _AriAdapter(self._deadlines, pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        self._closed = False
         self._headers = {**requests.utils.default_headers(), "Authorization": self.authorization}
         # What a requests.Session reads from the environment on every request (proxies,
         # CA bundle), read once: it was a fifth of the time of a loopback request.
@@ -167,6 +268,7 @@ class HTTPTransport:
         return "ws" + self.root[4:] if self.root.startswith("http") else self.root
 
     def close(self) -> None:
+        self._closed = True
         self._adapter.close()
 
     def send(self, request: PreparedRequest) -> Reply:
@@ -176,19 +278,29 @@ class HTTPTransport:
         """
         method = request.method
         url = self.root + request.path
+        if self._closed:
+            raise ClosedError(f"{method} {shorten(url)}: the client is closed")
+        self._deadlines.arm(self.timeout)
         try:
             response = self._send(method, url, request.query, request.body)
-            content = response.content  # read in full: the connection goes back to the pool
-        except requests.Timeout as exc:
-            raise Timeout(f"{method} {url}: no answer within {self.timeout} s", url) from exc
-        except requests.ConnectionError as exc:
-            raise ConnectionError(f"cannot connect to {url}: {_reason(exc)}", url) from exc
-        except requests.RequestException as exc:
-            raise ConnectionError(f"{method} {url} failed: {_reason(exc)}", url) from exc
+            # Read in full, always (a void answer too): the connection goes back to the pool.
+            content = response.raw.read(decode_content=True)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._failure(exc, method, url) from exc
+        finally:
+            self._deadlines.disarm()
         reply = Reply(response.status_code, response.reason or "", content, response.headers.get("Content-Type"), url)
         if reply.status >= 300:
             log.debug("%s %s -> %s %s", method, url, reply.status, reply.reason)
         return reply
+
+    def _failure(self, exc: BaseException, method: str, url: str) -> ConnectionError:
+        shown = shorten(url)
+        if _timed_out(exc):
+            return Timeout(f"{method} {shown}: no answer within {self.timeout} s", url)
+        if isinstance(exc, requests.ConnectionError) and not _answered(exc):
+            return ConnectionError(f"cannot connect to {shown}: {_reason(exc)}", url)
+        return ConnectionError(f"{method} {shown} failed: {_reason(exc)}", url)
 
     def _send(
         self, method: str, url: str, params: Optional[Mapping[str, str]], body: Optional[str]
@@ -225,7 +337,34 @@ class HTTPTransport:
 Transport = HTTPTransport
 
 
-def _reason(exc: Exception) -> str:
+def _causes(exc: BaseException) -> Any:
+    """The exception, what it wraps (requests puts urllib3's in ``args``), and their causes."""
+    seen = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout)
+    return any(isinstance(e, timeouts) for e in _causes(exc))
+
+
+def _answered(exc: BaseException) -> bool:
+    """Whether the failure came after the server started answering (a broken body)."""
+    broken = (urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)
+    return any(isinstance(e, broken) for e in _causes(exc))
+
+
+def _reason(exc: BaseException) -> str:
     """The innermost cause of a requests failure, without URLs that could carry secrets."""
     cause: Any = exc
     while cause.args and isinstance(cause.args[0], Exception):

@@ -59,6 +59,7 @@ class Parameter(NamedTuple):
     allowed_values: Optional[Tuple[Any, ...]]
     allowed_range: Optional[Tuple[Optional[float], Optional[float]]]
     default: Any
+    description: str = ""  # the server's own words, read at connect time
 
     @property
     def python_name(self) -> str:
@@ -257,6 +258,7 @@ def _parameter(raw: Dict[str, Any], location: str) -> Parameter:
         allowed_values=allowed_values,
         allowed_range=allowed_range,
         default=raw.get("defaultValue"),
+        description=" ".join(str(raw.get("description") or "").split()),
     )
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import inspect
 import json
 import keyword
+import math
 from functools import cache, cached_property
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-from .errors import ValidationError
-from .model import Operation, Parameter
+from .errors import ResponseError, ValidationError
+from .model import PRIMITIVES, Operation, Parameter
 from .transports import PreparedRequest, Reply
 
 _INT_TYPES = frozenset({"int", "long"})
@@ -82,7 +83,7 @@ class OperationTemplate:
                 continue
             param = self.parameters[name]
             if param.location == "body":
-                body = _body(param, value, body)
+                body = _body(self.name, param, value, body)
             elif param.location == "path":
                 text = _wire(self.name, param, value)
                 if not text:
@@ -108,28 +109,49 @@ class OperationTemplate:
         content = reply.content
         if self.binary:
             return content.encode() if isinstance(content, str) else content
-        data = json.loads(content) if content else None
+        try:
+            data = json.loads(content) if content else None
+        except ValueError as exc:
+            raise ResponseError(f"{self.name}: the answer is not valid JSON ({exc})") from exc
         kind = self.response
         if kind.is_list:
-            return [build(kind.item, item) for item in data or ()]
+            if type(data) is not list:
+                raise ResponseError(f"{self.name}: expected a list, got {_shape(data)}")
+            if kind.item not in PRIMITIVES:
+                for item in data:
+                    self._check_object(kind.item, item)
+            return [build(kind.item, item) for item in data]
+        if kind.name not in PRIMITIVES:
+            self._check_object(kind.name, data)
         return build(kind.name, data)
+
+    def _check_object(self, model: str, data: Any) -> None:
+        if type(data) is not dict:
+            raise ResponseError(f"{self.name}: expected a {model} object, got {_shape(data)}")
 
     # -- documentation -------------------------------------------------------------
     @cached_property
     def docstring(self) -> str:
-        """The method's docstring: summary, notes, parameters, errors (built once)."""
+        """The collection method's docstring: summary, notes, parameters, errors (built once)."""
+        return self.docstring_for()
+
+    def docstring_for(self, bound: Tuple[str, ...] = ()) -> str:
+        """The docstring of the method, without the parameters an instance fills (``bound``)."""
         op = self.operation
         lines = [op.summary or f"{op.method} {op.path}", ""]
         if op.notes:
             lines += [op.notes, ""]
         lines.append(f"ARI: {op.method} /ari{op.path} ({op.full_name}), returns {op.response.name}.")
-        if op.parameters:
+        shown = [p for p in op.parameters if p.name not in bound]
+        if shown:
             lines += ["", "Parameters (ARI name or snake_case, as keywords or in a dict):"]
-            for p in op.parameters:
+            for p in shown:
                 kind = f"{'list of ' if p.allow_multiple else ''}{p.data_type}, {p.location}"
                 kind += ", required" if p.required else ""
                 spelling = p.name if p.python_name == p.name else f"{p.name} / {p.python_name}"
                 line = f"    {spelling} ({kind})"
+                if p.description:
+                    line += f": {p.description}"
                 if p.allowed_values:
                     line += f"; one of: {', '.join(map(str, p.allowed_values))}"
                 if p.allowed_range:
@@ -137,6 +159,8 @@ class OperationTemplate:
                 if p.default is not None:
                     line += f"; default {p.default}"
                 lines.append(line)
+        if bound:
+            lines += ["", f"The instance fills {', '.join(bound)}."]
         if op.errors:
             lines += ["", "Errors:"]
             lines += [f"    {code}: {reason}" for code, reason in sorted(op.errors.items())]
@@ -173,6 +197,18 @@ def _signature(names: Tuple[Tuple[str, bool], ...]) -> inspect.Signature:
     return inspect.Signature([*_LEADING, *(_keyword(name, required) for name, required in names), _CALLBACK])
 
 
+def _shape(data: Any) -> str:
+    """What a JSON value is, for messages about an answer of the wrong shape."""
+    if data is None:
+        return "nothing"
+    if isinstance(data, bool):
+        return "a boolean"
+    if isinstance(data, (int, float)):
+        return "a number"
+    shapes: Dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+    return shapes.get(type(data), type(data).__name__)
+
+
 def _split_path(path: str) -> Tuple[Tuple[bool, str], ...]:
     pieces: List[Tuple[bool, str]] = []
     rest = path
@@ -187,16 +223,47 @@ def _split_path(path: str) -> Tuple[Tuple[bool, str], ...]:
     return tuple(pieces)
 
 
-def _body(param: Parameter, value: Any, body: Any) -> Any:
+def _body(operation: str, param: Parameter, value: Any, body: Any) -> Any:
     # Asterisk reads "containers" parameters from a key of the JSON body
     # ({"variables": {...}}), and "object" parameters as the whole body (filter).
     if param.data_type == "containers":
-        body = dict(body or {})
-        if isinstance(value, dict) and set(value) == {param.name}:
+        if isinstance(value, dict) and set(value) == {param.name} and isinstance(value[param.name], (dict, list)):
             value = value[param.name]
+        _check_container(operation, param.name, value)
+        body = dict(body or {})
         body[param.name] = value
         return body
+    if not isinstance(value, dict):
+        raise ValidationError(operation, param.name, f"expected a dict, got {type(value).__name__}")
+    _check_json(operation, param.name, value)
     return value
+
+
+def _check_container(operation: str, name: str, value: Any) -> None:
+    """Names to values (``variables``), or a list of ConfigTuples (``updateObject``'s ``fields``)."""
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, dict) or not set(item) <= {"attribute", "value"}:
+                raise ValidationError(
+                    operation, name, f"expected a dict of names to values, or a list of {{attribute, value}}: {item!r}"
+                )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(operation, name, f"names must be strings, got {key!r}")
+            if not (item is None or isinstance(item, (str, int, float))):
+                raise ValidationError(operation, name, f"{key}: expected a string, got {type(item).__name__}")
+    else:
+        raise ValidationError(operation, name, f"expected a dict of names to values, got {type(value).__name__}")
+    _check_json(operation, name, value)
+
+
+def _check_json(operation: str, name: str, value: Any) -> None:
+    """Whether ``value`` can be sent as JSON, as Asterisk reads it: no NaN, bytes, lone surrogates."""
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise ValidationError(operation, name, f"cannot be sent as JSON: {exc}") from None
 
 
 def _wire(operation: str, param: Parameter, value: Any) -> str:
@@ -206,6 +273,10 @@ def _wire(operation: str, param: Parameter, value: Any) -> str:
             items: List[Any] = value.split(",")
         elif isinstance(value, (list, tuple, set, frozenset)):
             items = list(value)
+            for item in items:
+                if isinstance(item, str) and "," in item:
+                    # Asterisk splits the list on commas: this item would become several.
+                    raise ValidationError(operation, param.name, f"list item {item!r} contains a comma")
         else:
             raise ValidationError(
                 operation, param.name, f"expected a list of {param.data_type}, got {type(value).__name__}"
@@ -231,14 +302,21 @@ def _scalar(operation: str, param: Parameter, value: Any) -> str:
         text = str(int(value))
         _check_range(operation, param, int(value))
     elif data_type in _NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValidationError(operation, param.name, f"expected a number, got {value!r}")
         text = repr(float(value))
         _check_range(operation, param, float(value))
     else:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ValidationError(operation, param.name, f"expected a {data_type}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(operation, param.name, f"expected a {data_type}, got {value!r}")
         text = str(value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValidationError(operation, param.name, f"not valid text: {exc.reason}") from None
     if param.allowed_values is not None and text not in param.allowed_values:
         raise ValidationError(
             operation, param.name, f"{text!r} is not one of: {', '.join(map(str, param.allowed_values))}"

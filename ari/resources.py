@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
-from .errors import ValidationError
+from .errors import HTTPError, ValidationError
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
@@ -227,6 +227,10 @@ class Resource(Fields):
     def _no_field(self, name: str) -> str:
         return f"{type(self).__name__} has no field or operation {name!r}"
 
+    def __dir__(self) -> List[str]:
+        # Fields too, for tab completion and dir(): they are reached through __getattr__.
+        return sorted({*super().__dir__(), *(k for k in self._data if isinstance(k, str) and k.isidentifier())})
+
     def to_dict(self) -> Dict[str, Any]:
         """The fields as Asterisk sent them."""
         return dict(self._data)
@@ -299,7 +303,14 @@ def _call(
     """One call: bind, prepare, send, notify, convert."""
     values, instance = _bind(template, params, instance, kwargs, owner)
     request = template.prepare(values)
-    reply = meta.router.send(request).raise_for_status(request)
+    try:
+        reply = meta.router.send(request).raise_for_status(request)
+    except HTTPError:
+        # Asterisk refused to make (or find) the resource: its listeners would wait forever.
+        for target in (owner, instance):
+            if target is not None and type(target).__name__ == template.response.name:
+                meta.release_listeners(target._key)
+        raise
     for observer in meta.observers.get(template.name):
         observer(values)
     return template.convert(reply, _builder(meta, owner, instance))
@@ -398,7 +409,7 @@ def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: 
 
     bound_params = template.operation.path_parameters if bound else ()
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = template.docstring
+    method.__doc__ = template.docstring_for(bound_params) if bound_params else template.docstring
     method.__signature__ = template.signature(bound_params)  # type: ignore[attr-defined]
     method_async.__name__ = method_async.__qualname__ = f"{name}_async"
     method_async.__doc__ = f"{name} in the background: returns a concurrent.futures.Future of its result.\n\n" + (

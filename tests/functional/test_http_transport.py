@@ -8,7 +8,9 @@ deadlines, retries, error mapping and connection reuse can be checked on the wir
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List
 
@@ -131,3 +133,162 @@ def test_the_transport_sends_a_prepared_request_and_returns_a_reply(http_server:
     )
     assert reply.url == _url(server) + "/ari/channels/c%2F1"
     assert seen == [{"path": "/ari/channels/c%2F1?a=b+c", "type": "application/json"}]
+
+
+# -- servers that misbehave ---------------------------------------------------------------
+class _Raw:
+    """A socket server running ``behave(connection, request_line)`` for every request it reads."""
+
+    def __init__(self, behave: Callable[[socket.socket, str], None]) -> None:
+        self.behave = behave
+        self.requests: List[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            reader = conn.makefile("rb")
+            while not self.stopping.is_set():
+                line = reader.readline().decode("latin-1").strip()
+                if not line:
+                    return
+                length = 0
+                while True:
+                    header = reader.readline().decode("latin-1").strip()
+                    if not header:
+                        break
+                    if header.lower().startswith("content-length:"):
+                        length = int(header.split(":", 1)[1])
+                reader.read(length)
+                self.requests.append(line)
+                try:
+                    self.behave(conn, line)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        self.thread.join(2)
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket, str], None]], _Raw]]:
+    servers: List[_Raw] = []
+
+    def start(behave: Callable[[socket.socket, str], None]) -> _Raw:
+        servers.append(_Raw(behave))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _answer(conn: socket.socket, status: str, body: bytes, content_type: str = "application/json") -> None:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    conn.sendall(head.encode() + body)
+
+
+def _drip(conn: socket.socket, data: bytes, every: float = 0.05) -> None:
+    for byte in data:
+        conn.sendall(bytes([byte]))
+        time.sleep(every)
+
+
+def _describing_raw(then: Callable[[socket.socket, str], None]) -> Callable[[socket.socket, str], None]:
+    """Serve the description over a raw server; hand every other request to ``then``."""
+    files: Dict[str, Any] = {}
+
+    def behave(conn: socket.socket, line: str) -> None:
+        path = line.split()[1]
+        if path.startswith("/ari/api-docs/"):
+            if not files:
+                files.update(render_swagger(load(), "http://x/ari"))
+            _answer(conn, "200 OK", json.dumps(files[path.rsplit("/", 1)[1]]).encode())
+        else:
+            then(conn, line)
+
+    return behave
+
+
+def test_a_server_dripping_its_answer_cannot_hold_a_call_past_the_timeout(raw_server: Any) -> None:
+    def drip_headers(conn: socket.socket, line: str) -> None:  # 3 s for the whole answer
+        _drip(conn, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 40 + b"\r\nContent-Length: 2\r\n\r\n[]")
+
+    server = raw_server(_describing_raw(drip_headers))
+    with ari.connect(server.url, "u", "p", timeout=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(ari.Timeout, match="within 0.5 s"):
+            client.channels.list()
+        assert time.monotonic() - started < 1.5
+
+
+def test_a_server_dripping_its_body_cannot_hold_a_call_past_the_timeout(raw_server: Any) -> None:
+    def drip_body(conn: socket.socket, line: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n")
+        _drip(conn, b"[" + b" " * 58 + b"]")  # 3 s
+
+    server = raw_server(drip_body)
+    with HTTPTransport(server.url, "u", "p", timeout=0.5) as transport:
+        started = time.monotonic()
+        with pytest.raises(ari.Timeout) as caught:
+            transport.send(PreparedRequest("GET", "/channels"))
+        assert time.monotonic() - started < 1.5
+    assert caught.value.__cause__ is not None
+
+
+def test_a_get_with_no_answer_is_sent_once_and_is_a_timeout(raw_server: Any) -> None:
+    server = raw_server(lambda conn, line: None)  # reads the request, never answers
+    with HTTPTransport(server.url, "u", "p", timeout=0.3) as transport:
+        started = time.monotonic()
+        with pytest.raises(ari.Timeout) as caught:
+            transport.send(PreparedRequest("GET", "/channels"))
+        elapsed = time.monotonic() - started
+    assert server.requests == ["GET /ari/channels HTTP/1.1"]
+    assert elapsed < 0.6
+    assert isinstance(caught.value, TimeoutError) and caught.value.__cause__ is not None
+
+
+def test_a_broken_chunked_body_is_a_connection_error(raw_server: Any) -> None:
+    def broken(conn: socket.socket, line: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n[1,2]\r\nzz\r\n")
+        conn.shutdown(socket.SHUT_RDWR)
+
+    server = raw_server(broken)
+    with HTTPTransport(server.url, "u", "p", timeout=2) as transport:
+        with pytest.raises(ari.ConnectionError) as caught:
+            transport.send(PreparedRequest("GET", "/channels"))
+    assert caught.value.__cause__ is not None and not isinstance(caught.value, ari.Timeout)
+
+
+def test_a_read_timeout_in_the_middle_of_a_body_is_a_timeout(raw_server: Any) -> None:
+    def stall(conn: socket.socket, line: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[1,2,")
+        time.sleep(1.5)
+
+    server = raw_server(stall)
+    with HTTPTransport(server.url, "u", "p", timeout=0.3) as transport:
+        with pytest.raises(ari.Timeout) as caught:
+            transport.send(PreparedRequest("GET", "/channels"))
+    assert caught.value.__cause__ is not None
+
+
+def test_invalid_json_in_an_answer_is_an_ari_error(raw_server: Any) -> None:
+    server = raw_server(_describing_raw(lambda conn, line: _answer(conn, "200 OK", b'{"id": "c1", oops')))
+    with ari.connect(server.url, "u", "p", timeout=2) as client:
+        with pytest.raises(ari.ARIError, match="not valid JSON") as caught:
+            client.channels.get(channelId="c1")
+    assert caught.value.__cause__ is not None

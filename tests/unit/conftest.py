@@ -38,3 +38,11 @@ def client(rsps: responses.RequestsMock, swagger: Dict[str, Dict[str, Any]]) -> 
     with ari.connect(URL, "asterisk", PASSWORD) as connected:
         rsps.calls.reset()
         yield connected
+
+
+def description_of(swagger: Dict[str, Dict[str, Any]]) -> Any:
+    """The served files as the ``Description`` connect() builds the API from."""
+    from ari.spec import Description
+
+    documents = {name[: -len(".json")]: doc for name, doc in swagger.items() if name != "resources.json"}
+    return Description(swagger["resources.json"], documents)

@@ -1,0 +1,197 @@
+"""A call from arguments to result, through a fake transport: bad input, bad answers, bad descriptions."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+import responses
+
+import ari
+from ari.client import Client
+from ari.model import build_api
+from ari.resources import Meta
+from ari.transports import MockTransport, PreparedRequest, Reply, Router
+
+from .conftest import PASSWORD, ROOT, URL, description_of, serve_description
+
+Answer = Callable[[PreparedRequest], Reply]
+
+
+@pytest.fixture
+def answers() -> Dict[str, Any]:
+    """operation name -> the Reply (or a function of the request) the fake transport gives."""
+    return {}
+
+
+@pytest.fixture
+def sent() -> List[PreparedRequest]:
+    return []
+
+
+@pytest.fixture
+def fake(swagger: Dict[str, Dict[str, Any]], answers: Dict[str, Any], sent: List[PreparedRequest]) -> Iterator[Client]:
+    def answer(request: PreparedRequest) -> Reply:
+        sent.append(request)
+        reply = answers.get(request.operation or "", Reply(204, "No Content", b""))
+        return reply(request) if callable(reply) else reply
+
+    with Client(Meta(build_api(description_of(swagger)), Router(MockTransport(answer, ROOT), "http"))) as client:
+        yield client
+
+
+# -- answers that cannot be used ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "operation, call, content",
+    [
+        ("channels.get", lambda c: c.channels.get(channelId="c1"), '{"id": "c1", oops'),
+        ("channels.list", lambda c: c.channels.list(), "[{"),
+    ],
+)
+def test_an_answer_that_is_not_json_is_a_response_error(
+    fake: Any, answers: Dict[str, Any], operation: str, call: Callable[[Any], Any], content: str
+) -> None:
+    answers[operation] = Reply(200, "OK", content)
+    with pytest.raises(ari.errors.ResponseError, match=f"{operation}: the answer is not valid JSON") as caught:
+        call(fake)
+    assert isinstance(caught.value.__cause__, json.JSONDecodeError)
+
+
+@pytest.mark.parametrize(
+    "operation, call, data, problem",
+    [
+        (
+            "channels.get",
+            lambda c: c.channels.get(channelId="c1"),
+            [{"id": "c1"}],
+            "expected a Channel object, got a list",
+        ),
+        ("channels.list", lambda c: c.channels.list(), {"id": "c1"}, "expected a list, got an object"),
+        ("channels.list", lambda c: c.channels.list(), ["c1"], "expected a Channel object, got a string"),
+        ("asterisk.getInfo", lambda c: c.asterisk.getInfo(), "up", "expected a AsteriskInfo object, got a string"),
+        ("channels.get", lambda c: c.channels.get(channelId="c1"), None, "expected a Channel object, got nothing"),
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_a_response_error(
+    fake: Any, answers: Dict[str, Any], operation: str, call: Callable[[Any], Any], data: Any, problem: str
+) -> None:
+    answers[operation] = Reply(200, "OK", "" if data is None else json.dumps(data))
+    with pytest.raises(ari.errors.ResponseError, match=problem):
+        call(fake)
+
+
+def test_calls_after_close_raise_a_clear_error(client: ari.Client, rsps: responses.RequestsMock) -> None:
+    rsps.get(ROOT + "/channels", json=[])
+    assert client.channels.list() == []
+    client.close()
+    with pytest.raises(ari.ARIError, match="the client is closed"):
+        client.channels.list()
+    assert len(rsps.calls) == 1
+
+
+def test_messages_quote_at_most_a_little_of_huge_bodies_and_urls(
+    client: ari.Client, rsps: responses.RequestsMock
+) -> None:
+    huge = "x" * 5_000_000
+    rsps.post(ROOT + "/channels", body=huge, status=500)
+    with pytest.raises(ari.ServerError) as caught:
+        client.channels.originate(endpoint="PJSIP/1", app="a")
+    assert len(str(caught.value)) < 2_000 and caught.value.message == huge  # whole on the attribute
+    long_id = "c" * 100_000
+    rsps.get(ROOT + "/channels/" + long_id, json={"message": "no"}, status=404)
+    with pytest.raises(ari.NotFound) as not_found:
+        client.channels.get(channelId=long_id)
+    assert len(str(not_found.value)) < 2_000
+
+
+# -- values that cannot be sent -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, parameter",
+    [
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables=["A", "1"]), "variables"),
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables="A=1"), "variables"),
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables={"A": b"1"}), "variables"),
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables={"A": math.nan}), "variables"),
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables={"A": "\ud800"}), "variables"),
+        (lambda c: c.channels.setChannelVars(channelId="c1", variables={1: "x"}), "variables"),
+        (lambda c: c.applications.filter(applicationName="a", filter=[{"type": "StasisStart"}]), "filter"),
+        (lambda c: c.applications.filter(applicationName="a", filter="StasisStart"), "filter"),
+        (lambda c: c.channels.get(channelId=b"c1"), "channelId"),
+        (lambda c: c.channels.get(channelId="c\ud800"), "channelId"),
+        (lambda c: c.channels.originate(endpoint="PJSIP/1", app="a", appArgs="\udfff"), "appArgs"),
+        (lambda c: c.channels.originate(endpoint="PJSIP/1", app="a", timeout=math.inf), "timeout"),
+        (lambda c: c.channels.originate(endpoint="PJSIP/1", app="a", callerId=math.nan), "callerId"),
+        (lambda c: c.channels.play(channelId="c1", media=["sound:a,sound:b"]), "media"),
+        (lambda c: c.channels.play(channelId="c1", media=[b"sound:a"]), "media"),
+    ],
+)
+def test_values_that_cannot_be_sent_are_validation_errors(
+    fake: Any, sent: List[PreparedRequest], call: Callable[[Any], Any], parameter: str
+) -> None:
+    with pytest.raises(ari.ValidationError) as caught:
+        call(fake)
+    assert caught.value.parameter == parameter
+    assert not sent
+
+
+def test_a_list_given_as_one_string_is_still_split_on_commas(
+    fake: Any, answers: Dict[str, Any], sent: List[PreparedRequest]
+) -> None:
+    answers["channels.play"] = Reply(201, "Created", '{"id": "p1"}')
+    fake.channels.play(channelId="c1", media="sound:a,sound:b")
+    fake.channels.play(channelId="c1", media=["sound:a", "sound:b"])
+    assert [r.query["media"] for r in sent] == ["sound:a,sound:b"] * 2
+
+
+# -- listeners of resources that were never made ------------------------------------------
+def test_a_failed_create_releases_the_listeners_of_its_instance(fake: Any, answers: Dict[str, Any]) -> None:
+    answers["channels.play"] = Reply(404, "Not Found", '{"message": "Channel not found"}')
+    answers["bridges.create"] = Reply(409, "Conflict", '{"message": "no"}')
+    registry = fake.meta.events
+    for _ in range(20):
+        playback = fake.Playback()
+        playback.once("PlaybackFinished", lambda event, pb: None)
+        with pytest.raises(ari.NotFound):
+            fake.channels.play(channelId="c1", media="sound:x", playbackId=None, instance=playback)
+        bridge = fake.Bridge()
+        bridge.on("BridgeDestroyed", lambda event, b: None)
+        with pytest.raises(ari.Conflict):
+            bridge.create()
+    assert registry.keyed_count() == 0
+    kept = fake.Playback()
+    kept.on("PlaybackFinished", lambda event, pb: None)
+    answers["channels.play"] = Reply(200, "OK", json.dumps({"id": kept.id, "state": "queued"}))
+    assert fake.channels.play(channelId="c1", media="sound:x", instance=kept) is kept
+    assert registry.keyed_count() == 1
+
+
+# -- documentation -------------------------------------------------------------------------
+def test_help_shows_the_servers_own_parameter_descriptions(
+    rsps: responses.RequestsMock, swagger: Dict[str, Any]
+) -> None:
+    described = copy.deepcopy(swagger)
+    for api in described["channels.json"]["apis"]:
+        for operation in api["operations"]:
+            for param in operation.get("parameters", []):
+                param["description"] = f"What {param['name']} means, says Asterisk."
+    serve_description(rsps, described)
+    with ari.connect(URL, "asterisk", PASSWORD) as client:
+        doc = client.channels.originate.__doc__
+        assert "endpoint (string, query, required): What endpoint means, says Asterisk." in doc
+        channel = client.Channel("c1")
+        bound = inspect.getdoc(channel.play)
+        assert "What media means, says Asterisk." in bound
+        assert "    channelId / channel_id (" not in bound and "The instance fills channelId." in bound
+        assert "    channelId / channel_id (" in str(inspect.getdoc(client.channels.play))
+        assert "channelId" not in inspect.signature(channel.play).parameters
+        assert "channelId" in inspect.signature(client.channels.play).parameters
+
+
+def test_dir_of_an_instance_lists_its_fields(fake: Any, answers: Dict[str, Any]) -> None:
+    answers["channels.get"] = Reply(200, "OK", json.dumps({"id": "c1", "name": "PJSIP/1", "state": "Up"}))
+    listed = dir(fake.channels.get(channelId="c1"))
+    assert {"id", "name", "state", "answer", "hangup", "on"} <= set(listed)
