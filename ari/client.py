@@ -11,13 +11,13 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union, overload
 
 from .backoff import Backoff
 from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .naming import snake_case
-from .resources import Collection, Meta, build_classes, new_instance
+from .resources import RESERVED_NAMES, Collection, Meta, build_classes, new_instance
 from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
@@ -187,6 +187,40 @@ def _make_dispatcher(meta: Meta, options: Dict[str, Any]) -> Any:
     )
 
 
+@overload
+def connect(
+    url: str,
+    username: Optional[str] = None,
+    password: Optional[str] = None,
+    *,
+    timeout: float = 10.0,
+    verify: Verify = True,
+    spec: Optional[str] = None,
+    callback: None = None,
+    workers: int = 8,
+    pool_size: Optional[int] = None,
+    transport: str = "auto",
+    **event_options: Any,
+) -> Client: ...
+
+
+@overload
+def connect(
+    url: str,
+    username: Optional[str] = None,
+    password: Optional[str] = None,
+    *,
+    timeout: float = 10.0,
+    verify: Verify = True,
+    spec: Optional[str] = None,
+    callback: ConnectCallback,
+    workers: int = 8,
+    pool_size: Optional[int] = None,
+    transport: str = "auto",
+    **event_options: Any,
+) -> Future: ...
+
+
 def connect(
     url: str,
     username: Optional[str] = None,
@@ -200,7 +234,7 @@ def connect(
     pool_size: Optional[int] = None,
     transport: str = "auto",
     **event_options: Any,
-) -> Any:
+) -> Union[Client, Future]:
     """Connect to ARI at ``url`` (``http://host:8088``, with or without ``/ari``) and build the client.
 
     The API is built from the server's own description, or from a folder saved with
@@ -211,6 +245,12 @@ def connect(
     ``"http"``, or ``"websocket"`` (the event socket only; needs ``start()``).  With ``callback``, connecting
     happens in the background, ``callback(err, client)`` is called once and a
     ``Future`` is returned.
+
+    ``timeout`` (seconds) bounds every REST call as a whole, its answer included; ``verify``
+    is TLS verification (True, False or a CA bundle path); ``workers`` the threads running
+    ``callback=`` and ``_async`` calls; ``pool_size`` the HTTP connections kept (default:
+    enough for every thread that may call at once).  ``event_options`` are the client's
+    (see :class:`Client`): dispatch, pings and reconnection.
     """
 
     check_transport(transport)  # before any network
@@ -223,7 +263,9 @@ def connect(
         http = HTTPTransport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(http.get_json)
-            api = build_api(description)
+            # No name in the description may replace an attribute of the client or its objects.
+            reserved = frozenset(name for name in dir(Client) if not name.startswith("_"))
+            api = build_api(description, client_names=reserved | {"meta"}, instance_names=RESERVED_NAMES)
             # The event socket carries REST calls on an Asterisk that describes RESTRequest.
             socket = SocketRequests(http.root, timeout) if transport != "http" and "RESTRequest" in api.models else None
             meta = Meta(api, Router(http, transport, socket), workers=workers)

@@ -7,8 +7,9 @@ which file and which element.  Nothing here performs I/O or builds callables.
 
 from __future__ import annotations
 
+import keyword
 import re
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from .errors import SpecError
 from .naming import python_name, snake_case
@@ -34,6 +35,10 @@ PRIMITIVES = frozenset(
 _LIST = re.compile(r"^List\[(?P<item>[^\]]+)\]$")
 _PATH_PARAM = re.compile(r"\{([^}]+)\}")
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+#: an operation path: segments of letters, digits, "_" and "-", or {placeholders}; nothing to leave /ari/
+_SAFE_PATH = re.compile(r"^(/([A-Za-z0-9_-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+$")
+#: the leading parameters of every generated method (operations.py)
+_CALL_PARAMETERS = frozenset({"self", "params", "instance", "callback"})
 _PARAM_TYPES = frozenset({"path", "query", "body", "header", "form"})
 
 
@@ -137,19 +142,33 @@ class API(NamedTuple):
         return tuple(self.event_resources)
 
 
-def build_api(description: Description) -> API:
-    """Interpret and check a raw description; raise SpecError naming the file and element."""
+def build_api(
+    description: Description,
+    *,
+    client_names: AbstractSet[str] = frozenset(),
+    instance_names: AbstractSet[str] = frozenset(),
+) -> API:
+    """Interpret and check a raw description; raise SpecError naming the file and element.
+
+    ``client_names`` are the client's own attributes, which no resource or factory name may
+    take; ``instance_names`` those of collections and instances, which no operation may take.
+    """
     resources: Dict[str, Tuple[Operation, ...]] = {}
     models: Dict[str, Model] = {}
     for name, document in description.documents.items():
         location = f"{name}.json"
+        _check_name(name, client_names, f"{location}: resource name")
         if not isinstance(document, dict):
             raise SpecError(location, "not a JSON object")
         resources[name] = _operations(name, document, location)
+        for op in resources[name]:
+            _check_name(op.nickname, instance_names, f"{location}: operation nickname")
         for model_id, raw in _dict(document.get("models", {}), f"{location}: models").items():
             models[model_id] = _model(model_id, name, raw, f"{location}: models.{model_id}")
     _check_types(resources, models)
     instance_types = _instance_types(resources, models)
+    for model_id, inst_type in instance_types.items():
+        _check_name(model_id, client_names, f"{inst_type.resource}.json: model name (a client factory)")
     return API(
         api_version=str(description.listing.get("apiVersion", "")),
         resources=resources,
@@ -157,6 +176,15 @@ def build_api(description: Description) -> API:
         instance_types=instance_types,
         event_resources=_event_resources(models, instance_types),
     )
+
+
+def _check_name(name: str, reserved: AbstractSet[str], location: str) -> None:
+    """A name the description gives an attribute: an identifier, public, and not one of ours."""
+    if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name):
+        raise SpecError(location, f"{name!r} is not a usable name")
+    for spelling in dict.fromkeys((name, snake_case(name), python_name(name))):
+        if spelling in reserved:
+            raise SpecError(location, f"{name!r} would replace the client's own attribute {spelling!r}")
 
 
 def _dict(value: Any, location: str) -> Dict[str, Any]:
@@ -177,7 +205,8 @@ def _operations(resource: str, document: Dict[str, Any], location: str) -> Tuple
     for a_index, api in enumerate(_list(document.get("apis"), f"{location}: apis")):
         api_location = f"{location}: apis[{a_index}]"
         path = _dict(api, api_location).get("path")
-        if not isinstance(path, str) or not path.startswith("/"):
+        if not isinstance(path, str) or not _SAFE_PATH.match(path):
+            # Anything else could leave /ari/ ("..", "//host", "%2e%2e", a query): refused, not cleaned.
             raise SpecError(api_location, f"missing or invalid path {path!r}")
         raw_operations = _list(api.get("operations", []), f"{api_location}.operations")
         for o_index, raw in enumerate(raw_operations):
@@ -205,6 +234,16 @@ def _operation(resource: str, path: str, raw: Dict[str, Any], location: str) -> 
         for i, p in enumerate(_list(raw.get("parameters", []), f"{location}.parameters"))
     )
     names = [p.name for p in parameters]
+    spellings: Dict[str, str] = {}
+    for p in parameters:
+        if p.name in _CALL_PARAMETERS or p.python_name in _CALL_PARAMETERS:
+            raise SpecError(location, f"parameter {p.name!r} would replace the method's own {p.python_name!r}")
+        if not p.python_name.isidentifier():
+            raise SpecError(location, f"parameter {p.name!r} is not a usable name")
+        for spelling in dict.fromkeys((p.name, p.python_name)):
+            if spelling in spellings:
+                raise SpecError(location, f"parameters {spellings[spelling]!r} and {p.name!r} are both {spelling!r}")
+            spellings[spelling] = p.name
     for placeholder in _PATH_PARAM.findall(path):
         if placeholder not in names:
             raise SpecError(location, f"path parameter {{{placeholder}}} of {path} is not described")

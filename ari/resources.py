@@ -432,6 +432,13 @@ def _meta_of(obj: Any) -> Meta:
     return obj.meta
 
 
+#: attributes of collections and instances that no operation of a description may take
+RESERVED_NAMES = frozenset(name for cls in (Resource, Collection) for name in dir(cls) if not name.startswith("_")) | {
+    "meta",
+    "resource",
+}
+
+
 def build_classes(meta: Meta) -> Dict[str, Collection]:
     """Make the collection and instance classes for a client; return the collections by ARI name."""
     api = meta.api

@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
-from .errors import ConnectionError, Timeout
+from .errors import ConnectionError, ResponseError, Timeout
 from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport
 
 log = logging.getLogger(__name__)
@@ -126,10 +126,15 @@ class SocketRequests:
                     data.get("reason_phrase"),
                 )
                 return True
+            body = data.get("message_body")
             if type(status) is not int:
                 waiter.error = ConnectionError(f"{waiter.method} {waiter.url}: malformed RESTResponse", waiter.url)
+            elif body is not None and not isinstance(body, str):
+                waiter.error = ResponseError(
+                    f"{waiter.method} {waiter.url}: malformed RESTResponse: message_body is"
+                    f" {type(body).__name__}, not the answer's text"
+                )
             else:
-                body = data.get("message_body")
                 reason = str(data.get("reason_phrase") or "")
                 content_type = data.get("content_type")
                 waiter.reply = Reply(

@@ -195,3 +195,84 @@ def test_dir_of_an_instance_lists_its_fields(fake: Any, answers: Dict[str, Any])
     answers["channels.get"] = Reply(200, "OK", json.dumps({"id": "c1", "name": "PJSIP/1", "state": "Up"}))
     listed = dir(fake.channels.get(channelId="c1"))
     assert {"id", "name", "state", "answer", "hangup", "on"} <= set(listed)
+
+
+# -- descriptions that would take the client over ---------------------------------------------
+def _hostile(swagger: Dict[str, Any], change: Callable[[Dict[str, Any]], None]) -> Dict[str, Any]:
+    described = copy.deepcopy(swagger)
+    change(described)
+    return described
+
+
+def _add_resource(name: str) -> Callable[[Dict[str, Any]], None]:
+    def change(described: Dict[str, Any]) -> None:
+        described["resources.json"]["apis"].append({"path": f"/api-docs/{name}.{{format}}"})
+        document = copy.deepcopy(described["sounds.json"])
+        document["models"] = {}
+        for api in document["apis"]:
+            api["path"] = api["path"].replace("/sounds", f"/{name}")
+            for operation in api["operations"]:
+                operation["responseClass"] = "void"
+        described[f"{name}.json"] = document
+
+    return change
+
+
+def _change_operation(resource: str, old: str, **fields: Any) -> Callable[[Dict[str, Any]], None]:
+    def change(described: Dict[str, Any]) -> None:
+        for api in described[f"{resource}.json"]["apis"]:
+            for operation in api["operations"]:
+                if operation["nickname"] == old:
+                    if "path" in fields:
+                        api["path"] = fields["path"]
+                    operation.update({k: v for k, v in fields.items() if k != "path"})
+                    return
+
+    return change
+
+
+def _add_parameter(resource: str, nickname: str, name: str) -> Callable[[Dict[str, Any]], None]:
+    def change(described: Dict[str, Any]) -> None:
+        for api in described[f"{resource}.json"]["apis"]:
+            for operation in api["operations"]:
+                if operation["nickname"] == nickname:
+                    operation.setdefault("parameters", []).append(
+                        {"name": name, "paramType": "query", "dataType": "string", "required": False}
+                    )
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, entry",
+    [
+        (_add_resource("close"), "close"),
+        (_add_resource("meta"), "meta"),
+        (_add_resource("on"), "on"),
+        (_add_resource("removeListener"), "removeListener"),
+        (_add_resource("__class__"), "__class__"),
+        (_change_operation("channels", "answer", nickname="__init__"), "__init__"),
+        (_change_operation("channels", "answer", nickname="__del__"), "__del__"),
+        (_change_operation("channels", "answer", nickname="on"), "on"),
+        (_change_operation("channels", "answer", nickname="meta"), "meta"),
+        (_change_operation("channels", "answer", nickname="toDict"), "toDict"),
+        (_change_operation("channels", "answer", path="/../../admin/reset"), "/../../admin/reset"),
+        (_change_operation("channels", "answer", path="/channels/{channelId}/../answer"), "/../answer"),
+        (_change_operation("channels", "answer", path="//evil.example/x/{channelId}"), "//evil.example"),
+        (_change_operation("channels", "answer", path="/channels/{channelId}/%2e%2e"), "%2e%2e"),
+        (_change_operation("channels", "answer", path="/channels/{channelId}?x=1"), "?x=1"),
+        (_add_parameter("channels", "answer", "callback"), "callback"),
+        (_add_parameter("channels", "answer", "instance"), "instance"),
+        (_add_parameter("channels", "answer", "channel_id"), "channel_id"),
+        (_add_parameter("channels", "answer", "a-b"), "a-b"),
+    ],
+)
+def test_a_hostile_description_is_a_spec_error_and_nothing_else_is_sent(
+    rsps: responses.RequestsMock, swagger: Dict[str, Any], change: Callable[[Dict[str, Any]], None], entry: str
+) -> None:
+    serve_description(rsps, _hostile(swagger, change))
+    rsps.post(ROOT + "/admin/reset", status=204)
+    with pytest.raises(ari.SpecError) as caught:
+        ari.connect(URL, "asterisk", PASSWORD)
+    assert entry in str(caught.value)
+    assert all(call.request.method == "GET" and "/ari/api-docs/" in call.request.url for call in rsps.calls)

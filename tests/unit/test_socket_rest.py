@@ -341,3 +341,30 @@ def test_a_call_that_never_left_goes_over_http_in_auto_and_fails_in_websocket_mo
     strict.socket.attach(closed, reader=-1)
     with pytest.raises(ari.ConnectionError, match="closed"):
         _call(strict)
+
+
+@pytest.mark.parametrize("body", [123, {"id": "c1"}, ["x"]])
+def test_an_answer_whose_message_body_is_not_text_is_a_response_error(body: Any) -> None:
+    requests = SocketRequests(ROOT, timeout=2)
+    FakeSocket(requests, lambda r: _answer(r, 200, message_body=body, content_type="application/json"))
+    with pytest.raises(ari.errors.ResponseError, match="message_body"):
+        _request(requests, "GET", "/channels/c1")
+
+
+def test_an_answer_whose_message_body_is_not_json_is_a_response_error_of_the_call() -> None:
+    from ari.operations import OperationTemplate
+
+    requests = SocketRequests(ROOT, timeout=2)
+    FakeSocket(requests, lambda r: _answer(r, 200, message_body='{"id": "c1",', content_type="application/json"))
+    reply = _request(requests, "GET", "/channels/c1")
+    template = OperationTemplate(_channels_get())
+    with pytest.raises(ari.errors.ResponseError, match="not valid JSON"):
+        template.convert(reply, lambda model, data: data)
+
+
+def _channels_get() -> Any:
+    from ari.model import Operation, Parameter, TypeRef
+
+    param = Parameter("channelId", "path", "string", True, False, None, None, None)
+    channel = TypeRef.parse("Channel")
+    return Operation("channels", "get", "GET", "/channels/{channelId}", "", "", channel, (param,), {}, None)
