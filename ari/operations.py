@@ -19,11 +19,10 @@ from urllib.parse import quote
 
 from .errors import ResponseError, ValidationError
 from .model import PRIMITIVES, Operation, Parameter
-from .transports import PreparedRequest, Reply
+from .transports import PreparedRequest, Reply, encode_json
 
 _INT_TYPES = frozenset({"int", "long"})
 _NUMBER_TYPES = frozenset({"double", "float"})
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 #: build(model name, JSON data) -> the value a call returns (an instance, ``Data``, the data)
 Build = Callable[[str, Any], Any]
@@ -96,7 +95,7 @@ class OperationTemplate:
             self.operation.method,
             path,
             query,
-            None if body is None else _ENCODE(body),
+            None if body is None else encode_json(body),
             self.name,
             self.binary,
             self.operation.errors,

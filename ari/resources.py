@@ -9,7 +9,6 @@ through the router (transports.py), notify the observers, convert the reply.
 
 from __future__ import annotations
 
-import logging
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
@@ -19,9 +18,7 @@ from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
 from .transports import Router
-from .workers import WorkerPool
-
-log = logging.getLogger("ari")
+from .workers import WorkerPool, call_safely
 
 Callback = Callable[[Optional[BaseException], Any], None]
 
@@ -153,10 +150,6 @@ class Meta:
                     self._events = self.make_events()
         return self._events
 
-    @events.setter
-    def events(self, registry: Any) -> None:
-        self._events = registry
-
     def pool(self) -> WorkerPool:
         # Made on first use: most clients never call an operation in the background.
         with self._lock:
@@ -206,10 +199,7 @@ def _cancelled() -> RuntimeError:
 
 
 def _call_back(callback: Callback, error: Optional[BaseException], result: Any) -> None:
-    try:
-        callback(error, result)
-    except Exception:
-        log.exception("callback %r raised", callback)
+    call_safely(callback, error, result)
 
 
 class Resource(Fields):

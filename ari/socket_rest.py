@@ -19,11 +19,10 @@ import threading
 from typing import Any, Callable, Dict, Optional, Union
 
 from .errors import ConnectionError, ResponseError, Timeout
-from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport
+from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport, encode_json
 
 log = logging.getLogger(__name__)
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class _Waiter:
@@ -183,7 +182,7 @@ class SocketRequests:
         if request.body is not None:
             message["content_type"] = "application/json"
             message["message_body"] = request.body
-        text = _ENCODE(message)
+        text = encode_json(message)
         waiter = _Waiter(method, url)
         with self._state:
             send = self._send

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 #: the values of the client's ``transport`` option
 TRANSPORTS = ("auto", "http", "websocket")
 
+#: JSON text as every transport sends it (request bodies, socket frames): compact
+encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
 
 def check_transport(mode: str) -> None:
     if mode not in TRANSPORTS:
@@ -222,4 +225,5 @@ __all__ = [
     "SocketTransport",
     "Transport",
     "check_transport",
+    "encode_json",
 ]
