@@ -368,3 +368,14 @@ def _channels_get() -> Any:
     param = Parameter("channelId", "path", "string", True, False, None, None, None)
     channel = TypeRef.parse("Channel")
     return Operation("channels", "get", "GET", "/channels/{channelId}", "", "", channel, (param,), {}, None)
+
+
+def test_auto_avoids_the_socket_while_its_gate_says_it_is_not_usable() -> None:
+    router = _router("auto")
+    assert router.socket is not None
+    sock = FakeSocket(router.socket, lambda r: _answer(r, 200, {"ok": 1}))
+    usable = [False]
+    router.set_socket_gate(lambda: usable[0])
+    assert _call(router) == "over http" and not sock.sent  # a saturated backlog: answers would queue behind it
+    usable[0] = True
+    assert json.loads(_call(router).content) == {"ok": 1} and len(sock.sent) == 1
