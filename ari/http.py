@@ -117,6 +117,14 @@ def _watched(deadlines: _Deadlines) -> Dict[str, Type[HTTPConnectionPool]]:
 
     def connection_class(base: Type[Any]) -> Type[Any]:
         def connect(self: Any) -> None:
+            deadline = deadlines.current()
+            if deadline is not None:
+                # Connection attempts (and their retries) fit in what is left of the call's time.
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise urllib3.exceptions.ConnectTimeoutError(self, "the call's deadline passed")
+                if self.timeout is None or not isinstance(self.timeout, (int, float)) or left < self.timeout:
+                    self.timeout = left
             base.connect(self)
             self.sock = _BoundedSocket(self.sock)
 

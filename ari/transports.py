@@ -5,6 +5,9 @@ whose ``send`` returns a ``Reply`` whatever the status: HTTP (http.py), the even
 (socket_rest.py), next an outbound socket.  ``Router`` picks one per call, as the client's
 ``transport`` option says; ``MockTransport`` answers from a function, for tests.
 
+A new transport (the outbound WebSocket) is a class with ``send(request) -> Reply`` and
+``close()``, built in ``connect()`` and given to the ``Router``, which decides when calls take it.
+
 It must not import a network library nor build requests: the contract only.
 """
 

@@ -292,3 +292,28 @@ def test_invalid_json_in_an_answer_is_an_ari_error(raw_server: Any) -> None:
         with pytest.raises(ari.ARIError, match="not valid JSON") as caught:
             client.channels.get(channelId="c1")
     assert caught.value.__cause__ is not None
+
+
+def test_a_server_that_never_accepts_cannot_hold_a_call_past_the_timeout() -> None:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    filling = []
+    for _ in range(5):  # the accept queue fills; later connection attempts get no answer
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            sock.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        filling.append(sock)
+    time.sleep(0.2)
+    try:
+        with HTTPTransport(f"http://127.0.0.1:{port}", "u", "p", timeout=0.5) as transport:
+            started = time.monotonic()
+            with pytest.raises(ari.Timeout):
+                transport.send(PreparedRequest("GET", "/channels"))
+            assert time.monotonic() - started < 1.0  # connection attempts are retried within the timeout
+    finally:
+        for sock in filling:
+            sock.close()
+        listener.close()
