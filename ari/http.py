@@ -275,6 +275,10 @@ class HTTPTransport:
     def websocket_root(self) -> str:
         return "ws" + self.root[4:] if self.root.startswith("http") else self.root
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         self._closed = True
         self._adapter.close()

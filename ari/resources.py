@@ -375,7 +375,13 @@ def _instance_slot(
     return slot
 
 
-def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: bool, name: str) -> Callable[..., Any]:
+def _method(
+    meta_of: Callable[[Any], Meta],
+    template: OperationTemplate,
+    bound: bool,
+    name: str,
+    identity: Tuple[str, ...] = (),
+) -> Callable[..., Any]:
     def method(
         self: Any,
         params: Optional[Mapping[str, Any]] = None,
@@ -397,7 +403,8 @@ def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: 
         owner = self if bound else None
         return meta.submit(lambda: _call(meta, template, params, instance, kwargs, owner), None)
 
-    bound_params = template.operation.path_parameters if bound else ()
+    # What the instance fills: its identity parameters this operation takes (channelId, bridgeId).
+    bound_params = tuple(p for p in identity if p in template.parameters) if bound else ()
     method.__name__ = method.__qualname__ = name
     method.__doc__ = template.docstring_for(bound_params) if bound_params else template.docstring
     method.__signature__ = template.signature(bound_params)  # type: ignore[attr-defined]
@@ -409,10 +416,12 @@ def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: 
     return method
 
 
-def _add_operations(namespace: Dict[str, Any], templates: List[OperationTemplate], bound: bool) -> None:
+def _add_operations(
+    namespace: Dict[str, Any], templates: List[OperationTemplate], bound: bool, identity: Tuple[str, ...] = ()
+) -> None:
     for template in templates:
         op = template.operation
-        method = _method(_meta_of, template, bound, op.python_name)
+        method = _method(_meta_of, template, bound, op.python_name, identity)
         for name in dict.fromkeys((op.python_name, op.nickname)):
             namespace[name] = method
             namespace[f"{name}_async"] = method.async_variant  # type: ignore[attr-defined]
@@ -446,7 +455,10 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             "__doc__": f"An ARI {model}; operations of {inst_type.resource} bound to its identity.",
         }
         _add_operations(
-            namespace, [meta._templates[(inst_type.resource, op.nickname)] for op in inst_type.operations], True
+            namespace,
+            [meta._templates[(inst_type.resource, op.nickname)] for op in inst_type.operations],
+            True,
+            inst_type.identity_params,
         )
         meta.instance_classes[model] = type(model, (Resource,), namespace)
     collections: Dict[str, Collection] = {}

@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
-from .errors import ConnectionError, ResponseError, Timeout
+from .errors import ConnectionError, ResponseError, Timeout, shorten
 from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport, encode_json
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class SocketRequests:
             pending, self._pending = self._pending, {}
         for waiter in pending.values():
             waiter.error = ConnectionError(
-                f"{waiter.method} {waiter.url}: {why} before Asterisk answered; the outcome is unknown"
+                f"{waiter.method} {shorten(waiter.url)}: {why} before Asterisk answered; the outcome is unknown"
                 " and the request was not sent again",
                 waiter.url,
             )
@@ -127,10 +127,12 @@ class SocketRequests:
                 return True
             body = data.get("message_body")
             if type(status) is not int:
-                waiter.error = ConnectionError(f"{waiter.method} {waiter.url}: malformed RESTResponse", waiter.url)
+                waiter.error = ConnectionError(
+                    f"{waiter.method} {shorten(waiter.url)}: malformed RESTResponse", waiter.url
+                )
             elif body is not None and not isinstance(body, str):
                 waiter.error = ResponseError(
-                    f"{waiter.method} {waiter.url}: malformed RESTResponse: message_body is"
+                    f"{waiter.method} {shorten(waiter.url)}: malformed RESTResponse: message_body is"
                     f" {type(body).__name__}, not the answer's text"
                 )
             else:
@@ -187,7 +189,7 @@ class SocketRequests:
         with self._state:
             send = self._send
             if send is None:
-                raise NotSent(f"{method} {url}: the event socket is not connected", url)
+                raise NotSent(f"{method} {shorten(url)}: the event socket is not connected", url)
             self._pending[request_id] = waiter
         try:
             send(text)
@@ -197,14 +199,15 @@ class SocketRequests:
             if isinstance(exc, NotSent):
                 raise
             raise ConnectionError(
-                f"{method} {url}: sending over the event socket failed ({exc}); the outcome is unknown", url
+                f"{method} {shorten(url)}: sending over the event socket failed ({exc}); the outcome is unknown", url
             ) from exc
         if not waiter.done.acquire(timeout=self.timeout):
             with self._state:
                 gone = self._pending.pop(request_id, None)
             if gone is not None:  # else the answer (or a failure) came in as the wait ended
                 raise Timeout(
-                    f"{method} {url}: no answer over the event socket within {self.timeout} s; the outcome is unknown",
+                    f"{method} {shorten(url)}: no answer over the event socket within {self.timeout} s;"
+                    " the outcome is unknown",
                     url,
                 )
         if waiter.error is not None:

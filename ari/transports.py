@@ -155,6 +155,8 @@ class Router:
         self._socket_usable = usable
 
     def send(self, request: PreparedRequest) -> Reply:
+        if self.http.closed:  # the client closed: not over the socket either
+            raise ClosedError(f"{request.method} {shorten(self.http.root + request.path)}: the client is closed")
         socket = self.socket
         if socket is not None and not request.binary and not socket.on_reader_thread():
             filtered = socket.app in self._filtered

@@ -276,3 +276,21 @@ def test_a_hostile_description_is_a_spec_error_and_nothing_else_is_sent(
         ari.connect(URL, "asterisk", PASSWORD)
     assert entry in str(caught.value)
     assert all(call.request.method == "GET" and "/ari/api-docs/" in call.request.url for call in rsps.calls)
+
+
+def test_an_instance_method_hides_every_parameter_its_identity_fills(fake: Any) -> None:
+    bridge = fake.Bridge()
+    assert "bridgeId" not in inspect.signature(bridge.create).parameters
+    assert "    bridgeId / bridge_id (" not in str(inspect.getdoc(bridge.create))
+    assert "bridgeId" in inspect.signature(fake.bridges.create).parameters
+
+
+def test_calls_after_close_raise_a_clear_error_on_every_transport(swagger: Dict[str, Any]) -> None:
+    api = build_api(description_of(swagger))
+    http = MockTransport(lambda request: Reply(204, "No Content", b""), ROOT)
+    from ari.socket_rest import SocketRequests
+
+    client = Client(Meta(api, Router(http, "websocket", SocketRequests(ROOT, 0.2))))
+    client.close()
+    with pytest.raises(ari.errors.ClosedError, match="the client is closed"):
+        client.channels.answer(channelId="c1")
