@@ -21,10 +21,13 @@ class BridgeEngine:
     def __init__(self, world: World) -> None:
         self.w = world
 
+    def check_new_id(self, bridge_id: Optional[str]) -> None:
+        if bridge_id and bridge_id in self.w.bridges:
+            raise errors.BridgeExists(bridge_id)
+
     def create(self, bridge_id: Optional[str], types: List[str], name: str, variables: Dict[str, str]) -> Bridge:
         w = self.w
-        if bridge_id and bridge_id in w.bridges:
-            raise errors.BridgeExists(bridge_id)
+        self.check_new_id(bridge_id)
         br = Bridge(bridge_id or w.unique_id().replace(".", "-") + "-br", types, name, w.timestamp())
         br.vars.update(variables)
         w.bridges[br.id] = br

@@ -273,11 +273,8 @@ class CallEngine:
                 ch.muted.add("out" if direction == "in" else "in")
         self.w.audio_changed(ch)
 
-    def set_flag(self, ch: Channel, flag: str, value: bool) -> None:
-        """``held``, ``moh`` or ``silence`` (music on hold replaces silence)."""
-        setattr(ch, flag, value)
-        if flag == "moh" and value:
-            ch.silence = False
+    def set_moh(self, ch: Channel, value: bool) -> None:
+        ch.moh = value
         self.w.audio_changed(ch)
 
     # -- variables ------------------------------------------------------------------------
@@ -316,7 +313,6 @@ class CallEngine:
             self.hangup(ch, 16, soft=False, request=False)
             return
         ch.app = app
-        ch.args = list(args)
         self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
                     channels=[ch])
 

@@ -25,6 +25,7 @@ def _create(w: World, req: SimRequest, bridge_id: Optional[str]) -> SimResponse:
     for kind in types:
         if kind not in BRIDGE_TYPES:
             raise errors.InvalidBridgeType(kind)
+    w.bridging.check_new_id(bridge_id)  # before the body is read, as Asterisk does
     br = w.bridging.create(bridge_id, types, q(req, "name") or "", body_vars(req))
     return ok(br.to_json())
 

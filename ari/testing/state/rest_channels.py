@@ -127,11 +127,6 @@ def ring_stop(w: World, req: SimRequest) -> SimResponse:
     return no_content()
 
 
-def progress(w: World, req: SimRequest) -> SimResponse:
-    _stasis(w, req)
-    return no_content()
-
-
 def send_dtmf(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     dtmf = q(req, "dtmf") or ""
@@ -154,11 +149,18 @@ def unmute(w: World, req: SimRequest) -> SimResponse:
     return no_content()
 
 
-def _flag(flag: str, value: bool) -> Handler:
+def _moh(value: bool) -> Handler:
     def handler(w: World, req: SimRequest) -> SimResponse:
-        w.calls.set_flag(_stasis(w, req), flag, value)
+        w.calls.set_moh(_stasis(w, req), value)
         return no_content()
     return handler
+
+
+def _accepted(w: World, req: SimRequest) -> SimResponse:
+    """progress, hold, unhold, startSilence, stopSilence: nothing an application observes
+    changes (ChannelHold comes from channel drivers, not from ARI's hold; silence is no sound)."""
+    _stasis(w, req)
+    return no_content()
 
 
 def play(w: World, req: SimRequest) -> SimResponse:
@@ -299,16 +301,16 @@ HANDLERS: Dict[Tuple[str, str], Handler] = {
     ("channels", "answer"): answer,
     ("channels", "ring"): ring,
     ("channels", "ringStop"): ring_stop,
-    ("channels", "progress"): progress,
+    ("channels", "progress"): _accepted,
     ("channels", "sendDTMF"): send_dtmf,
     ("channels", "mute"): mute,
     ("channels", "unmute"): unmute,
-    ("channels", "hold"): _flag("held", True),
-    ("channels", "unhold"): _flag("held", False),
-    ("channels", "startMoh"): _flag("moh", True),
-    ("channels", "stopMoh"): _flag("moh", False),
-    ("channels", "startSilence"): _flag("silence", True),
-    ("channels", "stopSilence"): _flag("silence", False),
+    ("channels", "hold"): _accepted,
+    ("channels", "unhold"): _accepted,
+    ("channels", "startMoh"): _moh(True),
+    ("channels", "stopMoh"): _moh(False),
+    ("channels", "startSilence"): _accepted,
+    ("channels", "stopSilence"): _accepted,
     ("channels", "play"): play,
     ("channels", "playWithId"): play_with_id,
     ("channels", "record"): record,

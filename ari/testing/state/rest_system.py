@@ -284,12 +284,14 @@ def set_filter(w: World, req: SimRequest) -> SimResponse:
 def user_event(w: World, req: SimRequest) -> SimResponse:
     name = need(req, "application", "application is required")
     w.app(name)
-    sources = []
+    sources: Dict[str, Any] = {}
     for source in q_list(req, "source"):
         scheme, sep, ident = source.partition(":")
         if not sep or scheme not in SOURCE_SCHEMES:
             raise errors.InvalidEventSource(source)
-        sources.append((scheme, ident))
+        field, value = w.system.source_json(scheme, ident)
+        if field is not None:
+            sources[field] = value
     w.system.user_event(name, req.path_params["eventName"], sources, body_vars(req))
     return no_content()
 

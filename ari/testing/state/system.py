@@ -8,7 +8,7 @@ ChannelUserevent).  It must not parse requests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from .objects import App
@@ -154,27 +154,29 @@ class SystemEngine:
             "events_disallowed": list(app.disallowed),
         }
 
-    def user_event(self, app: str, event_name: str, sources: List[Tuple[str, str]], variables: Dict[str, str]) -> None:
-        """ChannelUserevent to ``app`` only, naming the resources of ``sources``."""
+    def source_json(self, scheme: str, ident: str) -> Tuple[Optional[str], Any]:
+        """The field a user event's ``source`` adds (None for a device state: no place for it)."""
         w = self.w
-        w.app(app)
+        if scheme == "channel":
+            if ident not in w.channels:
+                raise errors.SourceChannelNotFound()
+            return "channel", w.channels[ident].to_json()
+        if scheme == "bridge":
+            if ident not in w.bridges:
+                raise errors.SourceBridgeNotFound()
+            return "bridge", w.bridges[ident].to_json()
+        if scheme == "endpoint":
+            if ident not in w.endpoints:
+                raise errors.SourceEndpointNotFound()
+            return "endpoint", self.endpoint_json(ident)
+        return None, None
+
+    def user_event(self, app: str, event_name: str, sources: Dict[str, Any], variables: Dict[str, str]) -> None:
+        """ChannelUserevent to ``app`` only, with the fields of its sources."""
         fields: Dict[str, Any] = {"eventname": event_name}
-        for scheme, ident in sources:
-            if scheme == "channel":
-                if ident not in w.channels:
-                    raise errors.SourceChannelNotFound()
-                fields["channel"] = w.channels[ident].to_json()
-            elif scheme == "bridge":
-                if ident not in w.bridges:
-                    raise errors.SourceBridgeNotFound()
-                fields["bridge"] = w.bridges[ident].to_json()
-            elif scheme == "endpoint":
-                if ident not in w.endpoints:
-                    raise errors.SourceEndpointNotFound()
-                fields["endpoint"] = self.endpoint_json(ident)
-            # deviceState: accepted; the event model has no place for it
+        fields.update(sources)
         fields["userevent"] = variables
-        w.emit("ChannelUserevent", fields, only=app)
+        self.w.emit("ChannelUserevent", fields, only=app)
 
     def claim(self) -> None:
         # No channel is ever offered by broadcast in the simulator.
