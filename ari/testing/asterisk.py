@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .backend import EventSink, Scheduler, SimRequest, SimResponse
@@ -49,9 +48,7 @@ class AsteriskState:
     # -- Backend ----------------------------------------------------------------------------
 
     def bind(self, scheduler: Scheduler, events: EventSink) -> None:
-        self.world.scheduler = scheduler
-        self.world.sink = events
-        self.world.system.startup = scheduler.timestamp()
+        self.world.bind(scheduler, events)
 
     def handle(self, request: SimRequest) -> SimResponse:
         resource = request.resource or request.path.strip("/").split("/", 1)[0]
@@ -100,12 +97,7 @@ class AsteriskState:
     def dtmf(self, chan_id: str, digits: str, gap: float = 0.2, duration_ms: int = 100,
              done: Optional[Callable[[], None]] = None) -> None:
         """The caller presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
-        ch = self.channel(chan_id)
-        for i, digit in enumerate(digits):
-            ch.timers.append(self.world.later(
-                i * gap, partial(self.world.calls.dtmf_received, ch, digit, duration_ms)))
-        if done is not None:
-            self.world.later(max(0, len(digits) - 1) * gap, done)
+        self.world.calls.press(self.channel(chan_id), digits, gap, duration_ms, done)
 
     def hangup(self, chan_id: str, cause: int = 16) -> None:
         """The far end hangs up."""

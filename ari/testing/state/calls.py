@@ -12,7 +12,7 @@ requests.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import errors
 from ..dialplan import DIALSTATUS, FarEnd, UnknownEndpoint, cause_txt
@@ -415,6 +415,15 @@ class CallEngine:
                                             "channel": ch.to_json()}, channels=[ch])
         if ch.recording is not None:
             self.w.recording.dtmf(ch.recording, digit)
+
+    def press(self, ch: Channel, digits: str, gap: float, duration_ms: int,
+              done: Optional[Callable[[], None]] = None) -> None:
+        """The far end presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
+        for i, digit in enumerate(digits):
+            ch.timers.append(self.w.later(i * gap, partial(self.dtmf_received, ch, digit,
+                                                           duration_ms)))
+        if done is not None:
+            self.w.later(max(0, len(digits) - 1) * gap, done)
 
     def send_dtmf(self, ch: Channel, dtmf: str, before: int, between: int, duration: int,
                   after: int) -> None:

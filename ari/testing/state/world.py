@@ -60,6 +60,12 @@ class World:
 
     # -- clock ------------------------------------------------------------------------------
 
+    def bind(self, scheduler: Scheduler, sink: EventSink) -> None:
+        """Start the clock and the event delivery; Asterisk's startup time is now."""
+        self.scheduler = scheduler
+        self.sink = sink
+        self.system.startup = scheduler.timestamp()
+
     def bound(self) -> Scheduler:
         if self.scheduler is None:
             raise RuntimeError("the state model is not bound to a scheduler yet")
