@@ -21,16 +21,16 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
 import websocket
-from websockets.protocol import Protocol, Side, State
+from websockets.protocol import Protocol as FrameProtocol
+from websockets.protocol import Side, State
 
 from .backoff import Backoff
-from .dispatch import Dispatcher
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
-from .events import client_event
+from .events import Event, client_event
 from .http import Transport, Verify
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
@@ -84,7 +84,7 @@ class Link:
         self._ws = ws
         sock: Any = ws.sock
         self._read_socket: Callable[[int], bytes] = sock.recv
-        self._protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+        self._protocol = FrameProtocol(Side.CLIENT, state=State.OPEN, max_size=None)
         self._parts: List[bytes] = []  # a fragmented message being assembled
         #: ``time.monotonic()`` when the messages ``read`` returned last came off the socket
         self.received_at = 0.0
@@ -181,13 +181,23 @@ def _body_message(body: Any) -> str:
     return str(data.get("message", "")) if isinstance(data, dict) else ""
 
 
+class Sink(Protocol):
+    """Where the stream hands what it reads (the dispatcher's ``sink()``, seam 1 of the core)."""
+
+    def submit(self, batch: List[bytes], received_at: float) -> None:
+        """Take a batch of event frames; may block the reader for a bounded time (backpressure)."""
+
+    def emit(self, event: Event) -> None:
+        """Take one of the client's own events (``WebSocketConnected`` ...)."""
+
+
 class EventStream:
     """The event socket of one ``client.start()``: reader, pinger, reconnect loop."""
 
     def __init__(
         self,
         transport: Transport,
-        dispatcher: Dispatcher,
+        sink: Sink,
         apps: Apps,
         *,
         subscribe_all: bool = False,
@@ -202,7 +212,7 @@ class EventStream:
         if ping_interval <= 0 or ping_timeout <= 0:
             raise ValueError("ping_interval and ping_timeout must be positive")
         self.transport = transport
-        self.dispatcher = dispatcher
+        self.sink = sink
         self.apps = app_list(apps)
         self.subscribe_all = subscribe_all
         self.ping_interval = ping_interval
@@ -220,7 +230,6 @@ class EventStream:
         self._teardown = threading.Lock()  # start and stop each run once
         self._started = self._stopped = False
         self._threads: List[threading.Thread] = []
-        self._submit: Callable[[List[bytes], float], None] = lambda batch, received_at: None
 
     @property
     def held_apps(self) -> List[str]:
@@ -239,7 +248,7 @@ class EventStream:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Connect (raising ``ari`` errors), then run the reader, pinger and dispatcher."""
+        """Connect (raising ``ari`` errors), then run the reader and the pinger (the sink is running)."""
         with self._teardown:
             if self._started:
                 raise RuntimeError("an event stream starts once")
@@ -259,10 +268,8 @@ class EventStream:
                 link.close()
                 return
             self._link = link
-            self.dispatcher.start()
-            self._submit = self.dispatcher.submitter()
             log.info("event socket open for %s", ",".join(self.apps))
-            self.dispatcher.emit(client_event("WebSocketConnected", attempt=0, reconnected=False, disconnected_for=0.0))
+            self.sink.emit(client_event("WebSocketConnected", attempt=0, reconnected=False, disconnected_for=0.0))
             for target, name in ((self._read_loop, "ari-events"), (self._ping_loop, "ari-ping")):
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 self._threads.append(thread)
@@ -290,7 +297,6 @@ class EventStream:
                 thread.join(max(0.0, deadline - time.monotonic() - 0.5))
                 if thread.is_alive():
                     log.warning("%s did not stop in time", thread.name)
-        self.dispatcher.stop(max(0.1, deadline - time.monotonic()))
         self.finished.set()
 
     # -- the reader --------------------------------------------------------------------
@@ -321,7 +327,7 @@ class EventStream:
         Frames go to the dispatcher in batches, all that one socket read completed, so the
         dispatcher wakes once per batch, not once per event.
         """
-        read, submit = link.read, self._submit
+        read, submit = link.read, self.sink.submit
         deliver = self.requests.deliver if self.requests is not None else None
         try:
             while True:
@@ -365,10 +371,10 @@ class EventStream:
             attempt += 1
             if self.backoff.exhausted(attempt):
                 log.error("giving up reconnecting after %d attempts: %s", attempt - 1, error)
-                self.dispatcher.emit(client_event("WebSocketMaxRetries", error=error, attempts=attempt - 1))
+                self.sink.emit(client_event("WebSocketMaxRetries", error=error, attempts=attempt - 1))
                 return None
             delay = self.backoff.delay(attempt)
-            self.dispatcher.emit(client_event("WebSocketReconnecting", error=error, attempt=attempt, delay=delay))
+            self.sink.emit(client_event("WebSocketReconnecting", error=error, attempt=attempt, delay=delay))
             if self._stopping.wait(delay):
                 return None
             try:
@@ -390,7 +396,7 @@ class EventStream:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at
             log.warning("event socket reconnected after %.1fs (attempt %d)", downtime, attempt)
-            self.dispatcher.emit(
+            self.sink.emit(
                 client_event("WebSocketConnected", attempt=attempt, reconnected=True, disconnected_for=downtime)
             )
             return link

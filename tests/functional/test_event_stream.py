@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -257,11 +258,12 @@ def test_dead_connection_found_by_ping_timeout(client):
 
     from ari.stream import EventStream
 
-    stream = EventStream(
-        client.meta.transport, client.meta.events, "hello", ping_interval=0.05, ping_timeout=0.05, opener=opener
-    )
     reconnecting = Recorder()
-    client.on("WebSocketReconnecting", reconnecting)
+    sink = SimpleNamespace(
+        submit=lambda batch, received_at: None,
+        emit=lambda event: reconnecting(event) if event["type"] == "WebSocketReconnecting" else None,
+    )
+    stream = EventStream(client.meta.transport, sink, "hello", ping_interval=0.05, ping_timeout=0.05, opener=opener)
     stream.start()
     try:
         assert reconnecting.wait(1)[0][0].attempt == 1

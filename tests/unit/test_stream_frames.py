@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, List
 
 import pytest
@@ -130,9 +131,9 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode(), replaced))
     link, _ = _link(data, 65536)
     with Transport("http://pbx/ari", None, None) as transport:
-        stream = EventStream(transport, None, "app", requests=requests)  # type: ignore[arg-type]
         batches: List[List[bytes]] = []
-        stream._submit = lambda batch, received_at: batches.append(batch)
+        sink = SimpleNamespace(submit=lambda batch, received_at: batches.append(batch), emit=lambda event: None)
+        stream = EventStream(transport, sink, "app", requests=requests)
         assert isinstance(stream._read(link), ari.ConnectionError)  # the fake stream ends
     for caller in callers:
         caller.join(5)
