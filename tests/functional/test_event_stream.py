@@ -252,7 +252,7 @@ def test_dead_connection_found_by_ping_timeout(client):
 
     links = []
 
-    def opener(url, authorization, verify, timeout):
+    def opener(url, authorization, verify, timeout, attempt):
         links.append(Silent())
         return links[-1]
 

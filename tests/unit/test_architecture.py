@@ -101,3 +101,8 @@ def test_imports_point_one_way() -> None:
                 continue
             target = name[len("ari.") :].split(".")[0]
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
+
+
+def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
+    # Seam 1: the client sequences dispatcher and stream; the stream only knows submit/emit.
+    assert "ari.dispatch" not in _imports()["stream"]
