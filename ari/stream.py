@@ -281,7 +281,7 @@ class Link:
                 ws.connect(url, header=[f"Authorization: {authorization}"], timeout=timeout)
             finally:
                 ended = attempt._finish()
-                watchdog.join()
+                watchdog.join(1.0)  # it ends at once: the attempt is over
             if ended:  # it raced its deadline or a cancel, and may have lost its socket
                 ws.shutdown()
                 raise websocket.WebSocketConnectionClosedException("the attempt ended")
@@ -438,9 +438,11 @@ class EventStream:
         if self._stopping.is_set():
             attempt.cancel()  # stop() ran before this attempt could be seen
         try:
-            return self._opener(
+            link = self._opener(
                 self.url, self.transport.authorization, self.transport.verify, self.connect_timeout, attempt
             )
+            link.timeout = self.transport.timeout  # sends have the client's timeout, as its calls do
+            return link
         except Timeout:
             for app in self.held_apps:  # this handshake may yet reach Asterisk
                 self._stale[app] = self._stale.get(app, 0) + 1

@@ -241,7 +241,7 @@ def test_dead_connection_found_by_ping_timeout(client):
             self.aborted.wait(5)
             raise OSError("aborted")
 
-        def ping(self):
+        def ping(self, timeout=None):
             pass
 
         def abort(self):

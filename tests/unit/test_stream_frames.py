@@ -319,3 +319,54 @@ def test_ca_bundles_from_the_environment_verify_wss_as_https(
     assert sslopt_for(True)["ca_cert_path"] == str(tmp_path)
     assert sslopt_for("/given.pem")["ca_certs"] == "/given.pem"  # an explicit bundle wins
     assert sslopt_for(False)["cert_reqs"] == ssl.CERT_NONE
+
+
+def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_first() -> None:
+    """Backpressure (seam 2): the reader buffers nothing of its own while ``submit`` blocks."""
+    requests = SocketRequests("http://pbx/ari", timeout=5)
+    sent: List[str] = []
+    requests.begin("app")
+    requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
+    replies: List[Any] = []
+    caller = threading.Thread(
+        target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+    )
+    caller.start()
+    assert wait_until(lambda: sent, 2)
+
+    class Endless:
+        """Events for ever, the answer in the first batch."""
+
+        received_at = 0.0
+        reads = 0
+
+        def read(self) -> List[Tuple[int, bytes]]:
+            self.reads += 1
+            if self.reads > 3:
+                raise ari.ConnectionError("enough")
+            answer = [(TEXT, _answer(sent[0], "first"))] if self.reads == 1 else []
+            return [(TEXT, b'{"type":"E%d"}' % self.reads), *answer]
+
+    release, blocked = threading.Event(), threading.Event()
+    batches: List[List[bytes]] = []
+
+    def submit(batch: List[bytes], received_at: float) -> None:
+        batches.append(batch)
+        blocked.set()
+        release.wait(5)  # a full backlog: the sink holds the reader (bounded)
+
+    link = Endless()
+    with Transport("http://pbx/ari", None, None) as transport:
+        stream = EventStream(transport, SimpleNamespace(submit=submit, emit=lambda event: None), "app")
+        stream.requests = requests
+        reader = threading.Thread(target=stream._read, args=(link,))
+        reader.start()
+        try:
+            assert blocked.wait(2)
+            caller.join(2)
+            assert [json.loads(r.content) for r in replies] == ["first"]  # answered while the reader waits
+            assert link.reads == 1  # and nothing more was read meanwhile
+        finally:
+            release.set()
+            reader.join(5)
+    assert batches == [[b'{"type":"E1"}'], [b'{"type":"E2"}'], [b'{"type":"E3"}']]
