@@ -233,7 +233,7 @@ def test_stop_during_a_slow_reconnect_ends_the_reader_and_leaves_no_app(mock: Mo
         assert wait_until(lambda: proxy.events_seen == 2, 2)  # the reconnect attempt is under way
         started = time.monotonic()
         client.stop()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.4  # it used to wait out its 1.5 s join for the reader
         # The late handshake lands after stop(): its connection must already be closed by us.
         (late,) = [p for p in proxy.pipes if p.events and p.hold]
         assert late.closed.wait(4)
