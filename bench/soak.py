@@ -71,8 +71,7 @@ def _push(mock: MockServer, first: int, count: int) -> int:
     if APP not in mock.connected_apps():
         return 0
     for n in range(first, first + count):
-        mock.events.send(
-            APP,
+        mock.backend.send_event(
             {
                 "type": "ChannelUserevent",
                 "eventname": "soak",
@@ -80,6 +79,7 @@ def _push(mock: MockServer, first: int, count: int) -> int:
                 "application": APP,
                 "timestamp": "2026-01-01T00:00:00.000+0000",
             },
+            mock.asterisk_id,
         )
     return count
 
@@ -120,8 +120,9 @@ def _calls(client: ari.Client, tally: Tally, stop: threading.Event, numbers: Any
 
 def _count_requests(mock: MockServer, tally: Tally) -> None:
     # Taken and cleared at once, so that a long soak does not keep every recorded request.
-    with mock._requests_lock:
-        taken, mock._requests[:] = list(mock._requests), []
+    backend = mock.backend
+    with backend._requests_lock:
+        taken, backend._requests[:] = list(backend._requests), []
     with tally.lock:
         for request in taken:
             channel = str(request.path_params.get("channelId", ""))

@@ -237,5 +237,5 @@ def test_stop_during_a_slow_reconnect_ends_the_reader_and_leaves_no_app(mock: Mo
         # The late handshake lands after stop(): its connection must already be closed by us.
         (late,) = [p for p in proxy.pipes if p.events and p.hold]
         assert late.closed.wait(4)
-        assert "hello" not in mock.connected_apps()
+        assert mock.wait_for_no_app("hello", 2)  # once the server has seen that close
         assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "ari-events"], 2)
