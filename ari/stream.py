@@ -113,7 +113,7 @@ class Attempt:
     server dripping a byte at a time could otherwise hold it for ever.
     """
 
-    __slots__ = ("_lock", "_wake", "_ended", "_done", "_ws", "cancelled", "expired")
+    __slots__ = ("_lock", "_wake", "_ended", "_done", "_ws", "cancelled", "expired", "reached")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,6 +123,9 @@ class Attempt:
         self._ws: Optional[websocket.WebSocket] = None
         self.cancelled = False
         self.expired = False
+        #: the handshake request was under way (TCP and TLS done) when the attempt failed: it
+        #: may still reach the server, late
+        self.reached = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -143,6 +146,7 @@ class Attempt:
                 return False
             sock = self._ws.sock if self._ws is not None else None
             if sock is not None:
+                self.reached = True
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -290,6 +294,8 @@ class Link:
             message = _body_message(exc.resp_body) or str(exc.status_message or "")
             raise error_class(status)(status, message, method="GET", url=shown) from exc
         except (OSError, websocket.WebSocketException) as exc:
+            if isinstance(exc, websocket.WebSocketTimeoutException):
+                attempt.reached = True  # websocket-client's own timeouts are the HTTP exchange's
             if attempt.cancelled:
                 raise ConnectionError(f"opening the event socket {shown} was cancelled", shown) from exc
             if attempt.expired or isinstance(exc, (socket.timeout, websocket.WebSocketTimeoutException)):
@@ -444,8 +450,9 @@ class EventStream:
             link.timeout = self.transport.timeout  # sends have the client's timeout, as its calls do
             return link
         except Timeout:
-            for app in self.held_apps:  # this handshake may yet reach Asterisk
-                self._stale[app] = self._stale.get(app, 0) + 1
+            if attempt.reached:  # this handshake may yet reach Asterisk
+                for app in self.held_apps:
+                    self._stale[app] = self._stale.get(app, 0) + 1
             raise
         finally:
             self._attempt = None
