@@ -4,6 +4,7 @@ import gc
 import json
 import logging
 import threading
+import time
 
 import pytest
 
@@ -358,3 +359,195 @@ def test_decoding_frames(payload, expected, caplog):
         assert "skipped a frame" in caplog.text
 
 
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_a_full_backlog_holds_the_reader_a_bounded_time_and_says_saturated(client, mode, caplog):
+    events = make(client, mode=mode, workers=1, backlog_frames=3, backlog_bytes=10**6, backlog_wait=0.2)
+    gate, handled = threading.Event(), []
+
+    def held(e, ch):
+        gate.wait(5)
+        handled.append(e.n)
+
+    client.on("ChannelDtmfReceived", held)
+    sink = events.start()
+    try:
+        assert not sink.saturated
+        one = [frames(channel_event("ChannelDtmfReceived", "c1", digit="1", n=n))[0] for n in range(5)]
+        started = time.monotonic()
+        sink.submit(one[:3], 0.0)  # reaches the bound: no wait yet
+        assert time.monotonic() - started < 0.15
+        assert sink.saturated and events.saturated
+        sink.submit(one[3:4], 0.0)  # full: the reader waits its bounded time, then is let through
+        waited = time.monotonic() - started
+        assert 0.19 < waited < 2.0
+        assert events.backlog.count == 4 and events.dropped == 0
+        gate.set()
+        deadline = time.monotonic() + 5
+        while (len(handled) < 4 or events.backlog.count) and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert handled == [0, 1, 2, 3] and not sink.saturated
+    finally:
+        gate.set()
+        events.stop()
+    assert any("event backlog full" in r.getMessage() for r in caplog.records)
+
+
+def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client):
+    events = make(client, backlog_frames=2, backlog_wait=5.0)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    try:
+        batch = frames(*(channel_event("ChannelDtmfReceived", "c1", n=n) for n in range(2)))
+        sink.submit(batch, 0.0)
+        threading.Timer(0.1, gate.set).start()
+        started = time.monotonic()
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=2)), 0.0)
+        assert 0.05 < time.monotonic() - started < 2.0  # woken by the handlers, not the 5 s bound
+    finally:
+        gate.set()
+        events.stop()
+
+
+def test_the_backlog_is_bounded_in_bytes_too(client):
+    events = make(client, backlog_frames=1000, backlog_bytes=300, backlog_wait=0.05)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    try:
+        big = frames(channel_event("ChannelDtmfReceived", "c1", pad="x" * 400))
+        sink.submit(big, 0.0)
+        assert sink.saturated  # one frame, but 400 bytes of the 300 allowed
+    finally:
+        gate.set()
+        events.stop()
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_past_twice_the_bound_frames_are_dropped_counted_and_logged(client, mode, caplog):
+    events = make(client, mode=mode, workers=1, backlog_frames=2, backlog_wait=0.01)
+    gate, handled = threading.Event(), []
+
+    def held(e, ch):
+        gate.wait(5)
+        handled.append(e.n)
+
+    client.on("ChannelDtmfReceived", held)
+    sink = events.start()
+    try:
+        for n in range(8):
+            sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=n)), 0.0)
+        assert events.backlog.count == 4 and events.dropped == 4  # 2 x the bound, then dropped
+        gate.set()
+        deadline = time.monotonic() + 5
+        while len(handled) < 4 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert handled == [0, 1, 2, 3]
+    finally:
+        gate.set()
+        events.stop()
+    assert any("dropping new events" in r.getMessage() for r in caplog.records)
+
+
+def test_stop_wakes_a_reader_waiting_on_a_full_backlog(client):
+    events = make(client, backlog_frames=1, backlog_wait=10.0)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    submitted = threading.Event()
+
+    def reader():
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=0)), 0.0)
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=1)), 0.0)
+        submitted.set()
+
+    thread = threading.Thread(target=reader, name="test-reader")
+    thread.start()
+    try:
+        threading.Event().wait(0.1)
+        assert not submitted.is_set()
+        events.stop(timeout=0.1)
+        assert submitted.wait(2)
+    finally:
+        gate.set()
+        thread.join(2)
+
+
+def test_stasis_end_releases_a_channels_listeners_after_the_grace_unless_seen_again(client):
+    clock = Clock()
+    events = make(client, grace=5.0, clock=clock)
+    registry = client.meta.events
+    for cid in ("dialplan", "originated", "back"):
+        client.Channel(cid).on("ChannelDtmfReceived", lambda e, ch: None)
+        events.deliver(channel_event("StasisStart", cid))
+        events.deliver(channel_event("StasisEnd", cid))
+    assert registry.keyed_count() == 3  # within the grace: an originated channel's last events may follow
+    clock.now += 1
+    events.deliver(channel_event("ChannelVarset", "originated", variable="X", value="1"))  # still subscribed
+    events.deliver(channel_event("StasisStart", "back"))  # back into Stasis
+    clock.now += 5
+    events.deliver(channel_event("ChannelDtmfReceived", "back", digit="1"))
+    assert set(registry.keys()) == {("Channel", "originated"), ("Channel", "back")}
+    events.deliver(channel_event("ChannelDestroyed", "originated"))
+    assert set(registry.keys()) == {("Channel", "back")}
+
+
+def test_a_channels_own_stasis_end_listener_fires_before_it_is_released(client):
+    clock = Clock()
+    events = make(client, grace=0.0, clock=clock)
+    fired = []
+    ch = client.Channel("c1")
+    ch.on("StasisEnd", lambda e, c: fired.append(c.id))
+    events.deliver(channel_event("StasisEnd", "c1"))
+    events.deliver(channel_event("ChannelDtmfReceived", "other"))
+    events.deliver(channel_event("StasisEnd", "c1"))
+    assert fired == ["c1"] and client.meta.events.keyed_count() == 0
+
+
+def test_an_unknown_event_type_is_refused_with_a_suggestion(client):
+    with pytest.raises(ValueError, match=r"unknown event type 'StasisStrat'; did you mean 'StasisStart'"):
+        client.on("StasisStrat", lambda e, ch: None)
+    with pytest.raises(ValueError, match="WebSocketConnected"):
+        client.once("WebSocketConected", lambda e: None)
+    with pytest.raises(ValueError, match="ChannelDtmfReceived"):
+        client.Channel("c1").on("ChannelDtmfRecieved", lambda e, ch: None)
+    with pytest.raises(TypeError):
+        client.on(None, lambda e: None)
+    for known in ("StasisStart", "WebSocketConnected", "WebSocketReconnecting", "WebSocketMaxRetries", "*"):
+        client.on(known, lambda *args: None)
+
+
+def test_star_listens_to_every_event(client, events):
+    seen = []
+    client.on("*", lambda event: seen.append(event.type))
+    events.deliver(channel_event("StasisStart", "c1"))
+    events.deliver({"type": "ApplicationReplaced", "application": "a"})
+    events.deliver({"type": "BrandNewEvent"})
+    events.dispatcher.emit(__import__("ari.events").events.client_event("WebSocketConnected", attempt=0))
+    assert seen == ["StasisStart", "ApplicationReplaced", "BrandNewEvent", "WebSocketConnected"]
+
+
+def test_blinker_tables_are_changed_only_through_connect_and_disconnect(client):
+    import blinker
+
+    registry = client.meta.events
+
+    def h(e, ch):
+        return None
+
+    client.on("StasisStart", h)
+    client.once("StasisStart", h)
+    signal = registry._ns.signal("StasisStart")
+    assert isinstance(signal, blinker.NamedSignal) and len(signal.receivers) == 2
+    client.remove_all_listeners()
+    assert not signal.receivers and not signal._by_receiver  # disconnect keeps blinker's indexes in step
