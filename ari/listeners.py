@@ -65,6 +65,9 @@ class Listeners:
         #: every event type ``on()`` accepts (``EVERY`` included)
         self.known: FrozenSet[str] = frozenset((*known, EVERY))
         self._ns = blinker.Namespace()
+        #: event type -> its signal's receivers in order, remade after every change: delivery
+        #: reads one dict entry per event instead of copying the signal's receivers each time
+        self._snapshots: Dict[str, Tuple[Handler, ...]] = {}
         self._keyed: Dict[Key, Dict[str, blinker.Signal]] = {}
         #: resources with listeners that an event has named: they existed (a factory instance
         #: waiting for its create call has not), so a reconnect may check they still do
@@ -96,6 +99,7 @@ class Listeners:
             if once:
                 receiver = Once(handler, lambda r: self._disconnect(event_type, r, key))
             signal.connect(receiver, weak=False)
+            self._refresh(event_type, key, signal)
 
     def remove(self, event_type: str, handler: Handler, key: Optional[Key] = None) -> None:
         """Disconnect ``handler`` (added with ``on`` or ``once``); unknown handlers are ignored."""
@@ -106,6 +110,7 @@ class Listeners:
             for receiver in tuple(signal.receivers.values()):
                 if receiver == handler or handler_of(receiver) == handler:
                     signal.disconnect(receiver)
+            self._refresh(event_type, key, signal)
             self._forget_if_empty(event_type, key, signal)
 
     def remove_all(self, event_type: Optional[str] = None, key: Optional[Key] = None) -> None:
@@ -124,6 +129,7 @@ class Listeners:
                 signal = self._ns.get(name)
                 if signal is not None:
                     self._disconnect_all(signal)
+                    self._refresh(name, None, signal)
 
     def release(self, key: Key) -> bool:
         """Forget every instance listener of one resource (its end was seen); True if it had any."""
@@ -141,10 +147,7 @@ class Listeners:
     # -- reading -------------------------------------------------------------------------
     def receivers(self, event_type: str) -> Tuple[Handler, ...]:
         """The client-level receivers of ``event_type``, in the order they were connected."""
-        signal = self._ns.get(event_type)
-        if signal is None or not signal.receivers:
-            return ()
-        return tuple(signal.receivers.values())
+        return self._snapshots.get(event_type, ())
 
     def keyed_receivers(self, key: Key, event_type: str) -> Optional[Tuple[Handler, ...]]:
         """The receivers of ``event_type`` about one resource; None when it has no listeners at all."""
@@ -173,13 +176,6 @@ class Listeners:
         """The resources that have listeners and that an event has named."""
         with self._lock:
             return [key for key in self._seen if key in self._keyed]
-
-    def listeners(self, event_type: str, key: Optional[Key] = None) -> List[Handler]:
-        """The handlers connected to ``event_type`` at one level, in the order they were added."""
-        signal = self._find(event_type, key)
-        if signal is None:
-            return []
-        return [handler_of(r) for r in tuple(signal.receivers.values())]
 
     def keyed_count(self) -> int:
         """How many resources have instance listeners (tests check nothing leaks)."""
@@ -212,7 +208,17 @@ class Listeners:
             signal = self._find(event_type, key)
             if signal is not None:
                 signal.disconnect(receiver)
+                self._refresh(event_type, key, signal)
                 self._forget_if_empty(event_type, key, signal)
+
+    def _refresh(self, event_type: str, key: Optional[Key], signal: blinker.Signal) -> None:
+        if key is not None:
+            return  # instance signals are read directly: few events reach each
+        receivers = tuple(signal.receivers.values())
+        if receivers:
+            self._snapshots[event_type] = receivers
+        else:
+            self._snapshots.pop(event_type, None)
 
     @staticmethod
     def _disconnect_all(signal: blinker.Signal) -> None:

@@ -57,8 +57,9 @@ def mock():
 @pytest.mark.parametrize("mode", ["serial", "concurrent"])
 def test_system_exit_and_keyboard_interrupt_in_handlers_never_end_dispatch(mock, mode):
     errors, seen = Recorder(), Recorder()
-    with ari.connect(mock.url, mock.username, mock.password, dispatch=mode, dispatch_workers=2,
-                     on_handler_error=errors) as client:
+    with ari.connect(
+        mock.url, mock.username, mock.password, dispatch=mode, dispatch_workers=2, on_handler_error=errors
+    ) as client:
 
         def handler(event, ch):
             seen(ch.id)
@@ -195,8 +196,9 @@ def test_listeners_of_resources_that_ended_while_the_socket_was_down_are_release
         assert mock.wait_for_app("hello", 2)
         for cid in ("gone", "alive"):
             mock.send_event(stasis_start(mock, cid))
-            mock.send_event({"type": "ChannelDtmfReceived", "digit": "1", "duration_ms": 90,
-                             "channel": channel(mock, cid)})
+            mock.send_event(
+                {"type": "ChannelDtmfReceived", "digit": "1", "duration_ms": 90, "channel": channel(mock, cid)}
+            )
         dtmf.wait(2)
         unseen = client.Channel("factory-not-yet-created")
         unseen.on("StasisStart", dtmf)  # no event has named it: a reconnect must leave it
