@@ -41,6 +41,9 @@ ErrorHook = Callable[[BaseException, Any], Any]
 class _Unset(enum.Enum):
     UNSET = "unset"
 
+    def __repr__(self) -> str:  # as help(ari.connect) shows it
+        return "<not given>"
+
 
 #: "not given" for options whose None means something (``reconnect_max_retries=None``: forever)
 UNSET = _Unset.UNSET

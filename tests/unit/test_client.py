@@ -432,3 +432,33 @@ def test_connect_names_every_option() -> None:
 
         returns = [typing.get_type_hints(o)["return"] for o in typing.get_overloads(ari.connect)]
         assert returns[0] is ari.Client and "Future" in str(returns[1])
+
+
+def test_the_router_is_told_not_to_use_the_socket_while_the_backlog_is_full(
+    rsps: responses.RequestsMock, swagger: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ari.dispatch import Dispatcher
+    from ari.events import Promoter
+
+    from ari.socket_rest import Router
+
+    gates: List[Any] = []
+    serve_description(rsps, swagger)
+
+    monkeypatch.setattr(Router, "set_socket_gate", lambda self, gate: gates.append(gate), raising=False)
+    with ari.connect(URL, "u", "p") as client:
+        (usable,) = gates
+        assert usable() is True  # no events started: nothing queued
+        client._dispatcher = dispatcher = Dispatcher(
+            client.meta.events, Promoter(client.meta), backlog_frames=1, backlog_wait=0.0
+        )
+        sink = dispatcher.start()
+        gate = threading.Event()
+        client.on("ApplicationReplaced", lambda e: gate.wait(5))
+        try:
+            sink.submit([b'{"type":"ApplicationReplaced","application":"a"}'], 0.0)
+            assert usable() is False and sink.saturated
+        finally:
+            gate.set()
+            dispatcher.stop()
+        assert usable() is True
