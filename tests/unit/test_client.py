@@ -439,7 +439,6 @@ def test_the_router_is_told_not_to_use_the_socket_while_the_backlog_is_full(
 ) -> None:
     from ari.dispatch import Dispatcher
     from ari.events import Promoter
-
     from ari.socket_rest import Router
 
     gates: List[Any] = []
