@@ -436,6 +436,9 @@ class Dispatcher:
             self._call(every, (event,), event)
         if instances and listeners.any_keyed:
             self._deliver_keyed(event_type, data, instances, args, event)
+        if self._endings:
+            for key in self._endings.expired():
+                listeners.release(key)
 
     def _deliver_keyed(
         self,
@@ -465,9 +468,6 @@ class Dispatcher:
                 else:
                     endings.cancel(ended._key)
                     listeners.release(ended._key)
-        if endings:
-            for key in endings.expired():
-                listeners.release(key)
 
     def emit(self, event: Event) -> None:
         """Dispatch a client event (``WebSocketReconnecting``...) in line with the stream's events."""
