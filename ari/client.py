@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, overload
 
 from .backoff import Backoff
 from .errors import ARIError
@@ -406,7 +406,7 @@ def connect(
     reconnect_factor: Optional[float] = None,
     reconnect_jitter: Optional[float] = None,
     reconnect_max_retries: Any = UNSET,
-) -> Any:
+) -> Union[Client, Future[Client]]:
     """Connect to ARI at ``url`` (``http://host:8088``, with or without ``/ari``) and build the client.
 
     The API is built from the server's own description, or from a folder saved with
