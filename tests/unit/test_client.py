@@ -439,12 +439,12 @@ def test_the_router_is_told_not_to_use_the_socket_while_the_backlog_is_full(
 ) -> None:
     from ari.dispatch import Dispatcher
     from ari.events import Promoter
-    from ari.socket_rest import Router
 
     gates: List[Any] = []
     serve_description(rsps, swagger)
-
-    monkeypatch.setattr(Router, "set_socket_gate", lambda self, gate: gates.append(gate), raising=False)
+    with ari.connect(URL, "u", "p") as first:
+        router_class = type(first.meta.router)  # wherever the router lives
+    monkeypatch.setattr(router_class, "set_socket_gate", lambda self, gate: gates.append(gate), raising=False)
     with ari.connect(URL, "u", "p") as client:
         (usable,) = gates
         assert usable() is True  # no events started: nothing queued
