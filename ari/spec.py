@@ -141,11 +141,11 @@ def main(argv: List[str] | None = None) -> int:
     import sys
 
     from .errors import ARIError
-    from .http import Transport
+    from .http import HTTPTransport
 
     url, folder, user, password, verify = _parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        with Transport(url, user, password, verify=verify) as transport:
+        with HTTPTransport(url, user, password, verify=verify) as transport:
             description = fetch_description(transport.get_json)
     except ARIError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ari.http import Transport
+from ari.http import HTTPTransport as Transport
 
 
 def _prepared(url: str) -> requests.PreparedRequest:
