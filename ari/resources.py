@@ -98,7 +98,8 @@ class Meta:
 
     It lives under one attribute (``client.meta``, ``Channel.meta``) so it can never
     collide with an operation or a field name.  ``api``, ``router``, ``transport`` and
-    ``observers`` are read-only; ``make_events`` is the client's one piece of wiring.
+    ``observers`` and ``instance_classes`` are read-only; ``make_events`` is the client's one
+    piece of wiring.
     """
 
     def __init__(self, api: API, router: Router, *, workers: int = 8) -> None:
@@ -107,7 +108,7 @@ class Meta:
         self._workers = workers
         self._observers = Observers()
         self._templates: Dict[Tuple[str, str], OperationTemplate] = {}
-        self.instance_classes: Dict[str, Type[Resource]] = {}
+        self._instance_classes: Dict[str, Type[Resource]] = {}
         #: builds the listener registry (dispatch.py) on first use; set by the client
         self.make_events: Optional[Callable[[], Any]] = None
         self._events: Any = None
@@ -128,6 +129,11 @@ class Meta:
     def transport(self) -> Any:
         """The HTTP transport (http.py): root URL, credentials for the event socket."""
         return self._router.http
+
+    @property
+    def instance_classes(self) -> Mapping[str, Type[Resource]]:
+        """Model name -> the generated instance class (``Channel``, ``Bridge``...)."""
+        return self._instance_classes
 
     @property
     def observers(self) -> Observers:
@@ -168,7 +174,7 @@ class Meta:
 
     def build(self, model: str, data: Any) -> Any:
         """JSON of a model -> an instance for resource models, ``Data`` for other objects."""
-        cls = self.instance_classes.get(model)
+        cls = self._instance_classes.get(model)
         if cls is not None and isinstance(data, dict):
             return cls(data)
         if isinstance(data, dict):
@@ -460,7 +466,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             True,
             inst_type.identity_params,
         )
-        meta.instance_classes[model] = type(model, (Resource,), namespace)
+        meta._instance_classes[model] = type(model, (Resource,), namespace)
     collections: Dict[str, Collection] = {}
     for resource, operations in api.resources.items():
         namespace = {
@@ -480,7 +486,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
 
 def new_instance(meta: Meta, model: str, identity: Optional[str] = None, **fields: Any) -> Resource:
     """A factory instance (``client.Channel()``): a fresh uuid unless an identity is given."""
-    cls = meta.instance_classes[model]
+    cls = meta._instance_classes[model]
     props = cls._identity_props
     data: Dict[str, Any] = dict(fields)
     if len(props) == 1:

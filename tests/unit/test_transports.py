@@ -90,7 +90,7 @@ def test_a_second_observer_of_an_operation_does_not_replace_the_first(mock_clien
 def test_meta_shows_read_only_properties(mock_client: Any) -> None:
     meta = mock_client.meta
     assert meta.api is mock_client.api and isinstance(meta.router, Router)
-    for name in ("api", "router", "transport", "observers"):
+    for name in ("api", "router", "transport", "observers", "instance_classes"):
         with pytest.raises(AttributeError):
             setattr(meta, name, None)
 
