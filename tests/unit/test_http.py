@@ -46,3 +46,50 @@ def test_one_pool_per_origin_and_settings() -> None:
     assert adapter.get_connection_with_tls_context(_prepared("http://other:8088/ari/a"), True) is not first
     transport.close()
     assert adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/a"), True) is not first
+
+
+def _exception_classes(module: object, base: type) -> list:
+    return sorted(
+        {c for c in vars(module).values() if isinstance(c, type) and issubclass(c, base)}, key=lambda c: c.__name__
+    )
+
+
+def _instance(cls: type) -> BaseException:
+    """One of ``cls``, whatever its __init__ wants (pools, URLs, documents, byte counts)."""
+    import types
+
+    answer = types.SimpleNamespace(tell=lambda: 3, length_remaining=7)
+    attempts = [("boom",), (None, "boom"), (None, "http://pbx:8088/ari/x", "boom"), (0, 10), ("boom", "doc", 0)]
+    for args in [*attempts, (answer, b"zz")]:
+        try:
+            error = cls(*args)
+            str(error)
+            return error
+        except Exception:
+            continue
+    raise AssertionError(f"cannot make a {cls.__name__}")
+
+
+def test_every_requests_and_urllib3_exception_becomes_an_ari_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3.exceptions
+
+    import ari
+    from ari.transports import PreparedRequest
+
+    classes = [
+        *_exception_classes(requests.exceptions, requests.RequestException),
+        *_exception_classes(urllib3.exceptions, urllib3.exceptions.HTTPError),
+    ]
+    assert len(classes) > 20
+    transport = Transport("http://pbx:8088", "u", "p", timeout=1)
+    for cls in classes:
+        error = _instance(cls)
+
+        def fail(*args: object, error: BaseException = error, **kwargs: object) -> None:
+            raise error
+
+        monkeypatch.setattr(transport._adapter, "send", fail)
+        with pytest.raises(ari.ARIError) as caught:
+            transport.send(PreparedRequest("GET", "/x"))
+        assert caught.value.__cause__ is error, cls
+    transport.close()
