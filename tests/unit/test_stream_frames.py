@@ -19,6 +19,7 @@ import ari
 from ari.http import Transport
 from ari.socket_rest import NotSent, SocketRequests
 from ari.stream import CLOSE, PING, PONG, TEXT, EventStream, Link, sslopt_for
+from ari.transports import PreparedRequest
 from tests.support import wait_until
 
 
@@ -110,7 +111,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     replies: List[Any] = []
     callers = [
         threading.Thread(
-            target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+            target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
         )
         for _ in range(2)
     ]
@@ -176,7 +177,7 @@ def test_answers_of_any_json_shape_reach_their_callers_never_the_handlers(shape:
     requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
     replies: List[Any] = []
     caller = threading.Thread(
-        target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+        target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
     )
     caller.start()
     assert wait_until(lambda: sent, 2)
@@ -329,7 +330,7 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
     requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
     replies: List[Any] = []
     caller = threading.Thread(
-        target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+        target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
     )
     caller.start()
     assert wait_until(lambda: sent, 2)
