@@ -126,6 +126,17 @@ class InstanceType(NamedTuple):
     def identity_params(self) -> Tuple[str, ...]:
         return tuple(param for param, _ in self.identity)
 
+    @property
+    def identity_props(self) -> Tuple[str, ...]:
+        return tuple(prop for _, prop in self.identity)
+
+    def key_of(self, data: Mapping[str, Any]) -> Tuple[Any, ...]:
+        """The listener key of the resource ``data`` describes: ``(model, *identity values)``.
+
+        The one definition, for instances (``Resource._key``) and the event router alike.
+        """
+        return (self.model, *(data.get(prop) for _, prop in self.identity))
+
 
 class API(NamedTuple):
     """The whole description: what a client built from it offers."""

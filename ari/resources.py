@@ -233,9 +233,8 @@ class Resource(Fields):
 
     @property
     def _key(self) -> Tuple[Any, ...]:
-        """Listener key: the model and the identity (shared with events.py)."""
-        data = self._data
-        return (type(self).__name__, *(data.get(p) for p in self._identity_props))
+        """Listener key: the model and the identity (``InstanceType.key_of``, shared with events.py)."""
+        return self._type.key_of(self._data)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Resource) and self._key == other._key
@@ -457,7 +456,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             "meta": meta,
             "_type": inst_type,
             "__module__": "ari.resources",
-            "_identity_props": tuple(prop for _, prop in inst_type.identity),
+            "_identity_props": inst_type.identity_props,
             "__doc__": f"An ARI {model}; operations of {inst_type.resource} bound to its identity.",
         }
         _add_operations(

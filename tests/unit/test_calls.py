@@ -294,3 +294,17 @@ def test_calls_after_close_raise_a_clear_error_on_every_transport(swagger: Dict[
     client.close()
     with pytest.raises(ari.errors.ClosedError, match="the client is closed"):
         client.channels.answer(channelId="c1")
+
+
+def test_one_function_computes_a_resources_listener_key(fake: Any) -> None:
+    """model.InstanceType.key_of: the instance's key and the event router's agree by construction."""
+    from ari.events import Promoter
+
+    channel_type = fake.api.instance_types["Channel"]
+    data = {"id": "c1", "name": "PJSIP/1", "state": "Up"}
+    assert channel_type.key_of(data) == ("Channel", "c1") == fake.Channel("c1")._key
+    endpoint_type = fake.api.instance_types["Endpoint"]
+    endpoint = {"technology": "PJSIP", "resource": "1000", "state": "online"}
+    assert endpoint_type.key_of(endpoint) == ("Endpoint", "PJSIP", "1000") == fake.Endpoint(**endpoint)._key
+    event = {"type": "StasisStart", "application": "a", "args": [], "channel": data}
+    assert Promoter(fake.meta).route_key(event) == channel_type.key_of(data)
