@@ -19,7 +19,7 @@ import threading
 from typing import Any, Callable, Dict, Optional, Union
 
 from .errors import ConnectionError, ResponseError, Timeout, shorten
-from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport, encode_json
+from .transports import NotSent, PreparedRequest, Reply, encode_json
 
 log = logging.getLogger(__name__)
 
@@ -221,4 +221,4 @@ class SocketRequests:
         self.end("the client was closed")
 
 
-__all__ = ["TRANSPORTS", "NotSent", "SocketRequests", "check_transport"]
+__all__ = ["NotSent", "SocketRequests"]  # NotSent: defined in transports.py, imported from here by stream.py
