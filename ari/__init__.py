@@ -26,6 +26,7 @@ from .errors import (
     UnprocessableEntity,
     ValidationError,
 )
+from .outbound import Server, serve
 
 __version__ = "0.1.0"
 
@@ -41,6 +42,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PreconditionFailed",
+    "Server",
     "ServerError",
     "SpecError",
     "Timeout",
@@ -49,6 +51,7 @@ __all__ = [
     "__version__",
     "connect",
     "connect_async",
+    "serve",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

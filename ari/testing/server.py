@@ -680,6 +680,13 @@ class LoopbackServer:
     def _rest_invoke(self, sock: _Socket, method: str, uri: str, query: Dict[str, str],
                      body: Any) -> Any:
         """Route and run a REST request from the socket: (status, JSON body or None)."""
+        if uri.startswith("api-docs/"):  # Asterisk serves the description over the socket too
+            doc = self._docs.get(uri[9:])
+            if doc is None:
+                return 404, {"message": "Resource not found"}
+            if method != "GET":
+                return 405, {"message": "Unsupported method"}
+            return 200, json.loads(doc)
         match = self._match(method, "/" + uri)
         if isinstance(match, SimResponse):
             response = match

@@ -15,9 +15,9 @@ OWNERS = {
     "requests": {"http"},
     "urllib3": {"http"},
     "websocket": {"stream"},
-    "websockets": {"stream"},
+    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
     "blinker": {"dispatch"},
-    "aiohttp": {"testing.server"},
+    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
@@ -32,6 +32,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"outbound"},
     {"__init__", "demo", "__main__"},
 ]
 
@@ -69,6 +70,7 @@ def test_public_surface() -> None:
         "MethodNotAllowed",
         "NotFound",
         "PreconditionFailed",
+        "Server",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -77,10 +79,12 @@ def test_public_surface() -> None:
         "__version__",
         "connect",
         "connect_async",
+        "serve",
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n != "Client"]
+    classes = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type)]
+    errors = [c for c in classes if c not in (ari.Client, ari.Server)]
     assert all(issubclass(error, ari.ARIError) for error in errors)
 
 

@@ -59,6 +59,8 @@ class World:
         self.playback: PlaybackEngine
         self.recording: RecordingEngine
         self.system: Any = None  # rest_system.SystemTables, set by AsteriskState
+        #: takes channels entering per-call outbound apps (testing/outbound.py): takes(app), enter(ch, app, args)
+        self.stasis_gate: Any = None
 
     # -- clock ------------------------------------------------------------------------------
 
