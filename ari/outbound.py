@@ -625,14 +625,18 @@ class Server:
                 client._handler_failed(exc)
         with self._lock:
             stopped = self._stopped
-            if not stopped:
-                slot.client = client
             link = slot.link  # a reconnect during the hooks is the one to feed
         if stopped:
             client.close()
-        elif link is not None:
+            return
+        if link is not None:
             client._attach(link, reconnected=False, downtime=0.0)
-        else:
+        with self._lock:
+            slot.client = client  # published once connected: reconnects from now on attach themselves
+            newer = slot.link if slot.link is not link else None
+        if newer is not None:
+            client._attach(newer, reconnected=True, downtime=0.0)
+        elif slot.link is None:
             self._lost(slot, None, "the outbound socket closed during set-up")
 
     def _api_for(self, link: _Link) -> API:
@@ -668,7 +672,7 @@ class Server:
             key = (slot.asterisk_id, slot.application if is_per_call(slot.application) else "")
             if client is None:
                 return  # set-up still running: it finds no connection to feed
-            finish = client.per_call and (ended or self.linger <= 0)
+            finish = client.per_call and (ended or self.linger <= 0 or self._stopped)
             if finish and self._slots.get(key) is slot:
                 del self._slots[key]
         client._detach(link, why)

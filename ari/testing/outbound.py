@@ -21,6 +21,7 @@ thread and must hold no call logic (``state.calls`` does) nor answer requests it
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import ssl as ssl_module
 from dataclasses import dataclass
@@ -245,12 +246,15 @@ class OutboundConnections:
 
     async def _connect(self, spec: Outbound) -> Any:
         assert self._session is not None
-        auth = aiohttp.BasicAuth(spec.username, spec.password or "") if spec.username is not None else None
+        headers = {}
+        if spec.username is not None:  # as websocket_client.conf's username / password
+            token = base64.b64encode(f"{spec.username}:{spec.password or ''}".encode()).decode()
+            headers["Authorization"] = "Basic " + token
         ssl: Any = spec.ssl if isinstance(spec.ssl, ssl_module.SSLContext) or spec.ssl is False else True
         return await self._session.ws_connect(
             spec.url,
             protocols=(spec.subprotocol,) if spec.subprotocol else (),
-            auth=auth,
+            headers=headers,
             ssl=ssl,
             autoping=True,
             max_msg_size=0,

@@ -1,0 +1,257 @@
+"""Outbound WebSockets: the simulator connects to ``ari.Server`` as Asterisk does.
+
+Persistent connections (one client per Asterisk, reconnects re-attached, queued events
+delivered, several Asterisks at once), per-call connections (a client per call, closed after
+StasisEnd, a failing or blocking call handler leaving the others alone), Basic auth, the
+subprotocol and TLS.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, List
+
+import pytest
+
+import ari
+from ari.outbound import OutboundClient, Server
+from ari.testing import Simulator
+from ari.testing.outbound import Outbound
+
+SPEED = 50.0
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.005)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    with ari.serve("127.0.0.1", 0) as srv:
+        yield srv
+
+
+def persistent(srv: Server, apps: Any = ("app",), **options: Any) -> Simulator:
+    return Simulator(speed=SPEED, outbound=Outbound(srv.ws_url + "/ari", apps=tuple(apps), **options))
+
+
+# -- persistent ------------------------------------------------------------------------------
+
+
+def test_a_persistent_connection_gives_a_client_with_the_event_api_and_rest_over_the_socket(server: Server) -> None:
+    connected: List[OutboundClient] = []
+    registered: List[str] = []
+    answered = threading.Event()
+    server.on_connect(connected.append)
+    server.on("ApplicationRegistered", lambda event: registered.append(event.application))
+
+    def start(event: Any, channel: Any) -> None:
+        channel.answer()  # over the socket: the server was given no URL
+        channel.on("ChannelDtmfReceived", lambda e, ch: (ch.hangup(), answered.set()))
+
+    server.on("StasisStart", start)
+    with persistent(server, apps=("app", "other")) as sim:
+        assert wait_until(lambda: server.clients)
+        channel_id = sim.call("app", answer=False)
+        sim.wait_for_event("ChannelStateChange", lambda e: e["channel"]["state"] == "Up")
+        sim.dtmf(channel_id, "5")
+        assert answered.wait(5)
+        sim.wait_for_event("StasisEnd")
+        client = server.client(sim.server.asterisk_id)
+        assert connected == [client] and client.asterisk_id == sim.server.asterisk_id
+        assert sorted(registered) == ["app", "other"]
+        info = client.asterisk.get_info()  # type: ignore[attr-defined]
+        assert info.system.entity_id == sim.server.asterisk_id
+        with pytest.raises(ari.NotFound):
+            client.channels.get(channelId="nope")  # type: ignore[attr-defined]
+        with pytest.raises(RuntimeError, match="start"):
+            client.start("app")
+
+
+def test_a_reconnect_of_the_same_asterisk_keeps_its_client_and_delivers_what_queued(server: Server) -> None:
+    starts: List[str] = []
+    connects: List[Any] = []
+    server.on_connect(connects.append)
+    server.on("StasisStart", lambda event, channel: starts.append(channel.id))
+    reconnected = threading.Event()
+    server.on("WebSocketConnected", lambda event: reconnected.set() if event.reconnected else None)
+    with persistent(server) as sim:
+        assert wait_until(lambda: server.clients)
+        client = server.client(sim.server.asterisk_id)
+        first = sim.call("app")
+        assert wait_until(lambda: starts == [first])
+        client.stop()  # the application drops the socket; Asterisk reconnects
+        second = sim.call("app")  # Stasis() still works: the app stays registered
+        assert reconnected.wait(5)
+        assert wait_until(lambda: starts == [first, second])
+        time.sleep(0.1)
+        assert starts == [first, second]  # each event once: no handler added twice
+        assert server.clients == {sim.server.asterisk_id: client} and connects == [client]
+        assert client.channels.get(channelId=second).id == second  # type: ignore[attr-defined]
+
+
+def test_events_queued_while_the_application_server_restarts_reach_the_new_one() -> None:
+    port = free_port()
+    before = ari.serve("127.0.0.1", port)
+    with Simulator(speed=SPEED, outbound=Outbound(f"ws://127.0.0.1:{port}/ari", apps=("app",))) as sim:
+        assert wait_until(lambda: before.clients)
+        before.stop()
+        channel_id = sim.call("app")  # nobody listening: Asterisk queues the events
+        sim.hangup(channel_id)
+        sim.wait_for_event("StasisEnd")
+        seen: List[str] = []
+        after = Server("127.0.0.1", port)
+        after.on("StasisStart", lambda event, channel: seen.append("StasisStart"))
+        after.on("StasisEnd", lambda event, channel: seen.append("StasisEnd"))
+        after.on("ApplicationRegistered", lambda event: seen.append("ApplicationRegistered"))
+        with after:
+            assert wait_until(lambda: "ApplicationRegistered" in seen)
+        assert seen.index("StasisStart") < seen.index("StasisEnd") < seen.index("ApplicationRegistered")
+
+
+def test_several_asterisks_at_once_each_call_handled_on_its_own(server: Server) -> None:
+    handled: List[tuple] = []
+
+    def start(event: Any, channel: Any) -> None:
+        channel.answer()
+        handled.append((event.asterisk_id, channel.meta is server.client(event.asterisk_id).meta))
+
+    server.on("StasisStart", start)
+    with persistent(server) as one, persistent(server) as two:
+        assert wait_until(lambda: len(server.clients) == 2)
+        a, b = one.call("app", answer=False), two.call("app", answer=False)
+        assert wait_until(lambda: len(handled) == 2)
+        for sim, channel_id in ((one, a), (two, b)):
+            sim.wait_for_event("ChannelStateChange", lambda e, c=channel_id: e["channel"]["id"] == c)
+            assert sim.server.call_in_loop(sim.state.channel, channel_id).state == "Up"
+        assert sorted(handled) == sorted([(one.server.asterisk_id, True), (two.server.asterisk_id, True)])
+
+
+def test_basic_auth_and_the_subprotocol() -> None:
+    with ari.serve("127.0.0.1", 0, username="app", password="secret") as srv:
+        with persistent(srv, username="app", password="wrong") as refused:
+            time.sleep(0.3)
+            assert not srv.clients and refused.outbound is not None and not refused.outbound.connects
+        with persistent(srv, username="app", password="secret") as sim:
+            assert wait_until(lambda: srv.clients)
+            assert srv.client(sim.server.asterisk_id).connected
+    with ari.serve("127.0.0.1", 0) as srv:  # no subprotocol offered is fine too
+        with persistent(srv, subprotocol=None):
+            assert wait_until(lambda: srv.clients)
+
+
+def test_a_connection_that_does_not_start_with_an_ari_event_is_closed(server: Server) -> None:
+    from websockets.sync.client import connect
+
+    with connect(server.ws_url, subprotocols=["ari"]) as ws:  # type: ignore[list-item]
+        ws.send("hello")
+        ws.recv_events_thread.join(5)
+        assert ws.close_code == 1008
+    assert not server.clients and not server.calls
+
+
+# -- per call --------------------------------------------------------------------------------
+
+
+def per_call(srv: Server) -> Simulator:
+    return Simulator(speed=SPEED, outbound=srv.ws_url, mode="per_call")
+
+
+def test_each_call_gets_its_own_client_closed_after_stasis_end(server: Server) -> None:
+    calls: List[OutboundClient] = []
+    started: List[tuple] = []
+
+    @server.on_call
+    def call(client: OutboundClient) -> None:
+        calls.append(client)
+        client.on(
+            "StasisStart", lambda event, channel: (started.append((client.application, channel.id)), channel.answer())
+        )
+
+    with per_call(server) as sim:
+        ids = [sim.call("ivr") for _ in range(3)]
+        assert wait_until(lambda: len(started) == 3)
+        names = {sim.server.call_in_loop(lambda i=i: sim.state.world.channels[i].name): i for i in ids}
+        assert sorted(started) == sorted((f"ivr:{name}", i) for name, i in names.items())
+        assert len(server.calls) == 3 and all(c.per_call for c in calls)
+        for channel_id in ids:
+            sim.hangup(channel_id)
+        assert wait_until(lambda: all(c.finished.is_set() for c in calls), 5)
+        assert server.calls == [] and sim.outbound is not None and sim.outbound.connects[server.ws_url] == 3
+
+
+def test_a_call_handler_that_raises_or_blocks_leaves_the_other_calls_alone(server: Server) -> None:
+    release = threading.Event()
+    answered: List[str] = []
+    order: List[str] = []
+
+    @server.on_call
+    def call(client: OutboundClient) -> None:
+        order.append(client.application)
+        if len(order) == 1:
+            raise RuntimeError("a broken call handler")
+        if len(order) == 2:
+            release.wait(10)  # a stuck one
+        client.on("StasisStart", lambda event, channel: (channel.answer(), answered.append(channel.id)))
+
+    try:
+        with per_call(server) as sim:
+            sim.call("ivr")
+            assert wait_until(lambda: len(order) == 1)
+            sim.call("ivr")
+            assert wait_until(lambda: len(order) == 2)
+            third = sim.call("ivr")
+            assert wait_until(lambda: answered == [third])
+            release.set()
+            assert wait_until(lambda: len(answered) == 2)
+    finally:
+        release.set()
+
+
+def test_a_call_whose_connection_cannot_be_made_fails() -> None:
+    with Simulator(speed=SPEED, outbound=f"ws://127.0.0.1:{free_port()}/ari", mode="per_call") as sim:
+        channel_id = sim.call("ivr")
+        assert wait_until(lambda: channel_id not in sim.channel_ids())  # Stasis() failed: hung up
+        assert not any(e["type"] == "StasisStart" for e in sim.events_sent)
+
+
+# -- TLS -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return folder
+
+
+def test_wss(certificate: Path) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    trust = ssl.create_default_context(cafile=str(certificate / "cert.pem"))
+    with ari.serve("127.0.0.1", 0, ssl=context) as srv:
+        assert srv.ws_url.startswith("wss://")
+        with persistent(srv, ssl=trust) as sim:
+            assert wait_until(lambda: srv.clients)
+            assert srv.client(sim.server.asterisk_id).asterisk.get_info().system  # type: ignore[attr-defined]
