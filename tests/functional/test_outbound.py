@@ -280,3 +280,28 @@ def test_the_example_answers_plays_and_hangs_up(server: Server, mode: str) -> No
     assert all(line.startswith(channel_id) for line in said)
     played = [e["playback"]["media_uri"] for e in sim.events_sent if e["type"] == "PlaybackFinished"]
     assert played == ["sound:hello-world"]
+
+
+# -- where REST calls go -------------------------------------------------------------------
+
+
+def test_without_a_url_a_call_that_needs_http_says_so(server: Server) -> None:
+    with persistent(server) as sim:
+        assert wait_until(lambda: server.clients)
+        client = server.client(sim.server.asterisk_id)
+        with pytest.raises(ari.ConnectionError, match="url="):
+            client.recordings.get_stored_file(recordingName="x")  # type: ignore[attr-defined]
+
+
+def test_with_the_asterisks_url_the_description_and_http_calls_go_there() -> None:
+    with Simulator(speed=SPEED) as http_side:
+        url = http_side.url
+        options = dict(url=url, ari_username="asterisk", ari_password="asterisk")
+        with ari.serve("127.0.0.1", 0, transport="http", **options) as srv:
+            with Simulator(speed=SPEED, outbound=Outbound(srv.ws_url, apps=("app",))) as sim:
+                assert wait_until(lambda: srv.clients)
+                client = srv.client(sim.server.asterisk_id)
+                # REST went to the Asterisk at url, not over the connection: that one's info.
+                assert client.asterisk.get_info().system.entity_id == http_side.server.asterisk_id  # type: ignore[attr-defined]
+                with pytest.raises(ari.NotFound, match="Recording not found"):
+                    client.recordings.get_stored_file(recordingName="x")  # type: ignore[attr-defined]
