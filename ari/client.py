@@ -64,7 +64,7 @@ class Client:
         self._backoff = Backoff(
             **{field: event_options[k] for k, field in _BACKOFF_OPTIONS.items() if k in event_options}
         )
-        for name, collection in build_classes(meta).items():
+        for name, collection in self._build_collections(meta).items():
             setattr(self, name, collection)
             setattr(self, snake_case(name), collection)
         for model in meta.instance_classes:
@@ -78,6 +78,10 @@ class Client:
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
         meta.observers["applications.filter"] = meta.router.note_filter
+
+    def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
+        """The resource classes of this client (a hook: outbound.py's per-call clients share theirs)."""
+        return build_classes(meta)
 
     @property
     def api(self) -> API:

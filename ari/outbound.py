@@ -36,7 +36,7 @@ from .errors import ConnectionError, SpecError
 from .events import client_event
 from .http import Transport, Verify
 from .model import API, build_api
-from .resources import Meta
+from .resources import Collection, Meta, build_classes
 from .socket_rest import NotSent, SocketRequests
 from .spec import fetch_description, read_description
 
@@ -116,6 +116,7 @@ class _Link:
         self.requests: Optional[SocketRequests] = None
         self.submit: Callable[[List[bytes], float], None] = lambda batch, at: None
         self.ended = False  # a StasisEnd went by (per-call: the call is over)
+        self.closed = False  # its reader has ended
         self.reader = threading.get_ident()  # made on the thread that reads it
 
     def send(self, text: str) -> None:
@@ -149,6 +150,32 @@ class _Link:
             self.ready = True
 
 
+class _Prototype:
+    """The resource classes of one API description, made once and shared by its clients.
+
+    Generating the operations (signatures, docstrings) costs about 10 ms; a per-call client
+    gets subclasses that only say which ``meta`` (transport, listeners) they use.
+    """
+
+    def __init__(self, api: API) -> None:
+        nowhere: Any = _NoHTTP("outbound://prototype/ari", 1.0)  # it never sends: its clients' metas do
+        self.meta = Meta(api, nowhere, rest_transport="http")
+        self.collections = build_classes(self.meta)
+
+    def classes_for(self, meta: Meta) -> Dict[str, Collection]:
+        meta.templates.update(self.meta.templates)
+        for model, cls in self.meta.instance_classes.items():
+            meta.instance_classes[model] = type(
+                model, (cls,), {"__slots__": (), "meta": meta, "__module__": cls.__module__}
+            )
+        return {
+            name: type(
+                type(c).__name__, (type(c),), {"__slots__": (), "meta": meta, "__module__": type(c).__module__}
+            )()
+            for name, c in self.collections.items()
+        }
+
+
 class OutboundClient(Client):
     """An ``ari.Client`` for one outbound connection (persistent: one Asterisk; per call: one call).
 
@@ -158,7 +185,15 @@ class OutboundClient(Client):
     (Asterisk reconnects a persistent one); ``close()`` ends the client.
     """
 
-    def __init__(self, meta: Meta, asterisk_id: str, application: str, **event_options: Any) -> None:
+    def __init__(
+        self,
+        meta: Meta,
+        asterisk_id: str,
+        application: str,
+        prototype: Optional[_Prototype] = None,
+        **event_options: Any,
+    ) -> None:
+        self._prototype = prototype
         super().__init__(meta, **event_options)
         self.asterisk_id = asterisk_id
         self.application = application
@@ -168,6 +203,11 @@ class OutboundClient(Client):
         self._link: Optional[_Link] = None
         self._dispatching = False
         self._teardown = threading.Lock()
+
+    def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
+        if self._prototype is None:
+            return super()._build_collections(meta)
+        return self._prototype.classes_for(meta)
 
     def __repr__(self) -> str:
         kind = "call" if self.per_call else "asterisk"
@@ -350,7 +390,7 @@ class Server:
         self._apis: Dict[str, Future] = {}
         self._lock = threading.Lock()
         self._http: Optional[Transport] = None
-        self._shared_api: Optional[API] = None
+        self._shared: Optional[_Prototype] = None
         self._server: Optional[_WSServer] = None
         self._thread: Optional[threading.Thread] = None
         self._started = self._stopped = False
@@ -478,9 +518,9 @@ class Server:
             self._http = Transport(self.url, user, password, timeout=self.timeout, verify=verify)
         try:
             if self._spec is not None:
-                self._shared_api = build_api(read_description(self._spec))
+                self._shared = _Prototype(build_api(read_description(self._spec)))
             elif self._http is not None:
-                self._shared_api = build_api(fetch_description(self._http.get_json))
+                self._shared = _Prototype(build_api(fetch_description(self._http.get_json)))
         except BaseException:
             if self._http is not None:
                 self._http.close()
@@ -566,6 +606,7 @@ class Server:
         except ConnectionClosed as exc:
             why = f"the outbound socket closed ({exc})"
         finally:
+            link.closed = True
             self._lost(slot, link, why)
 
     def _arrived(self, link: _Link) -> Optional[_Slot]:
@@ -600,11 +641,11 @@ class Server:
         link = slot.link
         assert link is not None
         try:
-            api = self._api_for(link)
+            prototype = self._prototype_for(link)
             http: Any = self._http or _NoHTTP(f"outbound://{link.asterisk_id}/ari", self.timeout)
             mode = "http" if self.transport == "http" else "websocket"
-            meta = Meta(api, http, workers=self.workers, rest_transport=mode)
-            client = OutboundClient(meta, link.asterisk_id, link.application, **self._event_options)
+            meta = Meta(prototype.meta.api, http, workers=self.workers, rest_transport=mode)
+            client = OutboundClient(meta, link.asterisk_id, link.application, prototype, **self._event_options)
         except Exception as exc:
             log.error("cannot make a client for %s (%s): %s", link.application, link.asterisk_id, exc)
             with self._lock:
@@ -625,24 +666,26 @@ class Server:
                 client._handler_failed(exc)
         with self._lock:
             stopped = self._stopped
-            link = slot.link  # a reconnect during the hooks is the one to feed
+            # A reconnect during the hooks is the one to feed; else the first, even closed:
+            # what it brought (a whole short call, maybe) is delivered all the same.
+            feed = slot.link or link
         if stopped:
             client.close()
             return
-        if link is not None:
-            client._attach(link, reconnected=False, downtime=0.0)
+        client._attach(feed, reconnected=False, downtime=0.0)
         with self._lock:
-            slot.client = client  # published once connected: reconnects from now on attach themselves
-            newer = slot.link if slot.link is not link else None
+            slot.client = client  # published once attached: reconnects from now on attach themselves
+            newer = slot.link if slot.link not in (None, feed) else None
+            gone = slot.link is None or (slot.link is feed and feed.closed)
         if newer is not None:
             client._attach(newer, reconnected=True, downtime=0.0)
-        elif slot.link is None:
-            self._lost(slot, None, "the outbound socket closed during set-up")
+        elif gone:
+            self._lost(slot, None, "the outbound socket closed during set-up", feed.ended)
 
-    def _api_for(self, link: _Link) -> API:
-        """The description: shared (spec or url), or fetched once per Asterisk over its socket."""
-        if self._shared_api is not None:
-            return self._shared_api
+    def _prototype_for(self, link: _Link) -> _Prototype:
+        """The description and its classes: shared (spec or url), or fetched once per Asterisk over its socket."""
+        if self._shared is not None:
+            return self._shared
         with self._lock:
             future = self._apis.get(link.asterisk_id)
             mine = future is None
@@ -651,24 +694,24 @@ class Server:
         if not mine:
             return future.result(self.timeout * 4)
         try:
-            api = build_api(fetch_description(_socket_fetch(link, self.timeout), max_workers=1))
+            prototype = _Prototype(build_api(fetch_description(_socket_fetch(link, self.timeout), max_workers=1)))
         except BaseException as exc:
             with self._lock:
                 del self._apis[link.asterisk_id]  # the next connection tries again
             future.set_exception(exc)
             raise
-        future.set_result(api)
-        return api
+        future.set_result(prototype)
+        return prototype
 
-    def _lost(self, slot: _Slot, link: Optional[_Link], why: str) -> None:
+    def _lost(self, slot: _Slot, link: Optional[_Link], why: str, ended: bool = False) -> None:
         """A connection ended: a finished call's client closes; others wait for a reconnect."""
         with self._lock:
             if link is not None and slot.link is not link:
-                return  # a newer connection took over
+                return  # a newer connection took over, or set-up found this one closed
             slot.link = None
             slot.lost_at = time.monotonic()
             client = slot.client
-            ended = link is not None and link.ended
+            ended = ended or (link is not None and link.ended)
             key = (slot.asterisk_id, slot.application if is_per_call(slot.application) else "")
             if client is None:
                 return  # set-up still running: it finds no connection to feed

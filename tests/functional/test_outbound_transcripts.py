@@ -191,3 +191,21 @@ def test_the_simulator_reconnects_persistently_as_asterisk_does(recorder: Record
     assert mine[0] == theirs[0] and mine[-2:] == theirs[-2:] == ["ApplicationRegistered"] * 2
     for kind in ("StasisStart", "StasisEnd"):  # the queued call, before the new registrations
         assert mine.index(kind) < len(mine) - 2 and theirs.index(kind) < len(theirs) - 2
+
+
+def test_a_call_over_before_its_client_is_made_is_still_delivered(spec: str) -> None:
+    entries = [dict(e, t=0) for e in transcript("percall.json")[1:]]  # the whole call at once, then the close
+    seen: List[str] = []
+    calls: List[OutboundClient] = []
+    with ari.serve("127.0.0.1", 0, spec=spec) as server:
+
+        @server.on_call
+        def call(client: OutboundClient) -> None:
+            time.sleep(0.2)  # a slow set-up: the socket is closed before it returns
+            calls.append(client)
+            client.on("StasisStart", lambda event, channel: seen.append("StasisStart"))
+            client.on("StasisEnd", lambda event, channel: seen.append("StasisEnd"))
+
+        replay(server.ws_url + "/ari", entries)
+        assert wait_until(lambda: calls and calls[0].finished.is_set())
+        assert seen == ["StasisStart", "StasisEnd"] and server.calls == []
