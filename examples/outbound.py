@@ -7,7 +7,8 @@ calls: behind a load balancer, or on one port with ``--reuse-port`` (SO_REUSEPOR
 ``connection_type = persistent`` one connection per Asterisk carries every call.  REST calls
 go back over the same socket.  Everything it does is reported through ``say``.
 
-    python examples/outbound.py --port 8765 [--user app --password secret] [--reuse-port]
+    python examples/outbound.py --port 8765 [--ws-user app --ws-password secret] [--reuse-port]
+                                [--app my-app] [--url http://asterisk:8088 --user asterisk --password asterisk]
 
 Asterisk side (websocket_client.conf and ari.conf)::
 
@@ -26,16 +27,21 @@ from __future__ import annotations
 import argparse
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import ari
 
 
-def main(server: ari.Server, say: Callable[[str], Any] = print) -> None:
-    """Register the handlers on ``server``: on each call's client, or on each Asterisk's."""
+def main(server: ari.Server, say: Callable[[str], Any] = print, app: Optional[str] = None) -> None:
+    """Register the handlers on ``server``: on each call's client, or on each Asterisk's.
+
+    ``app``: only calls into this application (a per-call one is ``<app>:<channel name>``).
+    """
 
     def attach(client: Any) -> None:
         def stasis_start(event: Any, channel: Any) -> None:
+            if app is not None and event.application.split(":", 1)[0] != app:
+                return
             say(f"{channel.id}: entered {event.application}, answering")
             channel.answer()
             playback = client.Playback()
@@ -48,7 +54,12 @@ def main(server: ari.Server, say: Callable[[str], Any] = print) -> None:
             channel.play({"media": "sound:hello-world"}, playback)
 
         client.on("StasisStart", stasis_start)
-        client.on("StasisEnd", lambda event, channel: say(f"{channel.id}: left {event.application}"))
+
+        def stasis_end(event: Any, channel: Any) -> None:
+            if app is None or event.application.split(":", 1)[0] == app:
+                say(f"{channel.id}: left {event.application}")
+
+        client.on("StasisEnd", stasis_end)
 
     server.on_call(attach)  # per_call_config: one client per call
     server.on_connect(attach)  # persistent: one client per Asterisk
@@ -58,8 +69,12 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--user", help="Basic auth Asterisk must send (websocket_client.conf username)")
-    parser.add_argument("--password")
+    parser.add_argument("--ws-user", help="Basic auth Asterisk must send (websocket_client.conf username)")
+    parser.add_argument("--ws-password")
+    parser.add_argument("--app", help="only calls into this application (default: every one)")
+    parser.add_argument("--url", help="the Asterisk's ARI URL: REST over HTTP instead of the connection")
+    parser.add_argument("--user", default="asterisk", help="ARI user for --url")
+    parser.add_argument("--password", default="asterisk", help="ARI password for --url")
     parser.add_argument("--reuse-port", action="store_true", help="share the port with other processes")
     args = parser.parse_args()
     pid, lock = os.getpid(), threading.Lock()
@@ -68,8 +83,11 @@ def cli() -> None:
         with lock:  # calls run on threads of their own: one whole line at a time
             print(f"[{pid}] {line}", flush=True)
 
-    server = ari.Server(args.host, args.port, username=args.user, password=args.password, reuse_port=args.reuse_port)
-    main(server, say)
+    http = dict(url=args.url, ari_username=args.user, ari_password=args.password, transport="http") if args.url else {}
+    server = ari.Server(
+        args.host, args.port, username=args.ws_user, password=args.ws_password, reuse_port=args.reuse_port, **http
+    )
+    main(server, say, args.app)
     server.start()
     say(f"listening on {server.ws_url}")
     server.serve_forever()

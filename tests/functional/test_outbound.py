@@ -257,31 +257,6 @@ def test_wss(certificate: Path) -> None:
             assert srv.client(sim.server.asterisk_id).asterisk.get_info().system  # type: ignore[attr-defined]
 
 
-# -- the example -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("mode", ["persistent", "per_call"])
-def test_the_example_answers_plays_and_hangs_up(server: Server, mode: str) -> None:
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "examples" / "outbound.py"
-    loader = importlib.util.spec_from_file_location("ari_example_outbound", path)
-    assert loader is not None and loader.loader is not None
-    example = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(example)
-    said: List[str] = []
-    example.main(server, said.append)
-    outbound = Outbound(server.ws_url + "/ari", apps=("hello",) if mode == "persistent" else (), mode=mode)
-    with Simulator(speed=SPEED, outbound=outbound) as sim:
-        channel_id = sim.call("hello", answer=False)
-        sim.wait_idle(10)
-        assert wait_until(lambda: any("left" in line for line in said))
-    assert [line.split(":")[1].split(" ")[1] for line in said] == ["entered", "hang", "left"]
-    assert all(line.startswith(channel_id) for line in said)
-    played = [e["playback"]["media_uri"] for e in sim.events_sent if e["type"] == "PlaybackFinished"]
-    assert played == ["sound:hello-world"]
-
-
 # -- where REST calls go -------------------------------------------------------------------
 
 
