@@ -29,7 +29,9 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 import aiohttp
 
-from .server import _ENCODE, LoopbackServer, _Socket
+from . import framing
+from .events_socket import EventSocket
+from .server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,13 @@ class Outbound:
             object.__setattr__(self, "apps", tuple(a for a in self.apps.split(",") if a))
 
 
-class _OutSocket(_Socket):
+class _OutSocket(EventSocket):
     """An events socket that the simulator opened: outlives its connections (persistent ones)."""
 
     __slots__ = ("spec", "names", "ended", "channel", "lock", "on_end")
 
     def __init__(self, spec: Outbound, names: List[str]) -> None:
-        super().__init__(None, None, names[0], {})  # type: ignore[arg-type]
+        super().__init__(None, None, names[0], {})
         self.spec = spec
         self.names = names
         self.ended = False  # per call: StasisEnd went out, nothing more follows
@@ -130,7 +132,7 @@ class OutboundConnections:
             if spec.mode == "persistent":
                 sock = _OutSocket(spec, list(spec.apps))
                 for app in spec.apps:  # registered at load; Stasis() works while disconnected
-                    self.server._register(sock, app, False)
+                    self.server.events.hold(sock, [app])
                 self._spawn(self._run(sock))
 
     def _begin_stop(self) -> Any:
@@ -148,7 +150,7 @@ class OutboundConnections:
                     await asyncio.wait_for(ws.close(code=1001), 1.0)
                 except Exception as exc:
                     log.debug("closing an outbound socket: %r", exc)
-            self.server._unregister(sock)
+            self.server.events.release(sock)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -177,7 +179,7 @@ class OutboundConnections:
         sock = _OutSocket(spec, [temporary])
         sock.channel = ch
         sock.on_end = self._ended
-        self.server._register(sock, temporary, False)
+        self.server.events.hold(sock, [temporary])
         data = ",".join([app] + list(args))  # Asterisk shows the configured app, not the temporary one
 
         def started() -> None:
@@ -185,7 +187,7 @@ class OutboundConnections:
                 self.world.calls.enter_stasis(ch, temporary, list(args), app_data=data)
 
         def failed() -> None:
-            self.server._unregister(sock)
+            self.server.events.release(sock)
             if ch.id in self.world.channels:
                 log.warning("outbound connection for %s failed: the call leaves Stasis (FAILED)", temporary)
                 self.world.calls.hangup(ch, 16, soft=False, request=False)
@@ -204,7 +206,7 @@ class OutboundConnections:
         ws = sock.ws
         if ws is not None and not ws.closed:
             await ws.close(code=code)
-        self.server._unregister(sock)
+        self.server.events.release(sock)
 
     async def _run(self, sock: _OutSocket, started: Any = None, failed: Any = None) -> None:
         """Connect, and reconnect while the socket is wanted; read the application's requests."""
@@ -234,9 +236,9 @@ class OutboundConnections:
                 await self._flush(sock)
                 async for message in ws:
                     if message.type == aiohttp.WSMsgType.TEXT:
-                        self.server._socket_request(sock, message.data)
+                        self.server.events.answer(sock, message.data)
                         await self._flush(sock)
-                sock.ws = None  # type: ignore[assignment]
+                sock.ws = None
                 if not sock.closed and not self._stopping:
                     log.info("outbound connection to %s lost: reconnecting", spec.url)
                     await asyncio.sleep(spec.reconnect_interval / self.server.speed)
@@ -262,10 +264,10 @@ class OutboundConnections:
         )
 
     def _registered(self, app: str) -> str:
-        return _ENCODE(
+        return framing.encode(
             {
                 "type": "ApplicationRegistered",
-                "timestamp": self.server._timestamp(),
+                "timestamp": self.world.timestamp(),
                 "application": app,
                 "asterisk_id": self.server.asterisk_id,
             }
