@@ -280,3 +280,38 @@ def test_with_the_asterisks_url_the_description_and_http_calls_go_there() -> Non
                 assert client.asterisk.get_info().system.entity_id == http_side.server.asterisk_id  # type: ignore[attr-defined]
                 with pytest.raises(ari.NotFound, match="Recording not found"):
                     client.recordings.get_stored_file(recordingName="x")  # type: ignore[attr-defined]
+
+
+def test_the_simulator_serves_its_description_over_the_socket_as_asterisk_does(ari_sim: Simulator) -> None:
+    import base64
+    import json
+
+    import websocket
+
+    token = base64.b64encode(f"{ari_sim.username}:{ari_sim.password}".encode()).decode()
+    ws = websocket.create_connection(
+        ari_sim.url.replace("http", "ws", 1) + "/ari/events?app=docs", header=[f"Authorization: Basic {token}"]
+    )
+    try:
+        answers = {}
+        for n, (method, uri) in enumerate(
+            [("GET", "api-docs/resources.json"), ("POST", "api-docs/resources.json"), ("GET", "api-docs/no.json")]
+        ):
+            ws.send(json.dumps({"type": "RESTRequest", "request_id": str(n), "transaction_id": str(n),
+                                "method": method, "uri": uri}))  # fmt: skip
+            while str(n) not in answers:
+                frame = json.loads(ws.recv())
+                if frame["type"] == "RESTResponse":
+                    answers[frame["request_id"]] = frame
+        # As Asterisk 22.10.1 answered them (asterisk-behaviour.md: api-docs over RESTRequest).
+        assert answers["0"]["status_code"] == 200 and "apis" in json.loads(answers["0"]["message_body"])
+        assert (answers["1"]["status_code"], json.loads(answers["1"]["message_body"])) == (
+            405,
+            {"message": "Unsupported method"},
+        )
+        assert (answers["2"]["status_code"], json.loads(answers["2"]["message_body"])) == (
+            404,
+            {"message": "Resource not found"},
+        )
+    finally:
+        ws.close()
