@@ -315,3 +315,27 @@ def test_the_simulator_serves_its_description_over_the_socket_as_asterisk_does(a
         )
     finally:
         ws.close()
+
+
+def test_concurrent_dispatch_once_and_instance_listeners_over_an_outbound_client() -> None:
+    errors: List[Any] = []
+    with ari.serve("127.0.0.1", 0, dispatch="concurrent", on_handler_error=lambda e, ev: errors.append(e)) as srv:
+        firsts: List[str] = []
+        hung: List[str] = []
+        srv.once("StasisStart", lambda event, channel: firsts.append(channel.id))
+
+        def start(event: Any, channel: Any) -> None:
+            channel.once("ChannelHangupRequest", lambda e, ch: hung.append(ch.id))
+            if len(hung) == 0:
+                raise RuntimeError("a handler that raises")
+
+        srv.on("StasisStart", start)
+        with persistent(srv) as sim:
+            assert wait_until(lambda: srv.clients)
+            a, b = sim.call("app"), sim.call("app")
+            assert wait_until(lambda: len(errors) == 2)
+            sim.hangup(a)
+            sim.hangup(b)
+            assert wait_until(lambda: sorted(hung) == sorted([a, b]))
+            assert firsts == [a]  # once: the first call only
+            assert all(isinstance(e, RuntimeError) for e in errors)
