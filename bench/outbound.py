@@ -186,6 +186,51 @@ def raw_calls(count: int, concurrency: int) -> Tuple[float, List[float]]:
     return count / elapsed, setups
 
 
+def aiohttp_calls(count: int, concurrency: int) -> float:
+    """The same connections on a bare aiohttp server (the alternative to the ``websockets`` one)."""
+    from aiohttp import web
+
+    seen: List[int] = []
+    ready = threading.Event()
+    port: List[int] = []
+    stop: List[Any] = []
+
+    async def handler(request: Any) -> Any:
+        ws = web.WebSocketResponse(protocols=("ari",))
+        await ws.prepare(request)
+        async for message in ws:
+            if json.loads(message.data)["type"] == "StasisStart":
+                seen.append(1)
+        return ws
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port.append(runner.addresses[0][1])
+        done = asyncio.Event()
+        stop.append((asyncio.get_running_loop(), done))
+        ready.set()
+        await done.wait()
+        await runner.cleanup()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        started = time.perf_counter()
+        out = _finish(_child("calls", f"ws://127.0.0.1:{port[0]}", str(count), str(concurrency)))
+        if not wait(lambda: len(seen) == count, 60):
+            raise TimeoutError("the aiohttp server did not see every call")
+        return count / max(time.perf_counter() - started, float(out.split()[1]))
+    finally:
+        loop, done = stop[0]
+        loop.call_soon_threadsafe(done.set)
+        thread.join(5)
+
+
 def outbound_event_rate(spec: str, count: int) -> float:
     """Events/s through ``server.on`` handlers (with promotion) from one outbound connection."""
     import ari
@@ -271,6 +316,8 @@ def rows(quick: bool = False) -> List[Row]:
     spec = _spec_folder()
     lib_rate, lib_setups = library_calls(spec, calls, concurrency)
     raw_rate, raw_setups = raw_calls(calls, concurrency)
+    alternative = aiohttp_calls(calls, concurrency)
+    _, alone = library_calls(spec, 50, 1)
     out_events = outbound_event_rate(spec, count)
     with Server("feeder", "--events", str(count), "--channels", "1000") as feeder:
         in_events = library_rate(feeder.url, count)
@@ -281,6 +328,10 @@ def rows(quick: bool = False) -> List[Row]:
     return [
         Row("outbound: connections accepted/s (a client each)", lib_rate, "conn/s", raw_rate,
             "bare websockets server", note=note),
+        Row("outbound: bare server accept rate, websockets (used)", raw_rate, "conn/s", alternative,
+            "bare aiohttp server", note="the library choice: same connections"),
+        Row("outbound: per-call set-up, one call at a time", _median(alone) * ms, "ms", 500.0,
+            "Asterisk's own wait before StasisStart", note="median of 50"),
         Row("outbound: per-call set-up, median", _median(lib_setups) * ms, "ms", _median(raw_setups) * ms,
             "bare websockets server", note="connect -> StasisStart at the handler"),
         Row("outbound: per-call set-up, p95", _p95(lib_setups) * ms, "ms", _p95(raw_setups) * ms,
