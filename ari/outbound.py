@@ -23,6 +23,7 @@ or parse WebSocket or HTTP (the ``websockets`` library does), correlate REST ans
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import ssl as ssl_module
@@ -201,6 +202,7 @@ class OutboundClient(Client):
         self.finished = threading.Event()  # set once closed
         self._on_error = event_options.get("on_handler_error")
         self._link: Optional[_Link] = None
+        self._lose: Optional[Callable[[_Link, str], None]] = None  # the server's bookkeeping of a lost link
         self._dispatching = False
         self._teardown = threading.Lock()
 
@@ -217,6 +219,10 @@ class OutboundClient(Client):
     def connected(self) -> bool:
         return self._link is not None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def start(self, apps: Any = None, subscribe_all: bool = False) -> None:
         raise RuntimeError("an outbound client's events start when Asterisk connects; there is nothing to start")
 
@@ -225,10 +231,14 @@ class OutboundClient(Client):
         self.finished.wait()
 
     def stop(self) -> None:
-        """Close the current connection (Asterisk reconnects a persistent one). Idempotent."""
+        """Close the current connection (Asterisk reconnects a persistent one); REST calls made
+        after it returns go over another open connection of that Asterisk, or wait for one."""
         link = self._link
         if link is not None:
             link.ws.close(1000)
+            lose = self._lose
+            if lose is not None:  # now, not when its reader notices: no call may pick the closed one
+                lose(link, "the application closed the connection")
 
     def close(self) -> None:
         """Close the socket, let queued events finish (bounded), end the threads. Idempotent; safe from a handler."""
@@ -311,7 +321,9 @@ class _Slot:
         self.asterisk_id = asterisk_id
         self.application = application
         self.client: Optional[OutboundClient] = None
-        self.link: Optional[_Link] = None
+        self.link: Optional[_Link] = None  # the newest open connection: REST calls go over it
+        self.links: List[_Link] = []  # every open connection, oldest first
+        self.pending: List[_Link] = []  # every connection that came while the client was being made
         self.lost_at = 0.0
         self.linger: Optional[threading.Timer] = None
 
@@ -618,10 +630,16 @@ class Server:
                 link.ws.close(1001)
                 return None
             slot = self._slots.get(key)
+            if slot is not None and slot.client is not None and slot.client.closed:
+                del self._slots[key]  # the application closed that client: this is a new one
+                slot = None
             fresh = slot is None
             if slot is None:
                 slot = self._slots[key] = _Slot(link.asterisk_id, link.application)
             slot.link = link
+            slot.links.append(link)
+            if slot.client is None:
+                slot.pending.append(link)  # set-up hands its held frames over, closed or not
             if slot.linger is not None:
                 slot.linger.cancel()
                 slot.linger = None
@@ -653,6 +671,7 @@ class Server:
                     del self._slots[key]
             link.ws.close(1011, "the application could not load the API")
             return
+        client._lose = functools.partial(self._lost, slot)
         with self._lock:
             handlers = list(self._handlers)
         for event_type, handler, once in handlers:
@@ -666,21 +685,25 @@ class Server:
                 client._handler_failed(exc)
         with self._lock:
             stopped = self._stopped
-            # A reconnect during the hooks is the one to feed; else the first, even closed:
-            # what it brought (a whole short call, maybe) is delivered all the same.
-            feed = slot.link or link
+            # Every connection that came meanwhile (a reconnect, or another of the same Asterisk),
+            # closed ones too (what they brought, a whole short call maybe, is delivered all the
+            # same); closed first, then oldest first, so that REST ends on the newest open one.
+            feeds = sorted(slot.pending, key=lambda f: not f.closed)
+            slot.pending = []
         if stopped:
             client.close()
             return
-        client._attach(feed, reconnected=False, downtime=0.0)
+        for feed in feeds:
+            client._attach(feed, reconnected=False, downtime=0.0)
         with self._lock:
-            slot.client = client  # published once attached: reconnects from now on attach themselves
-            newer = slot.link if slot.link not in (None, feed) else None
-            gone = slot.link is None or (slot.link is feed and feed.closed)
-        if newer is not None:
-            client._attach(newer, reconnected=True, downtime=0.0)
-        elif gone:
-            self._lost(slot, None, "the outbound socket closed during set-up", feed.ended)
+            slot.client = client  # published once attached: connections from now on attach themselves
+            slot.pending = []
+            newer = [other for other in slot.links if other not in feeds]
+            gone = slot.link is None or slot.link.closed
+        for other in newer:
+            client._attach(other, reconnected=True, downtime=0.0)
+        if gone and not newer:
+            self._lost(slot, None, "the outbound socket closed during set-up", any(f.ended for f in feeds))
 
     def _prototype_for(self, link: _Link) -> _Prototype:
         """The description and its classes: shared (spec or url), or fetched once per Asterisk over its socket."""
@@ -706,19 +729,35 @@ class Server:
     def _lost(self, slot: _Slot, link: Optional[_Link], why: str, ended: bool = False) -> None:
         """A connection ended: a finished call's client closes; others wait for a reconnect."""
         with self._lock:
-            if link is not None and slot.link is not link:
-                return  # a newer connection took over, or set-up found this one closed
-            slot.link = None
-            slot.lost_at = time.monotonic()
+            if link is not None:
+                if link in slot.links:
+                    slot.links.remove(link)
+                if slot.link is not link:
+                    return  # not the one REST calls use (a newer one took over, or set-up saw it close)
+            else:  # set-up found its connection closed
+                slot.links = [other for other in slot.links if not other.closed]
+            slot.link = slot.links[-1] if slot.links else None
+            if slot.link is None:
+                slot.lost_at = time.monotonic()
             client = slot.client
+            other = slot.link
             ended = ended or (link is not None and link.ended)
             key = (slot.asterisk_id, slot.application if is_per_call(slot.application) else "")
             if client is None:
                 return  # set-up still running: it finds no connection to feed
-            finish = client.per_call and (ended or self.linger <= 0 or self._stopped)
+            if other is not None:
+                finish = False
+            else:
+                finish = client.per_call and (ended or self.linger <= 0 or self._stopped)
             if finish and self._slots.get(key) is slot:
                 del self._slots[key]
         client._detach(link, why)
+        if other is not None:
+            # Another connection of the same Asterisk is still open: REST calls go over it now.
+            log.info("%s: %s; REST calls go over its other connection", client, why)
+            client._connect_socket(other)
+            client._link = other
+            return
         if finish:
             log.info("%s ended (%s)", client, why)
             client.close()

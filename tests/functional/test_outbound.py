@@ -339,3 +339,32 @@ def test_concurrent_dispatch_once_and_instance_listeners_over_an_outbound_client
             assert wait_until(lambda: sorted(hung) == sorted([a, b]))
             assert firsts == [a]  # once: the first call only
             assert all(isinstance(e, RuntimeError) for e in errors)
+
+
+def test_two_persistent_connections_of_one_asterisk_feed_one_client(server: Server) -> None:
+    apps: List[str] = []
+    server.on("StasisStart", lambda event, channel: apps.append(event.application))
+    url = server.ws_url + "/ari"
+    slow = Outbound(url, apps=("a",), reconnect_interval=200.0)  # 4 s real before it comes back
+    with Simulator(speed=SPEED, outbound=[slow, Outbound(url, apps=("b",), reconnect_interval=200.0)]) as sim:
+        assert wait_until(lambda: server.clients and server.client(sim.server.asterisk_id).connected)
+        assert wait_until(lambda: sim.outbound is not None and sim.outbound.connects.get(url) == 2)
+        client = server.client(sim.server.asterisk_id)
+        sim.call("a")
+        sim.call("b")
+        assert wait_until(lambda: sorted(apps) == ["a", "b"])
+        client.stop()  # one connection goes; the other one carries REST at once
+        started = time.monotonic()
+        assert client.asterisk.get_info().system.entity_id == sim.server.asterisk_id  # type: ignore[attr-defined]
+        assert time.monotonic() - started < 2.0 and len(server.clients) == 1
+
+
+def test_a_client_the_application_closed_is_made_anew_on_reconnect(server: Server) -> None:
+    made: List[OutboundClient] = []
+    server.on_connect(made.append)
+    with persistent(server) as sim:
+        assert wait_until(lambda: made)
+        made[0].close()  # Asterisk reconnects at once: a fresh client, hooks run again
+        assert wait_until(lambda: len(made) == 2 and made[1].connected)
+        assert made[0].closed and not made[1].closed
+        assert server.client(sim.server.asterisk_id) is made[1]
