@@ -14,13 +14,14 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
-from .socket_rest import check_transport
+from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
+from .transports import Router, check_transport
 
 if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
     from .stream import Apps, EventStream
@@ -77,7 +78,7 @@ class Client:
         meta.make_events = functools.partial(_make_dispatcher, meta, options)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
-        meta.observers["applications.filter"] = meta.router.note_filter
+        meta.observers.add("applications.filter", meta.router.note_filter)
 
     def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
         """The resource classes of this client (a hook: outbound.py's per-call clients share theirs)."""
@@ -223,10 +224,13 @@ def connect(
         size = pool_size or max(
             16, workers + int(event_options.get("dispatch_workers", _DISPATCH_OPTIONS["dispatch_workers"]))
         )
-        http = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
+        http = HTTPTransport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(http.get_json)
-            meta = Meta(build_api(description), http, workers=workers, rest_transport=transport)
+            api = build_api(description)
+            # The event socket carries REST calls on an Asterisk that describes RESTRequest.
+            socket = SocketRequests(http.root, timeout) if transport != "http" and "RESTRequest" in api.models else None
+            meta = Meta(api, Router(http, transport, socket), workers=workers)
             return Client(meta, **event_options)
         except BaseException:
             http.close()

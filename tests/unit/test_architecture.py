@@ -23,8 +23,9 @@ OWNERS = {
 #: Lower layers never import higher ones.
 LAYERS = [
     {"errors", "naming"},
-    {"http", "backoff", "workers"},
-    {"spec", "socket_rest"},  # spec's command line (python -m ari.spec save) fetches through http
+    {"transports", "backoff", "workers"},  # the transport contract, the router
+    {"http", "socket_rest"},  # the transports
+    {"spec"},  # its command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
     {"resources", "subscriptions"},

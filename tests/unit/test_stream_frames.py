@@ -87,6 +87,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     from ari.http import Transport
     from ari.socket_rest import SocketRequests
     from ari.stream import EventStream
+    from ari.transports import PreparedRequest
 
     requests = SocketRequests("http://pbx/ari", timeout=5)
     sent: List[str] = []
@@ -95,7 +96,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     replies: List[Any] = []
     callers = [
         threading.Thread(
-            target=lambda: replies.append(requests.request("GET", "/x", None, None, operation=None, reasons={}))
+            target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
         )
         for _ in range(2)
     ]
