@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from .client import _DISPATCH_OPTIONS, Client
 from .errors import ConnectionError, SpecError
 from .events import client_event
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .resources import Collection, Meta, build_classes
-from .socket_rest import NotSent, SocketRequests
+from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
+from .transports import NotSent, PreparedRequest, Reply, Router
 
 if TYPE_CHECKING:  # the WebSocket server loads on the first start()
     from websockets.sync.server import Server as _WSServer
@@ -93,11 +94,11 @@ class _NoHTTP:
         self.root = root
         self.timeout = timeout
 
-    def request(self, method: str, path: str, **_: Any) -> Any:
+    def send(self, request: PreparedRequest) -> Reply:
         raise ConnectionError(
-            f"{method} {self.root}{path}: this call needs HTTP (Asterisk sends no binary over the socket);"
-            " give the server the Asterisk's url= to make it",
-            self.root + path,
+            f"{request.method} {self.root}{request.path}: this call needs HTTP (Asterisk sends no binary over"
+            " the socket); give the server the Asterisk's url= to make it",
+            self.root + request.path,
         )
 
     def close(self) -> None:
@@ -160,11 +161,10 @@ class _Prototype:
 
     def __init__(self, api: API) -> None:
         nowhere: Any = _NoHTTP("outbound://prototype/ari", 1.0)  # it never sends: its clients' metas do
-        self.meta = Meta(api, nowhere, rest_transport="http")
+        self.meta = Meta(api, Router(nowhere, "http"))
         self.collections = build_classes(self.meta)
 
     def classes_for(self, meta: Meta) -> Dict[str, Collection]:
-        meta.templates.update(self.meta.templates)
         for model, cls in self.meta.instance_classes.items():
             meta.instance_classes[model] = type(
                 model, (cls,), {"__slots__": (), "meta": meta, "__module__": cls.__module__}
@@ -401,7 +401,7 @@ class Server:
         self._slots: Dict[Tuple[str, str], _Slot] = {}
         self._apis: Dict[str, Future] = {}
         self._lock = threading.Lock()
-        self._http: Optional[Transport] = None
+        self._http: Optional[HTTPTransport] = None
         self._shared: Optional[_Prototype] = None
         self._server: Optional[_WSServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -527,7 +527,7 @@ class Server:
     def _load_shared(self) -> None:
         user, password, verify = self._ari
         if self.url is not None:
-            self._http = Transport(self.url, user, password, timeout=self.timeout, verify=verify)
+            self._http = HTTPTransport(self.url, user, password, timeout=self.timeout, verify=verify)
         try:
             if self._spec is not None:
                 self._shared = _Prototype(build_api(read_description(self._spec)))
@@ -662,7 +662,8 @@ class Server:
             prototype = self._prototype_for(link)
             http: Any = self._http or _NoHTTP(f"outbound://{link.asterisk_id}/ari", self.timeout)
             mode = "http" if self.transport == "http" else "websocket"
-            meta = Meta(prototype.meta.api, http, workers=self.workers, rest_transport=mode)
+            socket = SocketRequests(http.root, self.timeout) if mode == "websocket" else None
+            meta = Meta(prototype.meta.api, Router(http, mode, socket), workers=self.workers)
             client = OutboundClient(meta, link.asterisk_id, link.application, prototype, **self._event_options)
         except Exception as exc:
             log.error("cannot make a client for %s (%s): %s", link.application, link.asterisk_id, exc)
@@ -791,9 +792,10 @@ def _socket_fetch(link: _Link, timeout: float) -> Callable[[str], Any]:
     link.requests = requests
 
     def fetch(path: str) -> Any:
-        reply = requests.request("GET", path, None, None, operation=None, reasons={})
+        request = PreparedRequest("GET", path)
+        reply = requests.send(request).raise_for_status(request)
         try:
-            return json.loads(reply.content)
+            return json.loads(reply.text)
         except ValueError as exc:
             raise SpecError(path, f"the description over the socket is not JSON ({exc})") from exc
 
