@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
@@ -124,9 +125,10 @@ class Client:
             raise RuntimeError("events already started; stop() first")
         from .stream import EventStream  # here: REST-only clients never pay for the WebSocket libraries
 
+        dispatcher = self.meta.events
         stream = EventStream(
             self.meta.transport,
-            self.meta.events,
+            _sink_of(dispatcher),
             apps,
             subscribe_all=subscribe_all,
             backoff=self._backoff,
@@ -135,7 +137,11 @@ class Client:
             **self._stream_options,
         )
         self._stream = stream  # before start(): a handler may call stop() at once
-        stream.start()
+        try:
+            stream.start()
+        except BaseException:
+            dispatcher.stop()  # seam shim
+            raise
 
     def _resubscribe(self, app: str, sources: List[str]) -> None:
         self.applications.subscribe(applicationName=app, eventSource=sources)  # type: ignore[attr-defined]
@@ -145,6 +151,7 @@ class Client:
         stream = self._stream
         if stream is not None:
             stream.stop()
+            self.meta.events.stop()  # seam shim: the dispatcher stops after the stream
 
     def run(self, apps: Apps, subscribe_all: bool = False) -> None:
         """``start(apps)`` and block until ``stop()``, Ctrl-C, or reconnecting gives up."""
@@ -177,6 +184,15 @@ class Client:
 
     removeListener = remove_listener
     removeAllListeners = remove_all_listeners
+
+
+def _sink_of(dispatcher: Any) -> Any:
+    """The dispatcher's ``sink()`` (seam 1), started before the stream."""
+    # seam shim: until the dispatcher provides sink() itself (the dispatch helper's branch)
+    dispatcher.start()
+    if hasattr(dispatcher, "sink"):
+        return dispatcher.sink()
+    return SimpleNamespace(submit=dispatcher.submitter(), emit=dispatcher.emit, saturated=False)
 
 
 def _make_dispatcher(meta: Meta, options: Dict[str, Any]) -> Any:

@@ -108,6 +108,11 @@ def test_imports_point_one_way() -> None:
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
 
 
+def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
+    # Seam 1: the client sequences dispatcher and stream; the stream only knows submit/emit.
+    assert "ari.dispatch" not in _imports()["stream"]
+
+
 #: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
 #: the models, the test-facing classes on top (``state`` stands for every ``state.*`` module).
 TESTING_LAYERS = [
