@@ -510,7 +510,7 @@ class Server:
             process_request=process_request,
             open_timeout=self.timeout,
             close_timeout=2,
-            max_size=None,
+            max_size=2**24,  # events and description files are kilobytes; bounded all the same
             logger=logging.getLogger(__name__ + ".wire"),  # websockets' own connection log
         )
         # A daemon: the connection threads websockets starts from it inherit that.

@@ -368,3 +368,53 @@ def test_a_client_the_application_closed_is_made_anew_on_reconnect(server: Serve
         assert wait_until(lambda: len(made) == 2 and made[1].connected)
         assert made[0].closed and not made[1].closed
         assert server.client(sim.server.asterisk_id) is made[1]
+
+
+def test_the_command_line_simulator_connects_out(server: Server) -> None:
+    import signal
+    import subprocess
+
+    from ..support import cli_command
+
+    calls: List[OutboundClient] = []
+    server.on_call(calls.append)
+    url = server.ws_url + "/ari"
+    command = cli_command("--port", "0", "--speed", "50", "--outbound", url, "--outbound-mode", "per_call")
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            lines = [proc.stdout.readline() for _ in range(3)]
+            assert f"outbound (per_call): connecting to {url}" in "".join(lines)
+            proc.stdin.write("call ivr\n")
+            proc.stdin.flush()
+            assert wait_until(lambda: calls, 10)
+            assert calls[0].application.startswith("ivr:PJSIP/1000-")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
+
+def test_a_handler_blocking_one_call_leaves_the_other_calls_alone(server: Server) -> None:
+    release = threading.Event()
+    answered: List[str] = []
+
+    def start(event: Any, channel: Any) -> None:
+        if not answered and not release.is_set():
+            answered.append("blocked")
+            release.wait(10)  # this call's dispatcher is stuck; the others have their own
+            return
+        channel.answer()
+        answered.append(channel.id)
+
+    server.on("StasisStart", start)
+    try:
+        with per_call(server) as sim:
+            sim.call("ivr", answer=False)
+            assert wait_until(lambda: answered == ["blocked"])
+            others = [sim.call("ivr", answer=False) for _ in range(2)]
+            assert wait_until(lambda: sorted(answered[1:]) == sorted(others))
+    finally:
+        release.set()

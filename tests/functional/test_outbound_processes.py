@@ -42,8 +42,13 @@ class App:
 
     def __init__(self, *args: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(EXAMPLE.parents[1]))
+        # As a terminal starts it: SIGINT raises KeyboardInterrupt even from a background job.
+        launcher = (
+            "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, str(EXAMPLE), *args],
+            [sys.executable, "-c", launcher, str(EXAMPLE), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
