@@ -88,9 +88,12 @@ def cli() -> None:
         args.host, args.port, username=args.ws_user, password=args.ws_password, reuse_port=args.reuse_port, **http
     )
     main(server, say, args.app)
-    server.start()
-    say(f"listening on {server.ws_url}")
-    server.serve_forever()
+    try:
+        server.start()
+        say(f"listening on {server.ws_url}")
+        server.serve_forever()  # until Ctrl-C
+    except KeyboardInterrupt:
+        server.stop()
 
 
 if __name__ == "__main__":
