@@ -209,3 +209,32 @@ def test_a_call_over_before_its_client_is_made_is_still_delivered(spec: str) -> 
         replay(server.ws_url + "/ari", entries)
         assert wait_until(lambda: calls and calls[0].finished.is_set())
         assert seen == ["StasisStart", "StasisEnd"] and server.calls == []
+
+
+def test_a_recorded_asterisk_restart(spec: str) -> None:
+    """``persistent_asterisk_restart.json``: ``run.sh restart`` under a persistent connection.
+
+    The socket dropped with no close frame (1006) as Asterisk stopped; 4.4 s later the new
+    process connected with the same ``asterisk_id`` and registered again.
+    """
+    entries = transcript("persistent_asterisk_restart.json")
+    closes = [e for e in entries if "close" in e]
+    assert closes[0]["close"] == 1006
+    first = entries[: entries.index(closes[0])]
+    second = [e for e in entries[entries.index(closes[0]) + 1 :] if "close" not in e]
+    connected: List[Any] = []
+    made: List[OutboundClient] = []
+    with ari.serve("127.0.0.1", 0, spec=spec) as server:
+        server.on_connect(made.append)
+        server.on("WebSocketConnected", lambda event: connected.append(event.reconnected))
+        url = server.ws_url + "/ari"
+        with connect(url, subprotocols=["ari"]) as ws:  # type: ignore[list-item]
+            for entry in first:
+                if "frame" in entry:
+                    ws.send(json.dumps(entry["frame"]))
+            assert wait_until(lambda: connected == [False])
+            ws.socket.close()  # Asterisk stopping: no close frame
+            ws.recv_events_thread.join(5)
+        assert wait_until(lambda: not made[0].connected)
+        replay(url, second, until=lambda: connected == [False, True])
+        assert len(made) == 1 and server.client(entries[1]["frame"]["asterisk_id"]) is made[0]

@@ -146,3 +146,31 @@ def test_processes_behind_haproxy_share_the_calls() -> None:
                 handled[match.group(2)] = match.group(1)
     assert sorted(handled) == sorted(ids)
     assert sorted(collections.Counter(handled.values()).values()) == [3, 3, 3]
+
+
+def test_an_asterisk_restart_reconnects_the_same_client() -> None:
+    """Restarts Asterisk: only with ARI_RESTART set to the command that does it (e.g. run.sh restart)."""
+    import shlex
+    import subprocess
+
+    command = os.environ.get("ARI_RESTART")
+    if not command:
+        pytest.skip("set ARI_RESTART to a command restarting that Asterisk (it is shared: opt in)")
+    app, port, user, password = section("ARI_OUTBOUND_PERSISTENT")
+    reconnected: List[float] = []
+    with ari.serve("127.0.0.1", port, username=user, password=password) as server:
+        server.on(
+            "WebSocketConnected",
+            lambda event: reconnected.append(event.disconnected_for) if event.reconnected else None,
+        )
+        deadline = time.monotonic() + 10
+        while not server.clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = dict(server.clients)
+        subprocess.run(shlex.split(command), check=True, timeout=180)
+        deadline = time.monotonic() + 60
+        while not reconnected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert reconnected and server.clients == before  # the same client, its handlers kept
+        client = next(iter(before.values()))
+        assert client.asterisk.get_info().system.entity_id == client.asterisk_id  # type: ignore[attr-defined]
