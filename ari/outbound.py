@@ -32,7 +32,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from .client import _DISPATCH_OPTIONS, Client
+from .client import Client, ClientState
 from .errors import ConnectionError, SpecError
 from .events import client_event
 from .http import HTTPTransport, Verify
@@ -203,8 +203,6 @@ class OutboundClient(Client):
         self._on_error = event_options.get("on_handler_error")
         self._link: Optional[_Link] = None
         self._lose: Optional[Callable[[_Link, str], None]] = None  # the server's bookkeeping of a lost link
-        self._dispatching = False
-        self._teardown = threading.Lock()
 
     def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
         if self._prototype is None:
@@ -221,7 +219,7 @@ class OutboundClient(Client):
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._state is ClientState.CLOSED
 
     def start(self, apps: Any = None, subscribe_all: bool = False) -> None:
         raise RuntimeError("an outbound client's events start when Asterisk connects; there is nothing to start")
@@ -241,11 +239,16 @@ class OutboundClient(Client):
                 lose(link, "the application closed the connection")
 
     def close(self) -> None:
-        """Close the socket, let queued events finish (bounded), end the threads. Idempotent; safe from a handler."""
-        with self._teardown:
-            if self._closed:
+        """Close the socket, end the threads (events still queued are dropped, as ``Client.stop``
+        drops them). Idempotent; safe from a handler."""
+        self._end(drain=0.0)
+
+    def _end(self, drain: float) -> None:
+        """Close for good; with ``drain``, the events already received get up to that many seconds."""
+        with self._lifecycle:
+            if self._state is ClientState.CLOSED:
                 return
-            self._closed = True
+            self._state = ClientState.CLOSED
         link = self._link
         self._detach(None, "the outbound client was closed")
         if link is not None:
@@ -253,8 +256,11 @@ class OutboundClient(Client):
         socket = self.meta.router.socket
         if socket is not None:
             socket.end("the outbound client was closed")
-        if self._dispatching:
-            self.meta.events.stop()
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            if drain > 0 and not threading.current_thread().name.startswith("ari-dispatch"):
+                _drain(dispatcher, drain)
+            dispatcher.stop(1.0)
         self.meta.shutdown()  # the HTTP transport, if any, is the server's: it closes it
         self.finished.set()
 
@@ -269,15 +275,12 @@ class OutboundClient(Client):
 
     def _attach(self, link: _Link, reconnected: bool, downtime: float) -> None:
         """``link`` feeds this client: its REST calls and its events (the held ones first)."""
-        with self._teardown:
-            if self._closed:
+        with self._lifecycle:
+            if self._state is ClientState.CLOSED:
                 link.ws.close(1001)
                 return
-            dispatcher = self.meta.events
-            if not self._dispatching:
-                dispatcher.start()
-                self._dispatching = True
-        sink = _sink(dispatcher)
+            sink = self._events_dispatcher().start()  # idempotent: the same sink on a reconnect
+            self._state = ClientState.RUNNING
         self._connect_socket(link)
         self._link = link
         sink.emit(client_event("WebSocketConnected", attempt=0, reconnected=reconnected, disconnected_for=downtime))
@@ -301,17 +304,15 @@ class OutboundClient(Client):
                 log.exception("on_handler_error hook %r raised", hook)
 
 
-def _sink(dispatcher: Any) -> Any:
-    """The dispatcher's ``submit(batch, received_at)`` / ``emit(event)`` pair (core seam 1)."""
-    make = getattr(dispatcher, "sink", None)
-    if make is not None:
-        return make()
-
-    class _Sink:
-        submit = staticmethod(dispatcher.submitter())
-        emit = staticmethod(dispatcher.emit)
-
-    return _Sink()
+def _drain(dispatcher: Any, timeout: float) -> None:
+    """Wait (bounded) until the events already handed to ``dispatcher`` have reached the handlers."""
+    pause = threading.Event()  # never set: a bounded, interruptible wait between looks
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        backlog = dispatcher.backlog
+        if backlog is None or backlog.count <= 0:
+            return
+        pause.wait(0.005)
 
 
 class _Slot:
@@ -365,7 +366,9 @@ class Server:
         timeout: float = 10.0,
         linger: float = 30.0,
         workers: int = 4,
-        **event_options: Any,
+        dispatch: str = "serial",
+        dispatch_workers: int = 4,
+        on_handler_error: Optional[Callable[[BaseException, Any], Any]] = None,
     ) -> None:
         if transport not in ("websocket", "http"):
             raise ValueError(f"transport must be 'websocket' or 'http', not {transport!r}")
@@ -375,11 +378,9 @@ class Server:
             raise ValueError("give both username and password (Basic auth of the connecting Asterisk), or neither")
         if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
             raise ValueError("reuse_port: this platform has no SO_REUSEPORT")
-        unknown = set(event_options) - set(_DISPATCH_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
-        if event_options.get("dispatch", "serial") not in ("serial", "concurrent"):
-            raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {event_options['dispatch']!r}")
+        from .dispatch import check_mode  # here: importing ari loads no dispatcher
+
+        check_mode(dispatch, dispatch_workers)
         self.host = host
         self.port = port
         self.ssl = ssl
@@ -394,7 +395,12 @@ class Server:
         self._credentials = (username, password) if username is not None else None
         self._ari = (ari_username, ari_password, verify)
         self._spec = spec
-        self._event_options = event_options
+        #: each client's dispatch options, as ``ari.connect`` takes them
+        self._event_options: Dict[str, Any] = {
+            "dispatch": dispatch,
+            "dispatch_workers": dispatch_workers,
+            "on_handler_error": on_handler_error,
+        }
         self._handlers: List[Tuple[str, Handler, bool]] = []
         self._on_connect: List[ClientHook] = []
         self._on_call: List[ClientHook] = []
@@ -761,7 +767,7 @@ class Server:
             return
         if finish:
             log.info("%s ended (%s)", client, why)
-            client.close()
+            client._end(drain=2.0)  # what the call's socket brought still reaches the handlers
         elif client.per_call:
             log.warning(
                 "%s: %s before its StasisEnd; waiting %.0fs for Asterisk to reconnect", client, why, self.linger

@@ -16,7 +16,7 @@ OWNERS = {
     "urllib3": {"http"},
     "websocket": {"stream"},
     "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
-    "blinker": {"dispatch"},
+    "blinker": {"listeners"},
     "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 
@@ -30,6 +30,7 @@ LAYERS = [
     {"operations"},
     {"resources", "subscriptions"},
     {"events"},
+    {"listeners"},
     {"dispatch"},
     {"stream"},
     {"client"},
@@ -62,15 +63,19 @@ def test_public_surface() -> None:
     assert set(ari.__all__) == {
         "ARIError",
         "AuthenticationError",
+        "Backoff",
         "BadRequest",
         "Client",
+        "ClientState",
         "Conflict",
         "ConnectionError",
+        "Event",
         "Forbidden",
         "HTTPError",
         "MethodNotAllowed",
         "NotFound",
         "PreconditionFailed",
+        "Resource",
         "Server",
         "ServerError",
         "SpecError",
@@ -84,9 +89,16 @@ def test_public_surface() -> None:
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    classes = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type)]
-    errors = [c for c in classes if c not in (ari.Client, ari.Server)]
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource", "Server"}
+    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
+
+
+def test_all_lists_every_public_name() -> None:
+    """``__all__`` is explicit and complete: every public name the package holds is in it (httpx's guard)."""
+    public = {name for name in vars(ari) if not name.startswith("_") and name != "logging"}
+    submodules = {name for name in public if type(getattr(ari, name)).__name__ == "module"}
+    assert public - submodules == set(ari.__all__) - {"__version__"}
 
 
 def test_each_dependency_has_one_module() -> None:
