@@ -428,12 +428,29 @@ class Server:
         return self._add(event_type, handler, True)
 
     def _add(self, event_type: str, handler: Handler, once: bool) -> Handler:
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {type(handler).__name__}")
+        self._check_type(event_type)
         with self._lock:
             self._handlers.append((event_type, handler, once))
             clients = self._clients()
         for client in clients:
             (client.once if once else client.on)(event_type, handler)
         return handler
+
+    def _check_type(self, event_type: str) -> None:
+        """``ValueError`` for a type no event has, as ``Client.on`` says it; checked against the
+        description when one is known yet (``spec`` or ``url``, or an Asterisk already connected)."""
+        from .events import CLIENT_EVENTS
+        from .listeners import EVERY, Listeners
+
+        with self._lock:
+            known = [self._shared] if self._shared is not None else []
+            known += [f.result() for f in self._apis.values() if f.done() and not f.exception()]
+        if known:
+            Listeners((*known[0].meta.api.event_types, *CLIENT_EVENTS)).check(event_type)
+        elif event_type != EVERY and not isinstance(event_type, str):
+            raise TypeError(f"event type must be a string, got {type(event_type).__name__}")
 
     def remove_listener(self, event_type: str, handler: Handler) -> None:
         with self._lock:
@@ -682,7 +699,11 @@ class Server:
         with self._lock:
             handlers = list(self._handlers)
         for event_type, handler, once in handlers:
-            (client.once if once else client.on)(event_type, handler)
+            try:
+                (client.once if once else client.on)(event_type, handler)
+            except (TypeError, ValueError) as exc:  # a type this Asterisk does not describe
+                log.error("%s: the handler %r for %r was not added: %s", client, handler, event_type, exc)
+                client._handler_failed(exc)
         client._connect_socket(link)  # the hooks' REST calls get their answers; events stay held
         for hook in self._on_call if client.per_call else self._on_connect:
             try:

@@ -418,3 +418,17 @@ def test_a_handler_blocking_one_call_leaves_the_other_calls_alone(server: Server
             assert wait_until(lambda: sorted(answered[1:]) == sorted(others))
     finally:
         release.set()
+
+
+def test_an_unknown_event_type_is_refused_once_the_description_is_known() -> None:
+    errors: List[BaseException] = []
+    started: List[str] = []
+    with ari.serve("127.0.0.1", 0, on_handler_error=lambda e, ev: errors.append(e)) as srv:
+        srv.on("StasisStrat", lambda event, channel: None)  # no description yet: taken, checked per client
+        srv.on("StasisStart", lambda event, channel: started.append(channel.id))
+        with persistent(srv) as sim:
+            channel_id = sim.call("app")
+            assert wait_until(lambda: started == [channel_id])  # the connection works all the same
+            assert len(errors) == 1 and "StasisStart" in str(errors[0])  # "did you mean"
+            with pytest.raises(ValueError, match="did you mean 'StasisStart'"):
+                srv.on("StasisStrat", lambda event, channel: None)  # now the description is known
