@@ -668,13 +668,28 @@ class Server:
                 slot.linger = None
             client = slot.client
         if fresh:
-            threading.Thread(target=self._setup, args=(slot, key), name="ari-outbound-setup", daemon=True).start()
+            threading.Thread(target=self._set_up, args=(slot, key), name="ari-outbound-setup", daemon=True).start()
         elif client is not None:
             downtime = time.monotonic() - slot.lost_at if slot.lost_at else 0.0
             log.info("%s reconnected after %.1fs", client, downtime)
             client._attach(link, reconnected=True, downtime=downtime)
         # else: the client is still being made; _setup attaches the newest connection
         return slot
+
+    def _set_up(self, slot: _Slot, key: Tuple[str, str]) -> None:
+        try:
+            self._setup(slot, key)
+        except Exception:  # a bug here must leave no connection open and unread
+            log.exception("setting up the client of %s failed", slot.application)
+            with self._lock:
+                if self._slots.get(key) is slot:
+                    del self._slots[key]
+                links, slot.links = list(slot.links), []
+                client = slot.client
+            for link in links:
+                link.ws.close(1011, "the application failed")
+            if client is not None:
+                client.close()
 
     def _setup(self, slot: _Slot, key: Tuple[str, str]) -> None:
         """Make the slot's client (its description over the socket if need be), add the handlers,
