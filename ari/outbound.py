@@ -55,6 +55,7 @@ ClientHook = Callable[["OutboundClient"], Any]
 _ANSWER = (b'{"type":"RESTResponse"', b'{\n  "type": "RESTResponse"')
 _STASIS_END = (b'"type":"StasisEnd"', b'"type": "StasisEnd"')
 _REALM = "Asterisk outbound ARI"
+_BATCH = 256  # frames handed to the dispatcher at once, at most
 
 
 def is_per_call(application: str) -> bool:
@@ -134,13 +135,13 @@ class _Link:
         requests = self.requests
         return requests is not None and requests.deliver(payload)
 
-    def pass_on(self, payload: bytes, received_at: float) -> None:
+    def pass_on(self, batch: List[bytes], received_at: float) -> None:
         if not self.ready:
             with self.lock:
                 if not self.ready:  # the client is still being made: keep the order
-                    self.held.append(payload)
+                    self.held.extend(batch)
                     return
-        self.submit([payload], received_at)
+        self.submit(batch, received_at)
 
     def release(self, submit: Callable[[List[bytes], float], None]) -> None:
         """The client is ready: hand it what was held, then every frame as it comes."""
@@ -630,14 +631,25 @@ class Server:
             return
         why = "the outbound socket closed"
         per_call = is_per_call(application)
+        recv, deliver, pass_on = ws.recv, link.deliver, link.pass_on
         try:
             while True:
-                payload = ws.recv(decode=False)
-                if payload.startswith(_ANSWER) and link.deliver(payload):
-                    continue  # an answer to a REST call: its caller has it now
-                if per_call and (_STASIS_END[0] in payload or _STASIS_END[1] in payload):
-                    link.ended = True
-                link.pass_on(payload, time.monotonic())
+                # Every frame already read at once: the dispatcher wakes once per batch.
+                frames = [recv(decode=False)]
+                try:
+                    while len(frames) < _BATCH:
+                        frames.append(recv(timeout=0, decode=False))
+                except TimeoutError:
+                    pass
+                batch: List[bytes] = []
+                for payload in frames:
+                    if payload.startswith(_ANSWER) and deliver(payload):
+                        continue  # an answer to a REST call: its caller has it now
+                    if per_call and (_STASIS_END[0] in payload or _STASIS_END[1] in payload):
+                        link.ended = True
+                    batch.append(payload)
+                if batch:
+                    pass_on(batch, time.monotonic())
         except ConnectionClosed as exc:
             why = f"the outbound socket closed ({exc})"
         finally:
