@@ -636,11 +636,14 @@ class Server:
             while True:
                 # Every frame already read at once: the dispatcher wakes once per batch.
                 frames = [recv(decode=False)]
+                closed: Optional[ConnectionClosed] = None
                 try:
                     while len(frames) < _BATCH:
                         frames.append(recv(timeout=0, decode=False))
                 except TimeoutError:
                     pass
+                except ConnectionClosed as exc:  # what came before the close still counts
+                    closed = exc
                 batch: List[bytes] = []
                 for payload in frames:
                     if payload.startswith(_ANSWER) and deliver(payload):
@@ -650,6 +653,8 @@ class Server:
                     batch.append(payload)
                 if batch:
                     pass_on(batch, time.monotonic())
+                if closed is not None:
+                    raise closed
         except ConnectionClosed as exc:
             why = f"the outbound socket closed ({exc})"
         finally:

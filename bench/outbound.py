@@ -318,9 +318,13 @@ def rows(quick: bool = False) -> List[Row]:
     raw_rate, raw_setups = raw_calls(calls, concurrency)
     alternative = aiohttp_calls(calls, concurrency)
     _, alone = library_calls(spec, 50, 1)
+    cpu = time.process_time()
     out_events = outbound_event_rate(spec, count)
+    out_cpu = (time.process_time() - cpu) / count * 1e6
     with Server("feeder", "--events", str(count), "--channels", "1000") as feeder:
+        cpu = time.process_time()
         in_events = library_rate(feeder.url, count)
+        in_cpu = (time.process_time() - cpu) / count * 1e6
     out_rest = outbound_rest_rate(spec, rest)
     in_rest = inbound_rest_rate(rest)
     note = f"{calls} per-call connections, {concurrency} at a time"
@@ -338,6 +342,8 @@ def rows(quick: bool = False) -> List[Row]:
             "bare websockets server"),
         Row("outbound: events/s, server.on + promotion", out_events, "ev/s", in_events,
             "inbound socket, same library", note=f"{count:,} events"),
+        Row("outbound: CPU per event, this process", out_cpu, "us", in_cpu, "inbound socket, same library",
+            note="steadier than rates on a loaded machine"),
         Row("outbound: REST calls/s over the socket", out_rest, "calls/s", in_rest,
             "inbound socket (RESTRequest)", note="channels.get, one at a time"),
     ]  # fmt: skip

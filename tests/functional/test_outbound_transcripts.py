@@ -238,3 +238,27 @@ def test_a_recorded_asterisk_restart(spec: str) -> None:
         assert wait_until(lambda: not made[0].connected)
         replay(url, second, until=lambda: connected == [False, True])
         assert len(made) == 1 and server.client(entries[1]["frame"]["asterisk_id"]) is made[0]
+
+
+def test_frames_that_arrive_with_the_close_are_all_delivered(spec: str) -> None:
+    entries = [e for e in transcript("percall.json") if "frame" in e]
+    registered, rest = entries[0]["frame"], [e["frame"] for e in entries[1:]]
+    seen: List[str] = []
+    calls: List[OutboundClient] = []
+    with ari.serve("127.0.0.1", 0, spec=spec) as server:
+
+        @server.on_call
+        def call(client: OutboundClient) -> None:
+            calls.append(client)
+            client.on("ApplicationRegistered", lambda event: seen.append("ApplicationRegistered"))
+            client.on("StasisStart", lambda event, channel: seen.append("StasisStart"))
+            client.on("StasisEnd", lambda event, channel: seen.append("StasisEnd"))
+
+        with connect(server.ws_url + "/ari", subprotocols=["ari"]) as ws:  # type: ignore[list-item]
+            ws.send(json.dumps(registered))
+            assert wait_until(lambda: seen == ["ApplicationRegistered"])
+            for frame in rest:  # the rest of the call and the close in one go, read together
+                ws.send(json.dumps(frame))
+            ws.close(1000)
+        assert wait_until(lambda: calls and calls[0].finished.is_set())
+        assert seen == ["ApplicationRegistered", "StasisStart", "StasisEnd"]
