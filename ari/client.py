@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, cast, overload
 
 from .backoff import Backoff
 from .errors import ARIError
@@ -221,7 +221,7 @@ class Client:
             sink = dispatcher.start()  # before the stream: the first frames need it
             stream = EventStream(
                 self.meta.transport,
-                sink,  # type: ignore[arg-type]  # seam 1: the stream takes a sink
+                cast(Any, sink),  # seam 1: the stream takes a sink (typed as a dispatcher before the seam)
                 apps,
                 subscribe_all=subscribe_all,
                 backoff=self._backoff,
