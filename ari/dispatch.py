@@ -325,26 +325,24 @@ class _Endings:
     def __init__(self, grace: float, clock: Callable[[], float]) -> None:
         self.grace = grace
         self._clock = clock
-        self._due: OrderedDict[Key, float] = OrderedDict()
+        #: key -> when its listeners go; read unlocked per event (empty almost always)
+        self.due: OrderedDict[Key, float] = OrderedDict()
         self._lock = threading.Lock()
-
-    def __bool__(self) -> bool:
-        return bool(self._due)
 
     def defer(self, key: Key) -> None:
         with self._lock:
-            self._due.pop(key, None)
-            self._due[key] = self._clock() + self.grace
+            self.due.pop(key, None)
+            self.due[key] = self._clock() + self.grace
 
     def cancel(self, key: Key) -> None:
         with self._lock:
-            self._due.pop(key, None)
+            self.due.pop(key, None)
 
     def expired(self) -> List[Key]:
         now = self._clock()
         gone: List[Key] = []
         with self._lock:
-            due = self._due
+            due = self.due
             while due:
                 key, when = next(iter(due.items()))
                 if when > now:
@@ -400,6 +398,7 @@ class Dispatcher:
     ) -> None:
         check_mode(mode, workers)
         self.listeners = listeners
+        self._by_type = listeners.by_type
         self.promoter = promoter
         self.mode = mode
         self.size = 1 if mode == "serial" else workers
@@ -423,9 +422,11 @@ class Dispatcher:
         """
         listeners = self.listeners
         event_type = data["type"]
-        receivers = listeners.receivers(event_type)
-        every = listeners.receivers(EVERY)
-        if not receivers and not every and not listeners.any_keyed:
+        by_type = self._by_type
+        receivers = by_type.get(event_type, ())
+        every = by_type.get(EVERY, ())
+        keyed = listeners.any_keyed
+        if not receivers and not every and not keyed:
             return  # nobody listens: not even promotion is worth doing
         event, target, instances = self.promoter.promote(data)
         event.received_at = received_at
@@ -434,9 +435,9 @@ class Dispatcher:
             self._call(receivers, args, event)
         if every:
             self._call(every, (event,), event)
-        if instances and listeners.any_keyed:
+        if instances and keyed:
             self._deliver_keyed(event_type, data, instances, args, event)
-        if self._endings:
+        if self._endings.due:
             for key in self._endings.expired():
                 listeners.release(key)
 
@@ -456,7 +457,7 @@ class Dispatcher:
             if scoped is None:
                 continue
             listeners.mark_seen(key)
-            if endings and (end is None or not end.deferred):
+            if endings.due and (end is None or not end.deferred):
                 endings.cancel(key)  # an event about it: the application still sees it
             if scoped:
                 self._call(scoped, args, event)
