@@ -14,17 +14,18 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, overload
 
 from .backoff import Backoff
 from .errors import ARIError
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
-from .socket_rest import check_transport
+from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
+from .transports import Router, check_transport
 
 if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
     from .dispatch import Dispatcher
@@ -145,10 +146,8 @@ class Client:
         meta.make_events = functools.partial(_make_listeners, meta)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
-        meta.observers["applications.filter"] = meta.router.note_filter
-        gate = getattr(meta.router, "set_socket_gate", None)
-        if gate is not None:  # seam 2: until the router has it, nothing to wire
-            gate(lambda: not self._saturated())
+        meta.observers.add("applications.filter", meta.router.note_filter)
+        meta.router.set_socket_gate(lambda: not self._saturated())  # seam 2
 
     @property
     def api(self) -> API:
@@ -221,7 +220,7 @@ class Client:
             sink = dispatcher.start()  # before the stream: the first frames need it
             stream = EventStream(
                 self.meta.transport,
-                cast(Any, sink),  # seam 1: the stream takes a sink (typed as a dispatcher before the seam)
+                sink,
                 apps,
                 subscribe_all=subscribe_all,
                 backoff=self._backoff,
@@ -444,10 +443,13 @@ def connect(
     def build() -> Client:
         # A connection for every thread that may call at once: workers and dispatchers.
         size = pool_size or max(16, workers + int(dispatch_workers))
-        http = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
+        http = HTTPTransport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(http.get_json)
-            meta = Meta(build_api(description), http, workers=workers, rest_transport=transport)
+            api = build_api(description)
+            # The event socket carries REST calls on an Asterisk that describes RESTRequest.
+            socket = SocketRequests(http.root, timeout) if transport != "http" and "RESTRequest" in api.models else None
+            meta = Meta(api, Router(http, transport, socket), workers=workers)
             return Client(meta, **event_options)
         except BaseException:
             http.close()

@@ -201,17 +201,6 @@ class Sink:
         """True while the backlog is full: REST answers on the socket would wait behind it."""
         return self._backlog.saturated
 
-    # seam shim: the stream of before the seam starts, stops and asks the dispatcher for its
-    # submit function itself; the client now does the first two.  Drop once stream.py takes a sink.
-    def start(self) -> None:  # seam shim
-        return None
-
-    def stop(self, timeout: float = 0.0) -> None:  # seam shim
-        return None
-
-    def submitter(self) -> Callable[[List[bytes], float], None]:  # seam shim
-        return self.submit
-
 
 class _Call:
     """A queued client event (``WebSocketConnected``...), dispatched in line with Asterisk's."""
@@ -594,9 +583,6 @@ class Dispatcher:
         if run is None or run.sink is None:
             raise RuntimeError("the dispatcher is not running")
         return run.sink
-
-    def submitter(self) -> Callable[[List[bytes], float], None]:  # seam shim: stream.py of before the seam
-        return self.sink().submit
 
     def _submitter(self, run: _Run) -> Callable[[List[bytes], float], None]:
         """The function the reader calls with each batch of text frames and when they arrived.
