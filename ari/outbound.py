@@ -19,11 +19,14 @@ application gave the Asterisk's URL, and whose events reach the same listener AP
 Its job is the server side of the socket and the life of those clients.  It must not frame
 or parse WebSocket or HTTP (the ``websockets`` library does), correlate REST answers
 (``socket_rest.py`` does), call handlers (the dispatcher does) nor shape events (events.py).
+With stream.py it is one of the two modules importing ``websockets`` (stream.py: its sans-I/O
+protocol for the inbound reader; here: its threaded server), loaded on the first ``start()``.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import socket
 import ssl as ssl_module
@@ -70,8 +73,6 @@ def is_per_call(application: str) -> bool:
 
 def _first_frame(payload: bytes) -> Tuple[str, str]:
     """The ``(asterisk_id, application)`` the first frame of a connection names, or ValueError."""
-    import json
-
     data = json.loads(payload)
     if not isinstance(data, dict):
         raise ValueError("the first frame is not a JSON object")
@@ -843,8 +844,6 @@ class Server:
 
 def _socket_fetch(link: _Link, timeout: float) -> Callable[[str], Any]:
     """GET a description document over the connection as RESTRequest (Asterisk answers api-docs there)."""
-    import json
-
     requests = SocketRequests(f"outbound://{link.asterisk_id}/ari", timeout)
     requests.begin(link.application)
     requests.attach(link.send, link.reader, link.application)
