@@ -98,8 +98,8 @@ class Meta:
 
     It lives under one attribute (``client.meta``, ``Channel.meta``) so it can never
     collide with an operation or a field name.  ``api``, ``router``, ``transport`` and
-    ``observers`` and ``instance_classes`` are read-only; ``make_events`` is the client's one
-    piece of wiring.
+    ``observers`` and ``instance_classes`` cannot be replaced; ``make_events`` is the client's
+    one piece of wiring.
     """
 
     def __init__(self, api: API, router: Router, *, workers: int = 8) -> None:
@@ -131,8 +131,9 @@ class Meta:
         return self._router.http
 
     @property
-    def instance_classes(self) -> Mapping[str, Type[Resource]]:
-        """Model name -> the generated instance class (``Channel``, ``Bridge``...)."""
+    def instance_classes(self) -> Dict[str, Type[Resource]]:
+        """Model name -> the generated instance class (``Channel``, ``Bridge``...); filled by
+        ``build_classes`` (outbound.py fills a per-call client's with subclasses of shared ones)."""
         return self._instance_classes
 
     @property

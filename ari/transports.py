@@ -81,7 +81,8 @@ class Transport(Protocol):
     """What every transport implements (requests' ``BaseAdapter``, httpx's ``BaseTransport``).
 
     ``send`` raises ``ari.ConnectionError`` / ``ari.Timeout`` when no reply came, and
-    ``ari.ClosedError`` after ``close()``; an error status is a ``Reply`` like any other.
+    ``ari.ClosedError`` after ``close()``; an error status is a ``Reply`` like any other.  A
+    ``closed`` attribute, where a transport has one, tells the router the client was closed.
     """
 
     def send(self, request: PreparedRequest) -> Reply: ...
@@ -155,7 +156,7 @@ class Router:
         self._socket_usable = usable
 
     def send(self, request: PreparedRequest) -> Reply:
-        if self.http.closed:  # the client closed: not over the socket either
+        if getattr(self.http, "closed", False):  # the client closed: not over the socket either
             raise ClosedError(f"{request.method} {shorten(self.http.root + request.path)}: the client is closed")
         socket = self.socket
         if socket is not None and not request.binary and not socket.on_reader_thread():
