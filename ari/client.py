@@ -11,16 +11,18 @@ import functools
 import logging
 import threading
 from concurrent.futures import Future
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .backoff import Backoff
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
-from .socket_rest import check_transport
+from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
+from .transports import Router, check_transport
 
 if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
     from .stream import Apps, EventStream
@@ -77,7 +79,7 @@ class Client:
         meta.make_events = functools.partial(_make_dispatcher, meta, options)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
-        meta.observers["applications.filter"] = meta.router.note_filter
+        meta.observers.add("applications.filter", meta.router.note_filter)
 
     @property
     def api(self) -> API:
@@ -119,9 +121,10 @@ class Client:
             raise RuntimeError("events already started; stop() first")
         from .stream import EventStream  # here: REST-only clients never pay for the WebSocket libraries
 
+        dispatcher = self.meta.events
         stream = EventStream(
             self.meta.transport,
-            self.meta.events,
+            _sink_of(dispatcher),
             apps,
             subscribe_all=subscribe_all,
             backoff=self._backoff,
@@ -130,7 +133,11 @@ class Client:
             **self._stream_options,
         )
         self._stream = stream  # before start(): a handler may call stop() at once
-        stream.start()
+        try:
+            stream.start()
+        except BaseException:
+            dispatcher.stop()  # seam shim
+            raise
 
     def _resubscribe(self, app: str, sources: List[str]) -> None:
         self.applications.subscribe(applicationName=app, eventSource=sources)  # type: ignore[attr-defined]
@@ -140,6 +147,7 @@ class Client:
         stream = self._stream
         if stream is not None:
             stream.stop()
+            self.meta.events.stop()  # seam shim: the dispatcher stops after the stream
 
     def run(self, apps: Apps, subscribe_all: bool = False) -> None:
         """``start(apps)`` and block until ``stop()``, Ctrl-C, or reconnecting gives up."""
@@ -172,6 +180,15 @@ class Client:
 
     removeListener = remove_listener
     removeAllListeners = remove_all_listeners
+
+
+def _sink_of(dispatcher: Any) -> Any:
+    """The dispatcher's ``sink()`` (seam 1), started before the stream."""
+    # seam shim: until the dispatcher provides sink() itself (the dispatch helper's branch)
+    dispatcher.start()
+    if hasattr(dispatcher, "sink"):
+        return dispatcher.sink()
+    return SimpleNamespace(submit=dispatcher.submitter(), emit=dispatcher.emit, saturated=False)
 
 
 def _make_dispatcher(meta: Meta, options: Dict[str, Any]) -> Any:
@@ -219,10 +236,13 @@ def connect(
         size = pool_size or max(
             16, workers + int(event_options.get("dispatch_workers", _DISPATCH_OPTIONS["dispatch_workers"]))
         )
-        http = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
+        http = HTTPTransport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(http.get_json)
-            meta = Meta(build_api(description), http, workers=workers, rest_transport=transport)
+            api = build_api(description)
+            # The event socket carries REST calls on an Asterisk that describes RESTRequest.
+            socket = SocketRequests(http.root, timeout) if transport != "http" and "RESTRequest" in api.models else None
+            meta = Meta(api, Router(http, transport, socket), workers=workers)
             return Client(meta, **event_options)
         except BaseException:
             http.close()

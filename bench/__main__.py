@@ -1,5 +1,6 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print the table, exit 1 on a miss.
 
+``python -m bench soak [--minutes N]`` runs the soak under faults instead (bench/soak.py).
 ``python -m bench e2e --url URL ...`` runs the end-to-end calls against a real Asterisk (bench/e2e.py).
 
 Its one job is running the measurement modules in order and printing their rows; a module
@@ -23,6 +24,10 @@ MODULES = ("connect", "events", "rest", "latency", "memory")
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:  # a bounded soak under faults (bench/soak.py), not a benchmark row
+        from .soak import main as soak
+
+        return soak(argv[1:])
     if argv[:1] == ["e2e"]:  # against a real Asterisk only: never part of the default run
         from .e2e import main as e2e
 

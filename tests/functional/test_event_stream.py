@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -240,7 +241,7 @@ def test_dead_connection_found_by_ping_timeout(client):
             self.aborted.wait(5)
             raise OSError("aborted")
 
-        def ping(self):
+        def ping(self, timeout=None):
             pass
 
         def abort(self):
@@ -251,17 +252,18 @@ def test_dead_connection_found_by_ping_timeout(client):
 
     links = []
 
-    def opener(url, authorization, verify, timeout):
+    def opener(url, authorization, verify, timeout, attempt):
         links.append(Silent())
         return links[-1]
 
     from ari.stream import EventStream
 
-    stream = EventStream(
-        client.meta.transport, client.meta.events, "hello", ping_interval=0.05, ping_timeout=0.05, opener=opener
-    )
     reconnecting = Recorder()
-    client.on("WebSocketReconnecting", reconnecting)
+    sink = SimpleNamespace(
+        submit=lambda batch, received_at: None,
+        emit=lambda event: reconnecting(event) if event["type"] == "WebSocketReconnecting" else None,
+    )
+    stream = EventStream(client.meta.transport, sink, "hello", ping_interval=0.05, ping_timeout=0.05, opener=opener)
     stream.start()
     try:
         assert reconnecting.wait(1)[0][0].attempt == 1

@@ -23,8 +23,9 @@ OWNERS = {
 #: Lower layers never import higher ones.
 LAYERS = [
     {"errors", "naming"},
-    {"http", "backoff", "workers"},
-    {"spec", "socket_rest"},  # spec's command line (python -m ari.spec save) fetches through http
+    {"transports", "backoff", "workers"},  # the transport contract, the router
+    {"http", "socket_rest"},  # the transports
+    {"spec"},  # its command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
     {"resources", "subscriptions"},
@@ -101,6 +102,11 @@ def test_imports_point_one_way() -> None:
                 continue
             target = name[len("ari.") :].split(".")[0]
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
+
+
+def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
+    # Seam 1: the client sequences dispatcher and stream; the stream only knows submit/emit.
+    assert "ari.dispatch" not in _imports()["stream"]
 
 
 #: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
