@@ -199,6 +199,9 @@ def run(
 
 
 def main(argv: List[str]) -> None:
+    interval = os.environ.get("BENCH_SWITCH_INTERVAL")  # the GIL's switch interval, for experiments
+    if interval:
+        sys.setswitchinterval(float(interval))
     url, user, password, calls, concurrency, prefix, deadline, transport = argv[:8]
     dispatch = argv[8] if len(argv) > 8 else "concurrent"
     workers = int(argv[9]) if len(argv) > 9 else 8
