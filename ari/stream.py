@@ -52,6 +52,7 @@ from .events import Event, client_event
 from .http import Transport, Verify
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
+from .threads import join_by
 
 log = logging.getLogger(__name__)
 
@@ -507,12 +508,8 @@ class EventStream:
         link = self._link
         if link is not None:
             link.abort()
-        current = threading.current_thread()
-        for thread in self._threads:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic() - 0.5))
-                if thread.is_alive():
-                    log.warning("%s did not stop in time", thread.name)
+        for thread in join_by(self._threads, deadline - 0.5):
+            log.warning("%s did not stop in time", thread.name)
         self.finished.set()
 
     # -- the reader --------------------------------------------------------------------
