@@ -210,8 +210,8 @@ class Link:
     def read(self) -> List[Tuple[int, bytes]]:
         """The next messages, as (opcode, payload): all that one socket read completed.
 
-        Pings are answered here.  Raises when the connection is closed, broken or speaks
-        anything but the WebSocket protocol.
+        Pings are answered here.  Raises ``ari.ConnectionError`` when the connection is
+        closed, broken or speaks anything but the WebSocket protocol.
         """
         while True:
             if self._failed is not None:
@@ -221,7 +221,9 @@ class Link:
             except TimeoutError as exc:
                 if exc.errno is None:  # the socket's own timeout: idle, not dead (pings tell)
                     continue
-                raise
+                raise ConnectionError(f"the event socket broke ({exc})") from exc
+            except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
+                raise ConnectionError(f"the event socket broke ({exc})") from exc
             if not chunk:
                 raise ConnectionError("the event socket was closed")
             self.received_at = time.monotonic()
