@@ -117,8 +117,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     ]
     for caller in callers:
         caller.start()
-    while len(sent) < 2:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: len(sent) >= 2, 5)
     compact = json.dumps(
         {
             "type": "RESTResponse",
