@@ -49,7 +49,7 @@ from websockets.protocol import Side, State
 from .backoff import Backoff
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import Event, client_event
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
 from .threads import join_by
@@ -390,7 +390,7 @@ class EventStream:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: HTTPTransport,
         sink: Sink,
         apps: Apps,
         *,
