@@ -15,14 +15,14 @@ OWNERS = {
     "requests": {"http"},
     "urllib3": {"http"},
     "websocket": {"stream"},
-    "websockets": {"stream"},
+    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
     "blinker": {"listeners"},
-    "aiohttp": {"testing.server"},
+    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
 LAYERS = [
-    {"errors", "naming"},
+    {"errors", "naming", "threads"},
     {"transports", "backoff", "workers"},  # the transport contract, the router
     {"http", "socket_rest"},  # the transports
     {"spec"},  # its command line (python -m ari.spec save) fetches through http
@@ -34,6 +34,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"outbound"},
     {"__init__", "demo", "__main__"},
 ]
 
@@ -75,6 +76,7 @@ def test_public_surface() -> None:
         "NotFound",
         "PreconditionFailed",
         "Resource",
+        "Server",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -83,10 +85,11 @@ def test_public_surface() -> None:
         "__version__",
         "connect",
         "connect_async",
+        "serve",
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    plain = {"Backoff", "Client", "ClientState", "Event", "Resource"}
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource", "Server"}
     errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
 
@@ -130,6 +133,7 @@ TESTING_LAYERS = [
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},
+    {"outbound"},  # the simulator connecting out, through the server's events sockets
     {"mock", "simulator"},
     {"__init__", "__main__", "pytest_plugin"},
 ]

@@ -16,7 +16,7 @@ import websocket
 from websockets.frames import Frame, Opcode
 
 import ari
-from ari.http import Transport
+from ari.http import HTTPTransport
 from ari.socket_rest import NotSent, SocketRequests
 from ari.stream import CLOSE, PING, PONG, TEXT, EventStream, Link, sslopt_for
 from ari.transports import PreparedRequest
@@ -104,8 +104,6 @@ def test_end_of_stream_is_a_connection_error() -> None:
 
 
 def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher() -> None:
-    from ari.transports import PreparedRequest
-
     requests = SocketRequests("http://pbx/ari", timeout=5)
     sent: List[str] = []
     requests.begin("app")
@@ -119,8 +117,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     ]
     for caller in callers:
         caller.start()
-    while len(sent) < 2:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: len(sent) >= 2, 5)
     compact = json.dumps(
         {
             "type": "RESTResponse",
@@ -147,7 +144,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     replaced = json.dumps({"type": "ApplicationReplaced", "application": "app"}, indent=2).encode()
     data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode(), replaced))
     link, _ = _link(data, 65536)
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         batches: List[List[bytes]] = []
         sink = SimpleNamespace(submit=lambda batch, received_at: batches.append(batch), emit=lambda event: None)
         stream = EventStream(transport, sink, "app", requests=requests)
@@ -186,7 +183,7 @@ def test_answers_of_any_json_shape_reach_their_callers_never_the_handlers(shape:
     event = b'{"type": "StasisStart", "application": "app"}'
     link, _ = _link(_frame(Opcode.TEXT, _answer(sent[0], "shaped", **shape)) + _frame(Opcode.TEXT, event), 65536)
     batches: List[List[bytes]] = []
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         sink = SimpleNamespace(submit=lambda batch, received_at: batches.append(batch), emit=lambda event: None)
         stream = EventStream(transport, sink, "app", requests=requests)
         assert isinstance(stream._read(link), ari.ConnectionError)
@@ -359,7 +356,7 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
         release.wait(5)  # a full backlog: the sink holds the reader (bounded)
 
     link = Endless()
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         stream = EventStream(transport, SimpleNamespace(submit=submit, emit=lambda event: None), "app")
         stream.requests = requests
         reader = threading.Thread(target=stream._read, args=(link,))
@@ -373,3 +370,25 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
             release.set()
             reader.join(5)
     assert batches == [[b'{"type":"E1"}'], [b'{"type":"E2"}'], [b'{"type":"E3"}']]
+
+
+@pytest.mark.parametrize("how", ["peer reset", "our descriptor closed"])
+def test_auto_sends_a_call_over_http_when_its_socket_broke_before_it_left(
+    tcp_pair: Tuple[socket.socket, socket.socket], how: str
+) -> None:
+    from ari.transports import MockTransport, Reply, Router
+
+    ours, peer = tcp_pair
+    link = _real_link(ours)
+    over_http: List[PreparedRequest] = []
+    http = MockTransport(lambda request: over_http.append(request) or Reply(200, "OK", '"by http"'))
+    requests = SocketRequests(http.root, timeout=5)
+    requests.begin("app")
+    requests.attach(link.send_text, reader=-1)
+    router = Router(http, "auto", requests)
+    if how == "peer reset":
+        _reset(peer, ours)
+    else:
+        ours.close()
+    reply = router.send(PreparedRequest("POST", "/channels/c1/answer", operation="channels.answer"))
+    assert json.loads(reply.content) == "by http" and [r.path for r in over_http] == ["/channels/c1/answer"]
