@@ -83,6 +83,7 @@ def bridge_channels(r: Runner) -> None:
     r.rest("GET", f"/bridges/{bridge}/variable", {"variable": "UNSET_ONE"})
     r.rest("POST", f"/bridges/{bridge}/variables", body={"variables": {"X": "1"}})
     r.rest("GET", f"/bridges/{bridge}/variables")
+    r.rest("GET", f"/bridges/{bridge}/variables", {"variables": "X,BV"})
     r.step("remove")
     r.ok("POST", f"/bridges/{bridge}/removeChannel", {"channel": b})
     r.wait("ChannelLeftBridge", channel__id=b)

@@ -83,6 +83,7 @@ def endpoints_and_sounds(r: Runner) -> None:
     r.step("sounds")
     r.rest("GET", "/sounds/hello-world")
     r.rest("GET", "/sounds/nosuchsound")
+    r.rest("GET", "/sounds", {"lang": "en", "format": "gsm"})
     r.rest("GET", "/sounds", {"lang": "xx"})
     r.rest("GET", "/sounds", {"format": "nosuchformat"})
 
