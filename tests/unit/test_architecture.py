@@ -103,3 +103,41 @@ def test_imports_point_one_way() -> None:
                 continue
             target = name[len("ari.") :].split(".")[0]
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
+
+
+#: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
+#: the models, the test-facing classes on top (``state`` stands for every ``state.*`` module).
+TESTING_LAYERS = [
+    {"errors", "backend", "clock", "media", "dialplan"},
+    {"description", "framing"},
+    {"checks", "state"},
+    {"asterisk", "events_socket"},
+    {"server"},
+    {"mock", "simulator"},
+    {"__init__", "__main__", "pytest_plugin"},
+]
+
+
+def test_testing_imports_point_one_way() -> None:
+    level = {name: index for index, layer in enumerate(TESTING_LAYERS) for name in layer}
+    for module, names in _imports().items():
+        if not module.startswith("testing."):
+            continue
+        mine = module.split(".")[1]
+        assert mine in level, f"ari.{module} is in no layer of TESTING_LAYERS"
+        for name in names:
+            if not name.startswith("ari.testing."):
+                continue
+            target = name[len("ari.testing.") :].split(".")[0]
+            if target == mine:
+                continue
+            assert level[target] <= level[mine], f"testing.{mine} imports {target}, a higher layer"
+
+
+def test_simulator_handlers_reach_no_server_part() -> None:
+    """The state model answers requests; sockets, framing and checks are the server's."""
+    server_parts = {"server", "events_socket", "framing", "checks", "clock", "mock", "simulator"}
+    for module, names in _imports().items():
+        if module.startswith("testing.state") or module in ("testing.asterisk", "testing.errors"):
+            used = {n[len("ari.testing.") :].split(".")[0] for n in names if n.startswith("ari.testing.")}
+            assert not used & server_parts, (module, used & server_parts)
