@@ -43,7 +43,7 @@ from .record import GENERATED_ID
 Json = Any
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
-CHANNEL_COUNTER = re.compile(r"-[0-9a-f]{8}(?=;|$)")
+CHANNEL_COUNTER = re.compile(r"(?<=[-/])(0x[0-9a-f]+|[0-9a-f]{8})(?=;|$)")
 TIME_KEYS = frozenset({"timestamp", "creationtime", "startup_time", "last_reload_time"})
 MACHINE_KEYS = frozenset({"asterisk_id", "entity_id"})
 DURATION_KEYS = frozenset({"duration", "talking_duration", "silence_duration"})
@@ -120,7 +120,7 @@ class Normaliser:
             if GENERATED_ID.match(value):
                 return "<generated-id>"
             if key == "name" or "/" in value:
-                value = CHANNEL_COUNTER.sub("-<n>", value)
+                value = CHANNEL_COUNTER.sub("<n>", value)
         return value
 
 

@@ -64,8 +64,8 @@ def test_incoming_call_play_and_hangup(sim: Simulator, events: Events) -> None:
     assert events.next("PlaybackStarted")["playback"]["id"] == r.json()["id"]
     assert events.next("PlaybackFinished")["playback"]["state"] == "done"
     sim.hangup(cid)
-    assert [events.next(t)["type"] for t in ("ChannelHangupRequest", "StasisEnd",
-                                             "ChannelDestroyed")]
+    # It entered through Stasis() in the dialplan: no ChannelDestroyed reaches the app.
+    assert [events.next(t)["type"] for t in ("ChannelHangupRequest", "StasisEnd")]
     sim.wait_idle()
 
 

@@ -113,7 +113,8 @@ TESTING_LAYERS = [
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},
-    {"mock", "simulator"},
+    {"mock", "simulator", "record", "scenarios"},
+    {"conformance"},
     {"__init__", "__main__", "pytest_plugin"},
 ]
 

@@ -40,6 +40,7 @@ class MediaChannelEngine:
         transport: str,
         chan_id: Optional[str],
         variables: Dict[str, str],
+        codec: str = "",
     ) -> Channel:
         w = self.w
         if transport == "websocket":
@@ -49,8 +50,10 @@ class MediaChannelEngine:
         else:
             name = f"UnicastRTP/{host}-{w.name_suffix()}"
         ch = w.calls.new_channel(name, chan_id)
-        ch.state = "Up"
-        ch.answered_at = w.now()
+        # Asterisk originates the media channel into the app: its originator hears it to the end.
+        ch.subscribers.add(app)
+        ch.outgoing_line = True
+        ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         port = 10000 + (len(w.channels) * 2) % 10000
         if encapsulation == "rtp":
             ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
@@ -59,5 +62,16 @@ class MediaChannelEngine:
         for var, value in variables.items():
             apply_var(ch, var, value)
         w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
-        ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, [])))
+        dialstring = f"{host}/c({codec})" if codec else str(host)
+
+        def answered() -> None:
+            w.emit("Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring,
+                            "peer": ch.to_json()}, channels=[ch])
+            ch.answered_at = w.now()
+            w.calls.set_state(ch, "Up")
+            w.emit("Dial", {"dialstatus": "ANSWER", "forward": "", "dialstring": dialstring,
+                            "peer": ch.to_json()}, channels=[ch])
+            w.calls.enter_stasis(ch, app, [])
+
+        ch.timers.append(w.later(0.0, answered))
         return ch

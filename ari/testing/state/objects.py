@@ -19,6 +19,7 @@ class Channel:
         "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted",
         "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
+        "half", "outgoing_line", "entered_by_dialplan",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -57,7 +58,13 @@ class Channel:
         self.answered_at: Optional[float] = None
         self.hanging_up = False
         self.other_half: Optional[str] = None  # the ;2 half of a Local channel
-        self.subscribers: Set[str] = set()  # apps explicitly subscribed (channel:<id>)
+        self.subscribers: Set[str] = set()  # apps subscribed (channel:<id>, its originator)
+        self.half = 0  # 1 or 2 for the halves of a Local channel
+        # Originated into an app: outside Stasis its dialplan shows Dial's AppDial2.
+        self.outgoing_line = False
+        # In Stasis through its own dialplan (Stasis() in an extension), not an originate:
+        # the app hears nothing of it after StasisEnd.
+        self.entered_by_dialplan = False
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {

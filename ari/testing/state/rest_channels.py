@@ -268,7 +268,7 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     chan_id = q(req, "channelId")
     w.calls.check_new_ids(chan_id)
     ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id,
-                                         body_vars(req))
+                                         body_vars(req), codec=fmt)
     return ok(ch.to_json())
 
 
