@@ -162,9 +162,9 @@ def _diff(a: Json, b: Json, path: str = "") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             if k not in a:
-                return f"{path}.{k}: unexpected"
+                return f"{path}.{k}: missing (Asterisk has it)"
             if k not in b:
-                return f"{path}.{k}: missing"
+                return f"{path}.{k}: unexpected (Asterisk has none)"
             d = _diff(a[k], b[k], f"{path}.{k}")
             if d:
                 return d

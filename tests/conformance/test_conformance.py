@@ -29,7 +29,9 @@ SPEED = 20.0
 
 
 def replay(recorded: Dict[str, Any]) -> Dict[str, Any]:
-    with Simulator(speed=SPEED) as sim:
+    # Configured like the recorded Asterisk (../shared/asterisk/): no SIP stack, so no PJSIP
+    # endpoints; calls are Local channels into its test dialplan.
+    with Simulator(speed=SPEED, endpoints=()) as sim:
         runner = Runner(sim.url, sim.username, sim.password, speed=SPEED, timeout=5.0)
         try:
             runner.replay(recorded)

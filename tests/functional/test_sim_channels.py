@@ -95,14 +95,16 @@ def test_originate_parameter_errors(client: Any) -> None:
         client.channels.originate(endpoint="Local/echo@default")
     assert caught.value.message == "Application or extension must be specified"
     with pytest.raises(ari.BadRequest) as caught:
-        client.channels.originate(endpoint="Local/echo@default", app=APP, extension="100")
+        client.channels.originate(endpoint="Local/echo@default", app=APP, context="default")
     assert "mutually exclusive" in caught.value.message
     with pytest.raises(ari.BadRequest) as caught:
         client.channels.originate(endpoint="nonsense", app=APP)
-    assert caught.value.message == "Endpoint parameter is invalid"
+    assert caught.value.message == "Invalid endpoint specified"
     with pytest.raises(ari.BadRequest) as caught:
-        client.channels.originate(endpoint="IAX2/nowhere", app=APP)
+        client.channels.originate(endpoint="PJSIP/nowhere", app=APP)
     assert caught.value.message == "Invalid parameters for originating a channel."
+    with pytest.raises(ari.ServerError):  # no such channel driver: 500 {"error": "Allocation failed"}
+        client.channels.originate(endpoint="IAX2/nowhere", app=APP)
 
 
 def test_originate_to_dialplan_sets_variables(ari_sim: Simulator, client: Any) -> None:
@@ -148,8 +150,9 @@ def test_create_then_dial(ari_sim: Simulator, client: Any) -> None:
         client.channels.create(endpoint="Local/echo@default", app=APP, channelId=ch.id)
     with pytest.raises(ari.BadRequest):
         client.channels.create(endpoint="bad", app=APP)
-    with pytest.raises(ari.BadRequest):
+    with pytest.raises(ari.ServerError) as failed:  # no such channel driver
         client.channels.create(endpoint="IAX2/x", app=APP)
+    assert failed.value.status_code == 500
 
 
 def test_dial_errors_use_asterisks_wording(ari_sim: Simulator, client: Any) -> None:
@@ -200,9 +203,13 @@ def test_ring_progress_hold_mute_moh_silence(ari_sim: Simulator, client: Any) ->
     ch.stopMoh()
     ch.mute(direction="in")
     ch.unmute(direction="in")
-    ch.mute()
+    ch.mute(direction="both")
     ch.unmute(direction="out")
-    ch.unmute()
+    ch.unmute(direction="both")
+    # Asterisk refuses a mute without a direction, despite the described default.
+    with pytest.raises(ari.BadRequest) as caught:
+        ch.mute()
+    assert caught.value.message == "Direction is required"
     # ARI's own hold request sends no ChannelHold (that comes from channel drivers).
     assert not {"ChannelHold", "ChannelUnhold"} & set(_types(ari_sim, cid, mark))
     with pytest.raises(ari.BadRequest):
@@ -275,7 +282,7 @@ def test_snoop_and_external_media(ari_sim: Simulator, client: Any) -> None:
     cid = _incoming(ari_sim)
     with pytest.raises(ari.BadRequest) as caught:
         client.Channel(cid).snoopChannel(app=APP)
-    assert caught.value.message == "Spy or whisper must be specified"
+    assert caught.value.message == "Direction must be specified for at least spy or whisper"
     snoop = client.Channel(cid).snoopChannelWithId(snoopId="spy1", app=APP, spy="in", appArgs="s")
     assert snoop.id == "spy1" and snoop.name.startswith(f"Snoop/{cid}-")
     assert _of(ari_sim, "StasisStart", "spy1")["args"] == ["s"]
@@ -296,7 +303,7 @@ def test_snoop_and_external_media(ari_sim: Simulator, client: Any) -> None:
     assert ws.name.startswith("WebSocket/")
     with pytest.raises(ari.BadRequest):
         client.channels.externalMedia(app=APP, format="ulaw")
-    with pytest.raises(ari.BadRequest):
+    with pytest.raises(ari.ServerError):
         client.channels.externalMedia(app=APP, external_host="h:1", format="nope")
 
     stats = client.Channel(cid).rtpstatistics()
@@ -309,5 +316,5 @@ def test_external_media_takes_codec_names(ari_sim: Simulator, client: Any) -> No
     # Asterisk's externalMedia format is a codec ("slin16"), not a file format ("sln16").
     wide = client.channels.externalMedia(app=APP, external_host="127.0.0.1:9997", format="slin16")
     assert _of(ari_sim, "StasisStart", wide.id)["channel"]["name"].startswith("UnicastRTP/")
-    with pytest.raises(ari.BadRequest):
+    with pytest.raises(ari.ServerError):  # Asterisk fails inside: a 500
         client.channels.externalMedia(app=APP, external_host="127.0.0.1:9997", format="sln16")

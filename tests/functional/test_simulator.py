@@ -115,6 +115,7 @@ def test_bridge_created_only_to_subscribe_all(sim: Simulator, events: Events) ->
         api(sim, "POST", f"/bridges/{bid}/addChannel", channel=cid)
         entered = events.next("ChannelEnteredBridge")
         assert entered["bridge"]["id"] == bid and entered["channel"]["id"] == cid
+        api(sim, "POST", "/applications/app/subscription", eventSource=f"bridge:{bid}")
         api(sim, "DELETE", f"/bridges/{bid}")
         events.next("BridgeDestroyed")
         assert not any(e["type"] == "BridgeCreated" and e["application"] == "app"

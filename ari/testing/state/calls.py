@@ -84,6 +84,8 @@ class CallEngine:
         try:
             return self.w.dialplan.far_end(endpoint)
         except UnknownEndpoint:
+            if endpoint.partition("/")[0] not in ("PJSIP", "Local"):
+                raise errors.AllocationFailed() from None  # no such channel driver
             raise errors.UnreachableEndpoint() from None
 
     def originate(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
@@ -95,9 +97,14 @@ class CallEngine:
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         if caller:
             ch.caller_name, ch.caller_number = parse_caller_id(caller)
+            # Dial shows the far end the same identity as connected line; a Local ;2 half
+            # calls with it.
+            ch.connected_name, ch.connected_number = ch.caller_name, ch.caller_number
+            half = self.half_of(ch)
+            if half is not None:
+                half.caller_name, half.caller_number = ch.caller_name, ch.caller_number
         for name, value in variables.items():
             apply_var(ch, name, value)
-            ch.channelvars[name] = value
         if app:
             ch.pending_app = app
             ch.pending_args = args
@@ -109,6 +116,10 @@ class CallEngine:
             half = self.half_of(ch)
             if half is not None:
                 half.subscribers.add(app)
+        elif ch.half:
+            # A Local channel shows Dial's pseudo-app until answered, then runs the extension.
+            ch.app_name, ch.app_data = OUTGOING_LINE
+            ch.dialplan_target = (context or "default", extension or "s", priority)
         else:
             ch.context = context or "default"
             ch.exten = extension or "s"
@@ -124,7 +135,6 @@ class CallEngine:
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         for name, value in variables.items():
             apply_var(ch, name, value)
-            ch.channelvars[name] = value
         ch.subscribers.add(app)  # the channel only: its Local ;2 half stays unheard
 
         def run_stasis() -> None:
@@ -281,13 +291,31 @@ class CallEngine:
             self.enter_stasis(ch, app, args)
         elif ch.app is None and not ch.outgoing_line:
             self.run_dialplan(ch)
-        if half is not None:
+        if half is not None and not self._answer_pending(half):
             self.half_step(half, 2)
         self.far_end_script(ch)
+
+    def media_flows(self, ch: Channel) -> None:
+        """Audio now flows on ``ch`` (a playback, a recording, a two-party bridge, the dialplan
+        again): a Local ;2 half waiting in Answer() moves on."""
+        half = self.half_of(ch) if ch.half == 1 else None
+        if half is not None and self._answer_pending(half):
+            self.half_step(half, 2)
+
+    @staticmethod
+    def _answer_pending(half: Channel) -> bool:
+        """Answer() on a Local ;2 half returns once media flows: with a silent ``Wait`` next,
+        only when its ;1 half joins a bridge (as recorded on Asterisk 22)."""
+        steps = half.far_end.steps if half.far_end else ()
+        return len(steps) > 1 and steps[0][0] == "Answer" and steps[1][0] == "Wait" \
+            and half.priority == 1
 
     def run_dialplan(self, ch: Channel) -> None:
         """An originate to an extension: the answered channel runs it (Stasis() for
         ``app-<name>``, or a far end such as ``echo``)."""
+        if ch.dialplan_target is not None:
+            ch.context, ch.exten, ch.priority = ch.dialplan_target
+            ch.dialplan_target = None
         app = self.w.dialplan.stasis_app(ch.context, ch.exten)
         if app is not None and ch.priority <= STASIS_PRIORITY:
             ch.priority = STASIS_PRIORITY
@@ -420,14 +448,20 @@ class CallEngine:
     def variable(self, ch: Channel, name: str) -> str:
         value = read_var(ch, name)
         if value is None:
+            if name.endswith(")") and "(" in name:
+                raise errors.FunctionNotReadable()
             raise errors.VariableNotFound()
         return value
 
     def variables(self, ch: Channel, names: Iterable[str]) -> Dict[str, str]:
         return {name: self.variable(ch, name) for name in names}
 
-    def set_variable(self, ch: Channel, name: str, value: str) -> None:
+    def set_variable(self, ch: Channel, name: str, value: str, report: bool = False) -> None:
+        """``report``: setChannelVar's report_events, which makes Asterisk show the variable in
+        the channel's ``channelvars`` from then on."""
         apply_var(ch, name, value)
+        if report:
+            ch.channelvars[name] = value
         self.w.emit("ChannelVarset", {"variable": name, "value": value,
                                       "channel": ch.to_json()}, channels=[ch])
 
@@ -436,6 +470,9 @@ class CallEngine:
     def redirect(self, ch: Channel, tech: str) -> None:
         if tech.lower() != ch.technology.lower():
             raise errors.EndpointTechnologyMismatch(tech, ch.technology)
+        if ch.half:
+            self.media_flows(ch)
+            return  # a Local channel accepts a redirect and stays (as recorded on Asterisk 22)
         # The driver sends a 302 and the channel leaves: as a far-end hangup.
         self.hangup(ch, 16, soft=False)
 
@@ -473,7 +510,9 @@ class CallEngine:
         self.w.playback.stop_target("channel:" + ch.id)
         if ch.bridge_id is not None:
             self.leave_bridge(ch)
-        return self._stasis_end(ch)
+        app = self._stasis_end(ch)
+        self.set_variable(ch, "STASISSTATUS", "SUCCESS")
+        return app
 
     def move(self, ch: Channel, app: str, args: List[str]) -> None:
         if not self.w.registered(app):
@@ -489,6 +528,7 @@ class CallEngine:
     def continue_in_dialplan(self, ch: Channel, context: Optional[str], exten: Optional[str],
                              priority: Optional[int]) -> None:
         self.leave_stasis(ch)
+        self.media_flows(ch)
         if context:
             ch.context = context
         if exten:
@@ -550,9 +590,13 @@ class CallEngine:
         self.w.playback.stop_target("channel:" + ch.id)
         self.w.playback.drop_queue("channel:" + ch.id)
         if ch.bridge_id is not None:
+            if ch.app is not None and ch.app in self.w.apps:
+                self.w.apps[ch.app].bridge_ids.add(ch.bridge_id)
             self.leave_bridge(ch)
         if self._stasis_end(ch) is not None:
             self.set_variable(ch, "STASISSTATUS", "SUCCESS")
+            if not ch.outgoing_line:
+                ch.app_name, ch.app_data = "", ""  # Stasis() has returned
         half = self.half_of(ch)
         if ch.half == 2 and half is not None and not half.hanging_up:
             # The ;2 half went: its ;1 half hangs up as by its far end.
@@ -607,7 +651,7 @@ class CallEngine:
         channel the digits reach its ;2 half, and Echo() there does not return them."""
         far = ch.far_end
         half = self.half_of(ch) if ch.half == 1 else None
-        if half is None and (far is None or not far.echo):
+        if far is None or not far.echo:
             return
         target = half or ch
         at = before / 1000.0
@@ -631,6 +675,13 @@ class CallEngine:
         ch.bridge_id = br.id
         self.w.emit("ChannelEnteredBridge", {"bridge": br.to_json(), "channel": ch.to_json()},
                     channels=[ch], bridge=br)
+        members = [self.w.channels[c] for c in br.channels if c in self.w.channels]
+        if len(members) > 1:
+            for member in members:
+                self.media_flows(member)
+            for member in members:
+                peers = ",".join(m.name for m in members if m is not member)
+                self.set_variable(member, "BRIDGEPEER", peers)
         self.w.audio_changed(br=br)
 
     def leave_bridge(self, ch: Channel) -> None:
@@ -638,6 +689,8 @@ class CallEngine:
         ch.bridge_id = None
         if br is None:
             return
+        if ch.vars.get("BRIDGEPEER"):
+            self.set_variable(ch, "BRIDGEPEER", "")
         if ch.id in br.channels:
             br.channels.remove(ch.id)
         if br.video_source_id == ch.id:
@@ -652,13 +705,14 @@ class CallEngine:
         self.w.playback.drop_queue("bridge:" + br.id)
         if br.recording is not None:
             self.w.recording.finish(br.recording, "done")
-        # Apps whose channels were in the bridge still hear it go.
-        holders = [ch.app for ch in (self.w.channels.get(c) for c in br.channels) if ch]
         for cid in list(br.channels):
             ch = self.w.channels.get(cid)
             if ch is not None:
                 self.leave_bridge(ch)
-        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br, also=holders)
+        # Heard by apps subscribed to the bridge, which includes the app of a channel that
+        # hung up while in it (Stasis never drops that subscription), not by the apps of
+        # channels it still held.
+        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br)
         self.w.bridges.pop(br.id, None)
         for app in self.w.apps.values():
             app.bridge_ids.discard(br.id)
