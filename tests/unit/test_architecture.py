@@ -18,19 +18,21 @@ OWNERS = {
     "urllib3": {"http"},
     "websocket": {"stream", "testing.record"},
     "websockets": {"stream"},
-    "blinker": {"dispatch"},
+    "blinker": {"listeners"},
     "aiohttp": {"testing.server"},
 }
 
 #: Lower layers never import higher ones.
 LAYERS = [
     {"errors", "naming"},
-    {"http", "backoff", "workers"},
-    {"spec", "socket_rest"},  # spec's command line (python -m ari.spec save) fetches through http
+    {"transports", "backoff", "workers"},  # the transport contract, the router
+    {"http", "socket_rest"},  # the transports
+    {"spec"},  # its command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
     {"resources", "subscriptions"},
     {"events"},
+    {"listeners"},
     {"dispatch"},
     {"stream"},
     {"client"},
@@ -62,15 +64,19 @@ def test_public_surface() -> None:
     assert set(ari.__all__) == {
         "ARIError",
         "AuthenticationError",
+        "Backoff",
         "BadRequest",
         "Client",
+        "ClientState",
         "Conflict",
         "ConnectionError",
+        "Event",
         "Forbidden",
         "HTTPError",
         "MethodNotAllowed",
         "NotFound",
         "PreconditionFailed",
+        "Resource",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -82,8 +88,16 @@ def test_public_surface() -> None:
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n != "Client"]
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource"}
+    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
+
+
+def test_all_lists_every_public_name() -> None:
+    """``__all__`` is explicit and complete: every public name the package holds is in it (httpx's guard)."""
+    public = {name for name in vars(ari) if not name.startswith("_") and name != "logging"}
+    submodules = {name for name in public if type(getattr(ari, name)).__name__ == "module"}
+    assert public - submodules == set(ari.__all__) - {"__version__"}
 
 
 def test_each_dependency_has_one_module() -> None:
@@ -103,6 +117,11 @@ def test_imports_point_one_way() -> None:
                 continue
             target = name[len("ari.") :].split(".")[0]
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
+
+
+def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
+    # Seam 1: the client sequences dispatcher and stream; the stream only knows submit/emit.
+    assert "ari.dispatch" not in _imports()["stream"]
 
 
 #: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
