@@ -305,6 +305,11 @@ class ConfigTypeNotFound(NoSuchResource):
         super().__init__(f"Unable to retrieve object type '{object_type}' of configuration class '{config_class}'")
 
 
+class ConfigClassNotFound(NoSuchResource):
+    def __init__(self, config_class: str) -> None:
+        super().__init__(f"configClass '{config_class}' not found")
+
+
 class ConfigObjectNotFound(NoSuchResource):
     def __init__(self, object_id: str) -> None:
         super().__init__(f"Object '{object_id}' not found")

