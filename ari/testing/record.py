@@ -383,9 +383,17 @@ def cleanup(runner: Runner) -> None:
 
 
 def record_one(
-    url: str, username: str, password: str, scenario: Any, out: Path, version: Optional[str] = None
+    url: str,
+    username: str,
+    password: str,
+    scenario: Any,
+    out: Path,
+    version: Optional[str] = None,
+    speed: float = 1.0,
 ) -> Dict[str, Any]:
-    runner = Runner(url, username, password)
+    """Run ``scenario`` against the server at ``url`` and write its transcript into ``out``
+    (``speed``: simulated seconds per real second, for a simulator)."""
+    runner = Runner(url, username, password, speed=speed)
     version = version or server_version(runner)
     error = None
     try:
