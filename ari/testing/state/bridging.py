@@ -94,6 +94,10 @@ class BridgeEngine:
                                                      "old_video_source_id": old}, bridge=br)
 
     def set_moh(self, br: Bridge, value: bool) -> None:
+        if value and not br.moh:
+            self.w.calls.bridge_helper(br, "Announcer/ARI_MOH")
+        elif br.moh and not value:
+            self.w.calls.bridge_helper_gone(br, "Announcer/ARI_MOH")
         br.moh = value
         self.w.audio_changed(br=br)
 

@@ -103,6 +103,7 @@ class CallEngine:
             half = self.half_of(ch)
             if half is not None:
                 half.caller_name, half.caller_number = ch.caller_name, ch.caller_number
+                half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
         for name, value in variables.items():
             apply_var(ch, name, value)
         if app:
@@ -511,7 +512,8 @@ class CallEngine:
         if ch.bridge_id is not None:
             self.leave_bridge(ch)
         app = self._stasis_end(ch)
-        self.set_variable(ch, "STASISSTATUS", "SUCCESS")
+        if app is not None:
+            ch.status_due += 1
         return app
 
     def move(self, ch: Channel, app: str, args: List[str]) -> None:
@@ -593,10 +595,12 @@ class CallEngine:
             if ch.app is not None and ch.app in self.w.apps:
                 self.w.apps[ch.app].bridge_ids.add(ch.bridge_id)
             self.leave_bridge(ch)
-        if self._stasis_end(ch) is not None:
+        returns = ch.status_due + (self._stasis_end(ch) is not None)
+        ch.status_due = 0
+        for _ in range(returns):  # each Stasis() call returns as the channel goes
             self.set_variable(ch, "STASISSTATUS", "SUCCESS")
-            if not ch.outgoing_line:
-                ch.app_name, ch.app_data = "", ""  # Stasis() has returned
+        if returns and not ch.outgoing_line:
+            ch.app_name, ch.app_data = "", ""  # Stasis() has returned
         half = self.half_of(ch)
         if ch.half == 2 and half is not None and not half.hanging_up:
             # The ;2 half went: its ;1 half hangs up as by its far end.
@@ -679,9 +683,28 @@ class CallEngine:
         if len(members) > 1:
             for member in members:
                 self.media_flows(member)
-            for member in members:
-                peers = ",".join(m.name for m in members if m is not member)
+        self.bridge_peers(br)
+
+    def bridge_peers(self, br: Bridge) -> None:
+        """Tell each member who else is in the bridge (BRIDGEPEER), when that changed: the
+        helper channels Asterisk adds to play or record first, then the other members."""
+        members = [self.w.channels[c] for c in br.channels if c in self.w.channels]
+        for member in members:
+            peers = ",".join(br.helpers + [m.name for m in members if m is not member])
+            if peers != member.vars.get("BRIDGEPEER", ""):
                 self.set_variable(member, "BRIDGEPEER", peers)
+
+    def bridge_helper(self, br: Bridge, kind: str, replace: bool = True) -> None:
+        """Asterisk adds a helper channel (``Announcer/ARI``, ``Announcer/ARI_MOH``,
+        ``Recorder/ARI``) to ``br``; one of the same kind leaves (``replace``)."""
+        if replace:
+            br.helpers = [h for h in br.helpers if not h.startswith(kind + "-")]
+        br.helpers.insert(0, f"{kind}-{self.w.name_suffix()};2")
+        self.bridge_peers(br)
+
+    def bridge_helper_gone(self, br: Bridge, kind: str) -> None:
+        br.helpers = [h for h in br.helpers if not h.startswith(kind + "-")]
+        self.bridge_peers(br)
         self.w.audio_changed(br=br)
 
     def leave_bridge(self, ch: Channel) -> None:

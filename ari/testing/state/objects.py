@@ -19,7 +19,7 @@ class Channel:
         "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted",
         "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
-        "half", "outgoing_line", "entered_by_dialplan", "dialplan_target",
+        "half", "outgoing_line", "entered_by_dialplan", "dialplan_target", "status_due",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -67,6 +67,8 @@ class Channel:
         self.entered_by_dialplan = False
         # Originated to an extension: where it goes once answered (context, exten, priority).
         self.dialplan_target: Optional[Tuple[str, str, int]] = None
+        # Stasis() calls left by continue: each sets STASISSTATUS when the channel ends.
+        self.status_due = 0
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -91,7 +93,7 @@ class Channel:
 class Bridge:
     __slots__ = ("id", "types", "bridge_type", "name", "channels", "creationtime",
                  "video_mode", "video_source_id", "vars", "moh", "playing", "subscribers",
-                 "recording")
+                 "recording", "helpers")
 
     def __init__(self, bridge_id: str, types: List[str], name: str, creationtime: str) -> None:
         self.id = bridge_id
@@ -112,6 +114,10 @@ class Bridge:
         self.playing = 0
         self.subscribers: Set[str] = set()
         self.recording: Optional[str] = None
+        # Names of the channels Asterisk puts in the bridge to play or record
+        # ("Announcer/ARI-...;2", "Recorder/ARI-...;2"), newest first; members see them in
+        # BRIDGEPEER.
+        self.helpers: List[str] = []
 
     def technology(self) -> str:
         if self.bridge_type == "holding":

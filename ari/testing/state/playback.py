@@ -98,6 +98,8 @@ class PlaybackEngine:
             kind, _, ident = pb.target_uri.partition(":")
             if kind == "channel" and ident in self.w.channels:
                 self.w.calls.media_flows(self.w.channels[ident])
+            elif kind == "bridge" and ident in self.w.bridges:
+                self.w.calls.bridge_helper(self.w.bridges[ident], "Announcer/ARI")
         self._schedule(pb)
 
     def _schedule(self, pb: Playback) -> None:

@@ -103,6 +103,8 @@ class RecordingEngine:
         kind, _, ident = rec.target_uri.partition(":")
         if kind == "channel" and ident in self.w.channels:
             self.w.calls.media_flows(self.w.channels[ident])
+        elif kind == "bridge" and ident in self.w.bridges:
+            self.w.calls.bridge_helper(self.w.bridges[ident], "Recorder/ARI", replace=True)
         rec.last = self.w.now()
         rec.last_audible = self._audible(rec)
         self.w.emit("RecordingStarted", {"recording": rec.to_json()}, **self._route(rec))
@@ -170,6 +172,10 @@ class RecordingEngine:
         if rec.silence_timer is not None:
             rec.silence_timer.cancel()
         self._set_target(rec, None)
+        kind, _, ident = rec.target_uri.partition(":")
+        if kind == "bridge" and ident in self.w.bridges:
+            # The recorder stays listed; the announcer of earlier playbacks has left.
+            self.w.calls.bridge_helper_gone(self.w.bridges[ident], "Announcer/ARI")
         canceled = state == "canceled"
         if canceled:
             # Asterisk reports a cancelled recording as done, of no length, and keeps no file.
