@@ -432,8 +432,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.stdout.write(f"{s.area:12} {s.name:32} {s.doc}\n")
         return 0
     probe = Runner(args.url, args.user, args.password)
-    version = server_version(probe)
-    probe.close()
+    try:
+        version = server_version(probe)
+    except (requests.RequestException, ValueError) as e:
+        sys.stderr.write(f"cannot read {probe.base}/asterisk/info: {e}\n")
+        return 2
+    finally:
+        probe.close()
     out = Path(args.out or f"tests/fixtures/asterisk-{version}")
     failed = 0
     for scenario in chosen:
