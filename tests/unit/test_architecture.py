@@ -17,9 +17,9 @@ OWNERS = {
     "requests": {"http", "testing.record"},
     "urllib3": {"http"},
     "websocket": {"stream", "testing.record"},
-    "websockets": {"stream"},
+    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
     "blinker": {"listeners"},
-    "aiohttp": {"testing.server"},
+    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
@@ -36,6 +36,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"outbound"},
     {"__init__", "demo", "__main__"},
 ]
 
@@ -77,6 +78,7 @@ def test_public_surface() -> None:
         "NotFound",
         "PreconditionFailed",
         "Resource",
+        "Server",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -85,10 +87,11 @@ def test_public_surface() -> None:
         "__version__",
         "connect",
         "connect_async",
+        "serve",
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    plain = {"Backoff", "Client", "ClientState", "Event", "Resource"}
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource", "Server"}
     errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
 
@@ -132,6 +135,7 @@ TESTING_LAYERS = [
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},
+    {"outbound"},  # the simulator connecting out, through the server's events sockets
     {"mock", "simulator", "record", "scenarios"},
     {"conformance"},
     {"__init__", "__main__", "pytest_plugin"},

@@ -57,6 +57,8 @@ class World:
         self.playback = PlaybackEngine(self)
         self.recording = RecordingEngine(self)
         self.system = SystemEngine(self)
+        #: takes channels entering per-call outbound apps (testing/outbound.py): takes(app), enter(ch, app, args)
+        self.stasis_gate: Any = None
 
     # -- clock ------------------------------------------------------------------------------
 
