@@ -33,6 +33,7 @@ def test_channel_operations(started: Any, app: str) -> None:
     seen = Seen()
     started.on("StasisStart", seen)
     started.on("ChannelVarset", seen)
+    started.on("ChannelDestroyed", seen)
     chan = originate(started, app)
     _, channel = seen.wait(lambda e: e.type == "StasisStart" and e.channel.id == chan)
     assert channel.id == chan and channel.state == "Up"
@@ -61,7 +62,8 @@ def test_channel_operations(started: Any, app: str) -> None:
         started.channels.originate(endpoint="nothing", app=app)
     assert bad.value.message
     channel.hangup()
-    with pytest.raises(ari.NotFound):
+    seen.wait(lambda e: e.type == "ChannelDestroyed" and e.channel.id == chan)
+    with pytest.raises(ari.NotFound):  # gone once destroyed (a DELETE races the teardown)
         channel.hangup()
 
 
