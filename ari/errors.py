@@ -7,6 +7,7 @@
      │    └── Timeout           no answer within the client's timeout (also a builtins.TimeoutError)
      ├── SpecError              an API description that cannot be used: which file, what is wrong
      ├── ValidationError        bad parameters, caught before anything is sent (also a ValueError)
+     ├── MediaError             a call's audio (ari.media) could not be opened, read or written
      └── HTTPError              Asterisk answered with an error status
           ├── BadRequest            400
           ├── AuthenticationError   401
@@ -190,3 +191,7 @@ def http_error(
     return error_class(status_code)(
         status_code, message, method=method, url=url, operation=operation, reason=reasons.get(status_code) or reason
     )
+
+
+class MediaError(ARIError):
+    """A call's media could not be opened, read or written (``ari.media``): says what and why."""

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .backend import EventSink, Scheduler, SimRequest, SimResponse
 from .dialplan import FarEnd, FarEndSpec
+from .media_stream import MediaEngine
 from .state import rest_bridges, rest_channels, rest_media, rest_system
 from .state.calls import CallEngine
 from .state.objects import App, Channel
@@ -51,6 +52,8 @@ class AsteriskState:
         self.world.playback = PlaybackEngine(self.world)
         self.world.recording = RecordingEngine(self.world)
         self.world.system = rest_system.SystemTables()
+        self.world.media = MediaEngine(self.world)  # externalMedia audio (media_stream.py)
+        self.world.event_listeners.append(self.world.media.on_event)
         self._handlers = _handlers()
 
     # -- Backend ----------------------------------------------------------------------------

@@ -59,7 +59,9 @@ class FarEnd:
     ``sound``: it sends audio (music on hold, a talker): a recording of the leg holds sound;
     ``echo``: it sends back audio and DTMF it receives;
     ``dtmf``: digits it sends after answering (``dtmf_gap`` apart), e.g. an IVR tester;
-    ``hangup_after``: seconds after answering at which it hangs up with ``cause``.
+    ``hangup_after``: seconds after answering at which it hangs up with ``cause``;
+    ``audio``: what it sends into a bridge with an externalMedia channel: ``tone:<Hz>`` or the
+    path of a mono 16-bit WAV (played in a loop); otherwise music when ``sound``, nothing when silent.
     """
 
     ring: Optional[float] = 1.0
@@ -70,6 +72,7 @@ class FarEnd:
     dtmf: str = ""
     dtmf_gap: float = 0.25
     hangup_after: Optional[float] = None
+    audio: Optional[str] = None
 
 
 ECHO = FarEnd(ring=0.0, echo=True)

@@ -49,6 +49,10 @@ class Simulator:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        try:  # media streams end (their sockets closed) before their loop does
+            self.server.call_in_loop(self.state.world.media.close_all, timeout=timeout)
+        except RuntimeError:  # never started, or already stopped
+            pass
         self.server.stop(timeout)
 
     def __enter__(self) -> Simulator:

@@ -15,9 +15,10 @@ OWNERS = {
     "requests": {"http"},
     "urllib3": {"http"},
     "websocket": {"stream"},
-    "websockets": {"stream"},
+    "websockets": {"stream", "media.websocket"},
+    "audioop": {"media.codecs"},
     "blinker": {"dispatch"},
-    "aiohttp": {"testing.server"},
+    "aiohttp": {"testing.server", "testing.media_socket"},
 }
 
 #: Lower layers never import higher ones.
@@ -32,6 +33,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"media"},  # ari.media: opens media through a client, imports only errors from the core
     {"__init__", "demo", "__main__"},
 ]
 

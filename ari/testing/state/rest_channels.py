@@ -368,30 +368,53 @@ def snoop_channel_with_id(w: World, req: SimRequest) -> SimResponse:
 
 
 def external_media(w: World, req: SimRequest) -> SimResponse:
+    # The checks and their wording are ast_ari_channels_external_media's (22.10).
     app = need(req, "app", "app cannot be empty")
-    fmt = need(req, "format", "format cannot be empty")
     host = q(req, "external_host")
-    encapsulation = q(req, "encapsulation") or "rtp"
     transport = q(req, "transport") or "udp"
-    if transport != "websocket" and not host:
-        raise AriError(400, "external_host is required for this transport")
+    encapsulation = q(req, "encapsulation") or "rtp"
+    connection_type = q(req, "connection_type") or "client"
+    if transport == "websocket" and encapsulation != "none":
+        raise AriError(400, "encapsulation must be 'none' for websocket transport")
+    if encapsulation == "rtp" and transport != "udp":
+        raise AriError(400, "transport must be 'udp' for rtp encapsulation")
+    if encapsulation == "audiosocket" and transport != "tcp":
+        raise AriError(400, "transport must be 'tcp' for audiosocket encapsulation")
+    if transport != "websocket" and connection_type == "server":
+        raise AriError(400, "'server' connection_type can only be used with the websocket transport")
+    if not host:
+        if connection_type == "client":
+            raise AriError(400, "external_host is required for all but websocket server connections")
+        host = "INCOMING"
+    remote = None
+    if transport == "websocket":
+        if connection_type == "client":
+            raise AriError(400, "external_host must be a valid websocket_client connection id.")
+    else:
+        remote = _host_port(host)
+        if remote is None:
+            raise AriError(400, "external_host must be <host>:<port> for all transports other than websocket")
+    fmt = need(req, "format", "format cannot be empty")
+    direction = q(req, "direction")
+    if direction and direction not in ("both", "in", "out"):
+        raise AriError(400, "Invalid direction specified")
     if fmt not in MEDIA_CODECS:
         raise AriError(400, f"format '{fmt}' is unknown")
     chan_id = q(req, "channelId")
     _check_new_ids(w, chan_id)
     if transport == "websocket":
-        name = "WebSocket/{}/{}".format(host or "media", w.name_suffix())
-    elif encapsulation == "audiosocket":
+        return _external_websocket(w, req, app, fmt, chan_id, direction)
+    if encapsulation == "audiosocket":
         name = f"AudioSocket/{host}-{w.name_suffix()}"
     else:
         name = f"UnicastRTP/{host}-{w.name_suffix()}"
     ch = w.calls.new_channel(name, chan_id)
     ch.state = "Up"
     ch.answered_at = w.now()
-    port = 10000 + (len(w.channels) * 2) % 10000
-    if encapsulation == "rtp":
-        ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
-        ch.channelvars["UNICASTRTP_LOCAL_PORT"] = str(port)
+    if encapsulation == "rtp" and remote is not None:
+        local = _rtp_local(w, ch, fmt, app, remote)
+        ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = local[0]
+        ch.channelvars["UNICASTRTP_LOCAL_PORT"] = str(local[1])
         ch.vars.update(ch.channelvars)
     for name_, value in body_vars(req).items():
         _apply_var(ch, name_, value)
@@ -399,6 +422,67 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     response = ch.to_json()
     ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, [])))
     return ok(response)
+
+
+def _host_port(host: str) -> Optional[Tuple[str, int]]:
+    name, sep, port = host.rpartition(":")
+    if not sep or not port.isdigit() or not name:
+        return None
+    return name.strip("[]"), int(port)
+
+
+def _rtp_local(w: World, ch: Channel, fmt: str, app: str, remote: Tuple[str, int]) -> Tuple[str, int]:
+    """The simulator's end of an RTP stream for a codec it can carry; a made-up port otherwise."""
+    from ...media.codecs import CODECS
+
+    codec = CODECS.get(fmt)
+    if w.media is not None and codec is not None and codec.payload_type is not None:
+        try:
+            return w.media.rtp(ch, codec, app, remote)
+        except RuntimeError:  # the state model driven without a server loop (unit tests)
+            pass
+    return "127.0.0.1", 10000 + (len(w.channels) * 2) % 10000
+
+
+def _external_websocket(w: World, req: SimRequest, app: str, fmt: str, chan_id: Optional[str],
+                        direction: Optional[str]) -> SimResponse:
+    """chan_websocket, connection_type=server: the channel waits, Down, for /media/<id>."""
+    from ...media.codecs import CODECS
+
+    options = q(req, "transport_data") or ""
+    codec = CODECS.get(fmt)
+    if w.media is None or codec is None:
+        raise AriError(400, f"format '{fmt}' is not carried by the simulator's media WebSocket")
+    ch = w.calls.new_channel(f"WebSocket/INCOMING/0x{w.name_suffix()}", chan_id)
+    for name_, value in body_vars(req).items():
+        _apply_var(ch, name_, value)
+    media_direction = direction or _option(options, "d") or "both"
+    w.media.websocket(ch, codec, app, json_format=_option(options, "f") == "json", direction=media_direction,
+                      auto_answer="n" not in _bare_options(options))
+    w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
+    return ok(ch.to_json())
+
+
+def _option(options: str, letter: str) -> Optional[str]:
+    """The argument of a dial option ``x(arg)`` in ``transport_data``."""
+    at = options.find(letter + "(")
+    if at < 0:
+        return None
+    end = options.find(")", at)
+    return options[at + 2 : end] if end > at else None
+
+
+def _bare_options(options: str) -> str:
+    """The option letters outside any ``(...)`` argument."""
+    out, depth = [], 0
+    for char in options:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
 
 
 def rtp_statistics(w: World, req: SimRequest) -> SimResponse:

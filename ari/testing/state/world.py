@@ -59,6 +59,7 @@ class World:
         self.playback: PlaybackEngine
         self.recording: RecordingEngine
         self.system: Any = None  # rest_system.SystemTables, set by AsteriskState
+        self.media: Any = None  # media_stream.MediaEngine, set by AsteriskState
 
     # -- clock ------------------------------------------------------------------------------
 

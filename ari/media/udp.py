@@ -1,0 +1,176 @@
+"""Media over RTP on a UDP socket (externalMedia's default ``transport=udp``, ``encapsulation=rtp``).
+
+Its one job is the socket side of RTP: a UDP socket the library opens, a reader that turns
+packets from Asterisk into received frames (RFC 4733 digits into ``DTMF_END`` events), and
+a writer hook that wraps each paced frame in an RTP header (sequence, timestamp, SSRC,
+marker at the start of each run of audio).  Signed linear travels big-endian on RTP; frames
+reach the application in native byte order, as on the WebSocket.  Headers are ``rtp.py``'s;
+pacing and marks are ``session.py``'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+from typing import Any, Callable, List, Optional, Tuple
+
+from ..errors import MediaError
+from . import codecs
+from .codecs import Codec
+from .rtp import DTMF_EVENTS, TELEPHONE_EVENT, RtpPacket, TelephoneEvent, parse, parse_event
+from .session import MediaEvent, MediaSession
+
+log = logging.getLogger(__name__)
+
+Address = Tuple[str, int]
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A UDP socket on ``host:port`` (port 0: any free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise MediaError(f"cannot open an RTP socket on {host}:{port} ({error})") from error
+    return sock
+
+
+class RtpMedia(MediaSession):
+    """A call's media as RTP between ``sock`` and ``remote`` (Asterisk's UNICASTRTP_LOCAL_ADDRESS/_PORT).
+
+    ``hangup`` is called once by ``close()`` to end the call (the channel's DELETE).
+    """
+
+    def __init__(
+        self,
+        channel: Any,
+        codec: Codec,
+        sock: socket.socket,
+        remote: Optional[Address],
+        *,
+        ptime: int = 20,
+        hangup: Optional[Callable[[], Any]] = None,
+    ) -> None:
+        if codec.payload_type is None:
+            raise MediaError(f"{codec.name} has no RTP payload type")
+        name = str(getattr(channel, "id", channel))[-8:] or "rtp"
+        super().__init__(channel, codec, ptime, codec.frame_bytes(ptime), name)
+        self._sock = sock
+        self.remote = remote
+        self.local = sock.getsockname()[:2]
+        self._hangup = hangup
+        self.ssrc = random.getrandbits(32)
+        self._sequence = random.getrandbits(16)
+        self._timestamp = random.getrandbits(32)
+        self._last_sent = 0.0
+        self._swap = codec.width == 2  # signed linear is big-endian on the wire
+        self.packets_received = 0
+        self.packets_ignored = 0  # wrong payload type or malformed
+        self.remote_ssrc: Optional[int] = None
+        self._last_digit: Optional[Tuple[int, str]] = None  # (timestamp, digit) of the last DTMF end
+        self._reader = threading.Thread(target=self._read_loop, name=f"ari-media-rtp-{self._name}", daemon=True)
+        self._reader.start()
+
+    def _read_loop(self) -> None:
+        payload_type = self.codec.payload_type
+        while not self._closed:
+            try:
+                data, source = self._sock.recvfrom(65536)
+            except OSError:
+                break
+            if self._closed:
+                break
+            try:
+                packet = parse(data)
+            except MediaError as error:
+                self.packets_ignored += 1
+                log.debug("%r: ignored a packet from %s: %s", self, source, error)
+                continue
+            self.packets_received += 1
+            if self.remote is None:
+                self.remote = source[:2]  # no address given: answer whoever sends first
+            if packet.payload_type == TELEPHONE_EVENT:
+                self._dtmf(packet)
+            elif packet.payload_type == payload_type:
+                self.remote_ssrc = packet.ssrc
+                self._received(codecs.byteswap(packet.payload) if self._swap else packet.payload)
+            else:
+                self.packets_ignored += 1
+
+    def _dtmf(self, packet: RtpPacket) -> None:
+        try:
+            event = parse_event(packet.payload)
+        except MediaError:
+            self.packets_ignored += 1
+            return
+        if event is None or not event.end:
+            return
+        key = (packet.timestamp, event.digit)
+        if key == self._last_digit:  # the end packet is sent three times
+            return
+        self._last_digit = key
+        self._event(
+            MediaEvent("DTMF_END", {"digit": event.digit, "duration": event.duration}, f"DTMF_END digit:{event.digit}")
+        )
+
+    def _write_audio(self, frame: bytes) -> None:
+        if self.remote is None:
+            raise MediaError(f"{self!r}: no address to send RTP to")
+        now = time.monotonic()
+        samples = len(frame) // self.codec.width
+        # A gap of more than two periods starts a new talkspurt: marker bit (RFC 3551 4.1).
+        marker = now - self._last_sent > 2 * self.ptime / 1000.0
+        self._last_sent = now
+        payload = codecs.byteswap(frame) if self._swap else frame
+        packet = RtpPacket(self.codec.payload_type or 0, self._sequence, self._timestamp, self.ssrc, payload, marker)
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        self._timestamp = (self._timestamp + samples) & 0xFFFFFFFF
+        try:
+            self._sock.sendto(packet.to_bytes(), self.remote)
+        except OSError as error:
+            raise MediaError(f"{self!r}: cannot send RTP to {self.remote} ({error})") from error
+
+    def send_dtmf(self, digit: str, duration_ms: int = 100) -> None:
+        """Send one RFC 4733 digit now (three end packets, as Asterisk does)."""
+        if digit not in DTMF_EVENTS:
+            raise MediaError(f"DTMF digit {digit!r} is not one of {DTMF_EVENTS}")
+        if self.remote is None:
+            raise MediaError(f"{self!r}: no address to send RTP to")
+        duration = 8 * duration_ms  # telephone-event clock: 8 kHz
+        for index in range(3):
+            payload = TelephoneEvent(digit, True, 10, duration).to_bytes()
+            packet = RtpPacket(TELEPHONE_EVENT, self._sequence, self._timestamp, self.ssrc, payload, index == 0)
+            self._sequence = (self._sequence + 1) & 0xFFFF
+            self._sock.sendto(packet.to_bytes(), self.remote)
+
+    def _shutdown(self) -> None:
+        try:
+            if self._hangup is not None:
+                self._hangup()
+        finally:
+            self._close_socket()
+
+    def _close_socket(self) -> None:
+        try:
+            # recvfrom() does not return when another thread closes the socket: wake it first.
+            wake = socket.socket(self._sock.family, socket.SOCK_DGRAM)
+            try:
+                wake.sendto(b"", self._sock.getsockname())
+            finally:
+                wake.close()
+        except OSError:
+            pass
+        self._sock.close()
+
+    def _remote_hangup(self) -> None:
+        """The channel left (StasisEnd / ChannelDestroyed): the media ends without hanging up again."""
+        if self._closed_by("remote", None, "hung up"):
+            self._close_socket()
+
+    def _threads(self) -> List[Optional[threading.Thread]]:
+        return [self._reader, *super()._threads()]
