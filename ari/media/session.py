@@ -95,8 +95,11 @@ class MediaSession:
     ``on(name, callback)``.  ``close()`` (or leaving the ``with`` block) hangs the call up.
     """
 
-    #: frames sent ahead of real time at the start of a run, so the far end's queue never runs dry
+    #: frames sent ahead of real time, so the far end's queue never runs dry; raise it to burst
     lead = 3
+    #: the most frames ever ahead of real time, whatever ``lead`` says: Asterisk's MEDIA_XOFF comes
+    #: back too late to stop a burst (the frames are on the wire by then) and it drops frames at 1000
+    max_ahead = XOFF_LEVEL - 50
     #: frames kept for the iterator before the oldest are dropped (60 s at 20 ms)
     backlog = 3000
 
@@ -120,6 +123,9 @@ class MediaSession:
         self._partial = bytearray()
         self._xoff = False
         self._paused = False
+        self._paused_at = 0.0
+        self._held = 0.0  # seconds the far end held its queue (paused) that the writer has not counted yet
+        self._restart = False  # the far end's queue was flushed: the next frame starts a new run
         self._writer: Optional[threading.Thread] = None
         self._marks: Dict[str, List[Mark]] = {}
         self._mark_ids = itertools.count(1)
@@ -323,6 +329,7 @@ class MediaSession:
             dropped = [item for item in self._out if isinstance(item, Mark)]
             self._out.clear()
             self._partial.clear()
+            self._restart = True
         for item in dropped:
             log.debug("%r: mark %s flushed before it was sent", self, item.name)
         self._flush_remote()
@@ -331,13 +338,17 @@ class MediaSession:
         """Stop playing (the far end plays silence); ``resume()`` goes on from the same place."""
         with self._lock:
             self._check_open()
-            self._paused = True
+            if not self._paused:
+                self._paused = True
+                self._paused_at = time.monotonic()
         self._pause_remote(True)
 
     def resume(self) -> None:
         with self._lock:
             self._check_open()
-            self._paused = False
+            if self._paused:
+                self._paused = False
+                self._held += time.monotonic() - self._paused_at
             self._writable.notify_all()
         self._pause_remote(False)
 
@@ -414,9 +425,14 @@ class MediaSession:
                     self._send_mark(item)
                     continue
                 now = time.monotonic()
-                if now > run_start + run_frames * period:  # everything sent has played: a new run
+                with self._mutex:
+                    # A paused far end played nothing meanwhile; a flushed one holds nothing.
+                    run_start += self._held
+                    self._held = 0.0
+                    restart, self._restart = self._restart, False
+                if restart or now > run_start + run_frames * period:  # everything sent has played
                     run_start, run_frames = now, 0
-                due = run_start + (run_frames - self.lead) * period
+                due = run_start + (run_frames + 1 - min(self.lead, self.max_ahead)) * period
                 if due > now:
                     with self._mutex:
                         # Waits on the condition so that close() ends it at once.

@@ -269,6 +269,9 @@ def connect(url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any
         raise MediaError(f"media WebSocket {url}: {status} ({why})") from error
     except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as error:
         raise MediaError(f"media WebSocket {url}: cannot connect ({error})") from error
+    # The session owns the connection's lifetime as a ``with`` block would (websockets 17.1+ warns
+    # about connections used outside one; entering it is the portable way to say so).
+    connection.__enter__()
     try:
         session = WebSocketMedia(connection, _read_start(connection, timeout), channel)
     except BaseException:

@@ -131,9 +131,18 @@ def far_source(far: Optional[FarEnd], codec: Codec) -> Union[LoopSource, EchoSou
 class MediaStream:
     """The media side of one externalMedia channel (WebSocket or RTP)."""
 
-    def __init__(self, engine: MediaEngine, channel: Channel, codec: Codec, app: str, *,
-                 websocket: bool, json_format: bool = False, direction: str = "both",
-                 auto_answer: bool = True) -> None:
+    def __init__(
+        self,
+        engine: MediaEngine,
+        channel: Channel,
+        codec: Codec,
+        app: str,
+        *,
+        websocket: bool,
+        json_format: bool = False,
+        direction: str = "both",
+        auto_answer: bool = True,
+    ) -> None:
         self.engine = engine
         self.channel = channel
         self.codec = codec
@@ -174,11 +183,23 @@ class MediaStream:
     def _start_text(self) -> str:
         ch = self.channel
         if self.json_format:
-            return json.dumps({"event": "MEDIA_START", "connection_id": self.connection_id, "channel": ch.name,
-                               "channel_id": ch.id, "format": self.codec.name, "optimal_frame_size": self.frame_size,
-                               "ptime": PTIME_MS, "channel_variables": dict(ch.vars)}, separators=(",", ":"))
-        return (f"MEDIA_START connection_id:{self.connection_id} channel:{ch.name} channel_id:{ch.id} "
-                f"format:{self.codec.name} optimal_frame_size:{self.frame_size} ptime:{PTIME_MS}")
+            return json.dumps(
+                {
+                    "event": "MEDIA_START",
+                    "connection_id": self.connection_id,
+                    "channel": ch.name,
+                    "channel_id": ch.id,
+                    "format": self.codec.name,
+                    "optimal_frame_size": self.frame_size,
+                    "ptime": PTIME_MS,
+                    "channel_variables": dict(ch.vars),
+                },
+                separators=(",", ":"),
+            )
+        return (
+            f"MEDIA_START connection_id:{self.connection_id} channel:{ch.name} channel_id:{ch.id} "
+            f"format:{self.codec.name} optimal_frame_size:{self.frame_size} ptime:{PTIME_MS}"
+        )
 
     def _tick_later(self) -> None:
         if self.ended:
@@ -278,8 +299,13 @@ class MediaStream:
         else:
             command, _, rest = message.partition(" ")
             argument = rest or None
-        queued_commands = ("START_MEDIA_BUFFERING", "STOP_MEDIA_BUFFERING", "MARK_MEDIA", "PAUSE_MEDIA",
-                           "CONTINUE_MEDIA")
+        queued_commands = (
+            "START_MEDIA_BUFFERING",
+            "STOP_MEDIA_BUFFERING",
+            "MARK_MEDIA",
+            "PAUSE_MEDIA",
+            "CONTINUE_MEDIA",
+        )
         if command in queued_commands and self.direction == "in":
             self._error(f"{command} not supported while media direction is 'in'")
             return
@@ -326,15 +352,24 @@ class MediaStream:
 
     def _status(self) -> str:
         if self.json_format:
-            return self._event("STATUS", queue_length=self.queue_length, xon_level=XON_LEVEL, xoff_level=XOFF_LEVEL,
-                               queue_full=self.queue_full, bulk_media=self.bulk, media_paused=self.paused)
+            return self._event(
+                "STATUS",
+                queue_length=self.queue_length,
+                xon_level=XON_LEVEL,
+                xoff_level=XOFF_LEVEL,
+                queue_full=self.queue_full,
+                bulk_media=self.bulk,
+                media_paused=self.paused,
+            )
 
         def word(flag: bool) -> str:
             return "true" if flag else "false"
 
-        return (f"STATUS channel_id:{self.channel.id} queue_length:{self.queue_length} xon_level:{XON_LEVEL} "
-                f"xoff_level:{XOFF_LEVEL} queue_full:{word(self.queue_full)} bulk_media:{word(self.bulk)} "
-                f"media_paused:{word(self.paused)}")
+        return (
+            f"STATUS channel_id:{self.channel.id} queue_length:{self.queue_length} xon_level:{XON_LEVEL} "
+            f"xoff_level:{XOFF_LEVEL} queue_full:{word(self.queue_full)} bulk_media:{word(self.bulk)} "
+            f"media_paused:{word(self.paused)}"
+        )
 
     def dtmf(self, digit: str) -> None:
         """A digit reached the channel from its bridge: DTMF_END to the application."""
@@ -426,10 +461,19 @@ class MediaEngine:
         self.by_channel: Dict[str, MediaStream] = {}
         self._seen: Optional[Tuple[str, str, str]] = None
 
-    def websocket(self, channel: Channel, codec: Codec, app: str, *, json_format: bool, direction: str,
-                  auto_answer: bool) -> MediaStream:
-        stream = MediaStream(self, channel, codec, app, websocket=True, json_format=json_format,
-                             direction=direction, auto_answer=auto_answer)
+    def websocket(
+        self, channel: Channel, codec: Codec, app: str, *, json_format: bool, direction: str, auto_answer: bool
+    ) -> MediaStream:
+        stream = MediaStream(
+            self,
+            channel,
+            codec,
+            app,
+            websocket=True,
+            json_format=json_format,
+            direction=direction,
+            auto_answer=auto_answer,
+        )
         self.by_connection[stream.connection_id] = stream
         self.by_channel[channel.id] = stream
         channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
@@ -506,4 +550,3 @@ class MediaEngine:
     def close_all(self) -> None:
         for stream in list(self.by_channel.values()) + list(self.by_connection.values()):
             stream.end()
-
