@@ -3,7 +3,9 @@
 Its one job is the socket side of RTP: a UDP socket the library opens, a reader that turns
 packets from Asterisk into received frames (RFC 4733 digits into ``DTMF_END`` events), and
 a writer hook that wraps each paced frame in an RTP header (sequence, timestamp, SSRC,
-marker at the start of each run of audio).  Signed linear travels big-endian on RTP; frames
+marker at the start of each run of audio).  Asterisk 22's UnicastRTP sends no DTMF and drops
+dynamic payload types it receives (slin16 flows from Asterisk only); digits in RFC 4733 are
+still understood, for other senders.  Signed linear travels big-endian on RTP; frames
 reach the application in native byte order, as on the WebSocket.  Headers are ``rtp.py``'s;
 pacing and marks are ``session.py``'s.
 """
@@ -26,6 +28,9 @@ from .session import MediaEvent, MediaSession
 log = logging.getLogger(__name__)
 
 Address = Tuple[str, int]
+
+#: the last static RTP payload type (AST_RTP_PT_LAST_STATIC): UnicastRTP maps no other it receives
+LAST_STATIC = 34
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -117,6 +122,15 @@ class RtpMedia(MediaSession):
         self._event(
             MediaEvent("DTMF_END", {"digit": event.digit, "duration": event.duration}, f"DTMF_END digit:{event.digit}")
         )
+
+    def send(self, data: bytes) -> None:
+        """Queue audio for Asterisk; refused for dynamic payload types, which UnicastRTP drops."""
+        if (self.codec.payload_type or 0) > LAST_STATIC:
+            raise MediaError(
+                f"Asterisk's UnicastRTP drops the payload type {self.codec.payload_type} ({self.codec.name}) it "
+                "receives: it has no SDP to map a dynamic type; open the media in ulaw or alaw to send audio"
+            )
+        super().send(data)
 
     def _write_audio(self, frame: bytes) -> None:
         if self.remote is None:

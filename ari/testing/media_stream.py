@@ -435,6 +435,10 @@ class MediaStream:
                 if self._prompt is None:
                     self._prompt = LoopSource(tone(300, 1.0, self.codec, 0.2))
                 frames.append(self._prompt.frame(self.frame_size) or b"")
+            if not frames and len(peers) > 1:
+                # Three or more in a bridge: softmix writes a mixed frame every ptime, silence included
+                # (two are a simple_bridge, which passes on only what the other side sends).
+                frames.append(self.codec.silence(self.frame_size))
             if frames and self.wire is not None and self.direction != "out":
                 out = frames[0]
                 if len(frames) > 1:

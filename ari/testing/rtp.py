@@ -2,9 +2,10 @@
 
 Its one job is the socket: bind a local UDP port (the channel's ``UNICASTRTP_LOCAL_PORT``),
 read the application's RTP from the server's loop (``add_reader``, no thread of its own) into
-the ``MediaStream``, and send the stream's frames and DTMF (RFC 4733, payload type 101) to
-the application's ``external_host``.  Signed linear goes big-endian, as Asterisk sends it.
-Packets are ``ari.media.rtp``'s; it must hold no media logic.
+the ``MediaStream``, and send the stream's frames to the application's ``external_host``.
+Like UnicastRTP it carries no DTMF and, having no SDP, takes in only static payload types
+(slin16's 118 is dropped); signed linear goes out big-endian.  Packets are ``ari.media.rtp``'s;
+it must hold no media logic.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from typing import TYPE_CHECKING, Tuple
 
 from ..errors import MediaError
 from ..media.codecs import byteswap
-from ..media.rtp import TELEPHONE_EVENT, RtpPacket, TelephoneEvent, parse
+from ..media.rtp import RtpPacket, parse
 
 if TYPE_CHECKING:
     from .media_stream import MediaStream
 
 log = logging.getLogger(__name__)
+
+#: the last static RTP payload type (AST_RTP_PT_LAST_STATIC): the only ones UnicastRTP takes in
+LAST_STATIC = 34
 
 
 class RtpWire:
@@ -58,7 +62,8 @@ class RtpWire:
                 packet = parse(data)
             except MediaError:
                 continue  # Asterisk drops what it cannot parse
-            if packet.payload_type != self.payload_type:
+            if packet.payload_type != self.payload_type or packet.payload_type > LAST_STATIC:
+                # UnicastRTP has no SDP: only static payload types map (slin16's 118 is dropped).
                 continue
             self.received += 1
             self.stream.audio(byteswap(packet.payload) if self.swap else packet.payload)
@@ -81,12 +86,7 @@ class RtpWire:
         """RTP has no text: chan_websocket's events have no place here."""
 
     def send_dtmf(self, digit: str) -> None:
-        if self.closed:
-            return
-        for index in range(3):  # the end packet three times, as Asterisk sends it
-            payload = TelephoneEvent(digit, True, 10, 800).to_bytes()
-            self._send(RtpPacket(TELEPHONE_EVENT, self.sequence, self.timestamp, self.ssrc, payload, index == 0))
-            self.sequence = (self.sequence + 1) & 0xFFFF
+        """UnicastRTP has no digit callbacks: a bridge's DTMF never reaches the application's RTP."""
 
     def close(self, code: int) -> None:
         if self.closed:

@@ -409,8 +409,7 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     else:
         name = f"UnicastRTP/{host}-{w.name_suffix()}"
     ch = w.calls.new_channel(name, chan_id)
-    ch.state = "Up"
-    ch.answered_at = w.now()
+    ch.pending_app = app  # the app hears the channel come Up (ChannelStateChange), then StasisStart
     if encapsulation == "rtp" and remote is not None:
         local = _rtp_local(w, ch, fmt, app, remote)
         ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = local[0]
@@ -419,8 +418,13 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     for name_, value in body_vars(req).items():
         _apply_var(ch, name_, value)
     w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
-    response = ch.to_json()
-    ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, [])))
+    response = ch.to_json()  # Down: Asterisk answers the request before the channel is up
+
+    def up() -> None:
+        w.calls.answer(ch)
+        w.calls.enter_stasis(ch, app, [])
+
+    ch.timers.append(w.later(0.0, up))
     return ok(response)
 
 
@@ -454,6 +458,7 @@ def _external_websocket(w: World, req: SimRequest, app: str, fmt: str, chan_id: 
     if w.media is None or codec is None:
         raise AriError(400, f"format '{fmt}' is not carried by the simulator's media WebSocket")
     ch = w.calls.new_channel(f"WebSocket/INCOMING/0x{w.name_suffix()}", chan_id)
+    ch.pending_app = app
     for name_, value in body_vars(req).items():
         _apply_var(ch, name_, value)
     media_direction = direction or _option(options, "d") or "both"
