@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 XOFF_LEVEL, XON_LEVEL, QUEUE_MAX = 900, 800, 1000
 MAX_TEXT = 128
+HEARD_FRAMES = 3000  # what a far end heard, kept for tests: the last minute
 PTIME_MS = 20
 
 
@@ -427,8 +428,11 @@ class MediaStream:
                     frame = source.frame(self.frame_size)
                     if frame is not None:
                         frames.append(frame)
-                if peer.id in self.engine.by_channel and played is not None:
-                    self.engine.by_channel[peer.id].inbound.append(played)
+                if played is not None:
+                    if peer.id in self.engine.by_channel:
+                        self.engine.by_channel[peer.id].inbound.append(played)
+                    else:
+                        self.engine.hear(peer.id, self.codec, played)
             frames.extend(self.inbound)
             self.inbound.clear()
             if ch.playing > 0 and not peers:
@@ -464,6 +468,19 @@ class MediaEngine:
         self.by_connection: Dict[str, MediaStream] = {}
         self.by_channel: Dict[str, MediaStream] = {}
         self._seen: Optional[Tuple[str, str, str]] = None
+        #: what each far end heard from media channels in its bridge: channel id -> (codec, frame)s
+        self.heard: Dict[str, Deque[Tuple[Codec, bytes]]] = {}
+
+    def hear(self, channel_id: str, codec: Codec, frame: bytes) -> None:
+        frames = self.heard.get(channel_id)
+        if frames is None:
+            frames = self.heard[channel_id] = collections.deque(maxlen=HEARD_FRAMES)
+        frames.append((codec, frame))
+
+    def heard_audio(self, channel_id: str, fmt: str) -> bytes:
+        """What the far end of ``channel_id`` heard from media channels, as ``fmt``."""
+        target = CODECS[fmt]
+        return b"".join(Converter(codec, target).convert(frame) for codec, frame in self.heard.get(channel_id, ()))
 
     def websocket(
         self, channel: Channel, codec: Codec, app: str, *, json_format: bool, direction: str, auto_answer: bool

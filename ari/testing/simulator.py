@@ -117,6 +117,11 @@ class Simulator:
         """A text message arrives from ``endpoint`` (e.g. "PJSIP/1000")."""
         self.server.call_in_loop(self.state.message, sender, endpoint, body)
 
+    def heard(self, channel_id: str, fmt: str = "slin16") -> bytes:
+        """The audio the far end of ``channel_id`` heard from externalMedia channels bridged with
+        it (the application's own audio, as played out), in ``fmt``; the last minute of it."""
+        return self.server.call_in_loop(self.state.world.media.heard_audio, channel_id, fmt)
+
     def channel_ids(self) -> List[str]:
         return self.server.call_in_loop(lambda: list(self.state.world.channels))
 
