@@ -16,7 +16,7 @@ from typing import List, Optional
 
 from .table import Row, Table
 
-MODULES = ("connect", "events", "rest", "latency", "memory")
+MODULES = ("connect", "events", "rest", "latency", "memory", "media")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

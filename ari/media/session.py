@@ -18,6 +18,8 @@ import collections
 import itertools
 import logging
 import queue
+import select
+import socket
 import threading
 import time
 import wave
@@ -111,7 +113,7 @@ class MediaSession:
         self._name = name
         self._mutex = threading.Lock()
         self._lock = threading.Condition(self._mutex)  # received frames, closing
-        self._writable = threading.Condition(self._mutex)  # queued audio, XON, resume, closing
+        self._writable = threading.Condition(self._mutex)  # kicked: queued audio, XON, resume, closing
         self._frames: Deque[Frame] = collections.deque(maxlen=self.backlog)
         self.frames_received = 0
         self.frames_sent = 0
@@ -126,6 +128,11 @@ class MediaSession:
         self._paused_at = 0.0
         self._held = 0.0  # seconds the far end held its queue (paused) that the writer has not counted yet
         self._restart = False  # the far end's queue was flushed: the next frame starts a new run
+        self._staged: Union[bytes, Mark, None] = None  # the next item, waiting for its time
+        self._run_start = 0.0  # when the current run of frames began (the far end's queue never ran dry)
+        self._run_frames = 0
+        self._tail_since: Optional[float] = None
+        self._kicked = False
         self._writer: Optional[threading.Thread] = None
         self._marks: Dict[str, List[Mark]] = {}
         self._mark_ids = itertools.count(1)
@@ -217,7 +224,7 @@ class MediaSession:
         elif name == "MEDIA_XON":
             with self._lock:
                 self._xoff = False
-                self._writable.notify_all()
+                self._wake()
         elif name == "MEDIA_MARK_PROCESSED":
             self._mark_played(str(event.fields.get("correlation_id", "")))
         with self._lock:
@@ -288,7 +295,7 @@ class MediaSession:
         with self._lock:
             self._check_open()
             self._out.append(bytes(data))
-            self._writable.notify_all()
+            self._wake()
         self._start_writer()
 
     def mark(self, name: Optional[str] = None, callback: Optional[Callable[[Mark], Any]] = None) -> Mark:
@@ -299,7 +306,7 @@ class MediaSession:
         with self._lock:
             self._check_open()
             self._out.append(mark)
-            self._writable.notify_all()
+            self._wake()
         self._start_writer()
         return mark
 
@@ -329,6 +336,7 @@ class MediaSession:
             dropped = [item for item in self._out if isinstance(item, Mark)]
             self._out.clear()
             self._partial.clear()
+            self._staged = None
             self._restart = True
         for item in dropped:
             log.debug("%r: mark %s flushed before it was sent", self, item.name)
@@ -349,7 +357,7 @@ class MediaSession:
             if self._paused:
                 self._paused = False
                 self._held += time.monotonic() - self._paused_at
-            self._writable.notify_all()
+            self._wake()
         self._pause_remote(False)
 
     continue_media = resume
@@ -364,7 +372,13 @@ class MediaSession:
     def xoff(self) -> bool:
         return self._xoff
 
+    def _wake(self) -> None:
+        """Under the lock: something for the writer (audio, a mark, XON, resume, closing)."""
+        self._kicked = True
+        self._writable.notify_all()
+
     def _start_writer(self) -> None:
+        """Start the thread that writes (a transport with its own I/O loop writes from it instead)."""
         with self._lock:
             if self._writer is not None or self._closed:
                 return
@@ -393,54 +407,64 @@ class MediaSession:
         self._partial.clear()
         return frame
 
-    def _run_writer(self) -> None:
+    def _pump(self) -> Optional[float]:
+        """Write every item that is due; return when the next one is (monotonic), None if none is queued.
+
+        Frames go at most ``min(lead, max_ahead)`` ahead of real time in a run, then one per
+        ``ptime``; nothing while the far end said MEDIA_XOFF or the media is paused; a tail
+        shorter than a frame waits one period for more, then goes padded with silence.
+        """
         period = self.ptime / 1000.0
-        run_start = 0.0  # monotonic start of the current run of frames (the far end's queue never ran dry)
-        run_frames = 0
-        tail_since: Optional[float] = None
+        while True:
+            with self._mutex:
+                self._kicked = False
+                if self._closed:
+                    return None
+                now = time.monotonic()
+                if self._staged is None:
+                    if self._xoff or self._paused:
+                        return None
+                    item = self._next_item()
+                    if item is None:
+                        if not self._partial or self._out:
+                            self._tail_since = None
+                            return None
+                        self._tail_since = now if self._tail_since is None else self._tail_since
+                        if now - self._tail_since < period:
+                            return self._tail_since + period
+                        item = self._pad()
+                    self._tail_since = None
+                    self._staged = item
+                item = self._staged
+                if not isinstance(item, Mark):
+                    # A paused far end played nothing meanwhile; a flushed one holds nothing.
+                    self._run_start += self._held
+                    self._held = 0.0
+                    if self._restart or now > self._run_start + self._run_frames * period:
+                        self._run_start, self._run_frames, self._restart = now, 0, False
+                    due = self._run_start + (self._run_frames + 1 - min(self.lead, self.max_ahead)) * period
+                    if due > now:
+                        return due
+                    self._run_frames += 1
+                self._staged = None
+            if isinstance(item, Mark):
+                item.sent_at = time.monotonic()
+                self._send_mark(item)
+            else:
+                self._write_audio(item)
+                self.frames_sent += 1
+
+    def _run_writer(self) -> None:
+        """The writer thread of a transport without an I/O loop of its own."""
         try:
             while True:
+                due = self._pump()
                 with self._mutex:
-                    while True:
-                        if self._closed:
-                            return
-                        item: Union[bytes, Mark, None] = None
-                        if not (self._xoff or self._paused):
-                            item = self._next_item()
-                            if item is None and self._partial and not self._out:
-                                # A tail shorter than a frame: send() gets one period to add to it.
-                                now = time.monotonic()
-                                tail_since = now if tail_since is None else tail_since
-                                if now - tail_since >= period:
-                                    item = self._pad()
-                                else:
-                                    self._writable.wait(tail_since + period - now)
-                                    continue
-                        if item is not None:
-                            break
-                        self._writable.wait()
-                    tail_since = None
-                if isinstance(item, Mark):
-                    item.sent_at = time.monotonic()
-                    self._send_mark(item)
-                    continue
-                now = time.monotonic()
-                with self._mutex:
-                    # A paused far end played nothing meanwhile; a flushed one holds nothing.
-                    run_start += self._held
-                    self._held = 0.0
-                    restart, self._restart = self._restart, False
-                if restart or now > run_start + run_frames * period:  # everything sent has played
-                    run_start, run_frames = now, 0
-                due = run_start + (run_frames + 1 - min(self.lead, self.max_ahead)) * period
-                if due > now:
-                    with self._mutex:
-                        # Waits on the condition so that close() ends it at once.
-                        if self._writable.wait_for(lambda: self._closed, due - now):
-                            return
-                self._write_audio(item)
-                run_frames += 1
-                self.frames_sent += 1
+                    if self._closed:
+                        return
+                    timeout = None if due is None else due - time.monotonic()
+                    if timeout is None or timeout > 0:
+                        self._writable.wait_for(lambda: self._kicked or self._closed, timeout)
         except MediaError as error:
             if not self._closed:
                 log.warning("%r: writing stopped: %s", self, error)
@@ -496,7 +520,7 @@ class MediaSession:
             self.close_code = code
             self.close_reason = reason or ("closed by the application" if by == "local" else "hung up")
             self._lock.notify_all()
-            self._writable.notify_all()
+            self._wake()
             waiters = self._waiters
             self._waiters = {}
         handlers = self._handlers.get("CLOSED")
@@ -535,3 +559,88 @@ class MediaSession:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class LoopSession(MediaSession):
+    """A session served by one thread: it reads the socket and writes the paced frames.
+
+    ``select`` on the transport's socket and a wake-up pair, with the next frame's time as
+    the timeout: one thread and about two wake-ups per ptime a session, whatever it does.
+    A transport implements ``_on_readable`` (False once the far end is gone) and may
+    implement ``_flush_commands`` and ``_finish`` (the closing, on the session's thread).
+    """
+
+    def __init__(self, channel: Any, codec: Codec, ptime: int, frame_size: int, name: str, sock: Any) -> None:
+        super().__init__(channel, codec, ptime, frame_size, name)
+        self._sock = sock
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._wake_pending = False
+        self._loop_thread: Optional[threading.Thread] = None
+
+    def _start_loop(self) -> None:
+        self._loop_thread = threading.Thread(target=self._run_loop, name=f"ari-media-{self._name}", daemon=True)
+        self._loop_thread.start()
+
+    def _wake(self) -> None:
+        super()._wake()
+        if not self._wake_pending and self._loop_thread is not threading.current_thread():
+            self._wake_pending = True
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:  # closed, or already full of wake-ups
+                pass
+
+    def _start_writer(self) -> None:
+        """The loop writes."""
+
+    def _run_loop(self) -> None:
+        sock, wake = self._sock, self._wake_r
+        try:
+            while True:
+                self._flush_commands()  # first: a command asked for before a mark goes before it
+                due = self._pump()
+                if self._closed:
+                    break
+                pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted wait in the socket
+                if pending is not None and pending():
+                    readable: List[Any] = [sock]
+                else:
+                    timeout = None if due is None else max(0.0, due - time.monotonic())
+                    readable, _, _ = select.select([sock, wake], [], [], timeout)
+                if wake in readable:
+                    with self._mutex:
+                        self._wake_pending = False
+                    try:
+                        wake.recv(4096)
+                    except OSError:
+                        pass
+                if sock in readable and not self._on_readable():
+                    break
+        except MediaError as error:
+            if not self._closed:
+                log.warning("%r: %s", self, error)
+            self._closed_by("remote", None, str(error))
+        except Exception:  # never a dead loop without a word: the session closes and says why
+            log.exception("%r: the media loop failed", self)
+            self._closed_by("remote", None, "media loop failed")
+        finally:
+            try:
+                self._finish()
+            finally:
+                self._wake_r.close()
+                self._wake_w.close()
+
+    def _on_readable(self) -> bool:
+        raise NotImplementedError
+
+    def _flush_commands(self) -> None:
+        """Send what other threads asked for (the loop's thread owns the socket)."""
+
+    def _finish(self) -> None:
+        """Close the transport, on the loop's thread, once the session is closed."""
+        self._sock.close()
+
+    def _threads(self) -> List[Optional[threading.Thread]]:
+        return [self._loop_thread, *super()._threads()]

@@ -15,15 +15,14 @@ from __future__ import annotations
 import logging
 import random
 import socket
-import threading
 import time
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from ..errors import MediaError
 from . import codecs
 from .codecs import Codec
 from .rtp import DTMF_EVENTS, TELEPHONE_EVENT, RtpPacket, TelephoneEvent, parse, parse_event
-from .session import MediaEvent, MediaSession
+from .session import LoopSession, MediaEvent
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-class RtpMedia(MediaSession):
+class RtpMedia(LoopSession):
     """A call's media as RTP between ``sock`` and ``remote`` (Asterisk's UNICASTRTP_LOCAL_ADDRESS/_PORT).
 
     ``hangup`` is called once by ``close()`` to end the call (the channel's DELETE).
@@ -64,8 +63,8 @@ class RtpMedia(MediaSession):
         if codec.payload_type is None:
             raise MediaError(f"{codec.name} has no RTP payload type")
         name = str(getattr(channel, "id", channel))[-8:] or "rtp"
-        super().__init__(channel, codec, ptime, codec.frame_bytes(ptime), name)
-        self._sock = sock
+        super().__init__(channel, codec, ptime, codec.frame_bytes(ptime), name, sock)
+        sock.setblocking(False)
         self.remote = remote
         self.local = sock.getsockname()[:2]
         self._hangup = hangup
@@ -78,18 +77,18 @@ class RtpMedia(MediaSession):
         self.packets_ignored = 0  # wrong payload type or malformed
         self.remote_ssrc: Optional[int] = None
         self._last_digit: Optional[Tuple[int, str]] = None  # (timestamp, digit) of the last DTMF end
-        self._reader = threading.Thread(target=self._read_loop, name=f"ari-media-rtp-{self._name}", daemon=True)
-        self._reader.start()
+        self._start_loop()
 
-    def _read_loop(self) -> None:
+    def _on_readable(self) -> bool:
         payload_type = self.codec.payload_type
-        while not self._closed:
+        while True:
             try:
                 data, source = self._sock.recvfrom(65536)
-            except OSError:
-                break
-            if self._closed:
-                break
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError as error:
+                self._closed_by("remote", None, f"RTP socket failed ({error})")
+                return False
             try:
                 packet = parse(data)
             except MediaError as error:
@@ -163,28 +162,9 @@ class RtpMedia(MediaSession):
             self._sock.sendto(packet.to_bytes(), self.remote)
 
     def _shutdown(self) -> None:
-        try:
-            if self._hangup is not None:
-                self._hangup()
-        finally:
-            self._close_socket()
-
-    def _close_socket(self) -> None:
-        try:
-            # recvfrom() does not return when another thread closes the socket: wake it first.
-            wake = socket.socket(self._sock.family, socket.SOCK_DGRAM)
-            try:
-                wake.sendto(b"", self._sock.getsockname())
-            finally:
-                wake.close()
-        except OSError:
-            pass
-        self._sock.close()
+        if self._hangup is not None:
+            self._hangup()
 
     def _remote_hangup(self) -> None:
-        """The channel left (StasisEnd / ChannelDestroyed): the media ends without hanging up again."""
-        if self._closed_by("remote", None, "hung up"):
-            self._close_socket()
-
-    def _threads(self) -> List[Optional[threading.Thread]]:
-        return [self._reader, *super()._threads()]
+        """The channel left (StasisEnd): the media ends without hanging up again."""
+        self._closed_by("remote", None, "hung up")

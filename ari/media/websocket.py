@@ -4,7 +4,8 @@ Its one job is the media WebSocket's wire: connect to ``/media/<connection id>``
 connection Asterisk opened to a ``MediaServer``), read MEDIA_START, turn binary frames into
 received audio and text frames (plain ``NAME key:value ...`` or JSON) into ``MediaEvent`` s,
 and write audio and commands (``MARK_MEDIA``, ``FLUSH_MEDIA``, ``PAUSE_MEDIA`` ...).  It is the
-only module of ``ari.media`` that imports ``websockets`` (its synchronous client and server);
+only module of ``ari.media`` that imports ``websockets``: its sans-I/O protocol does the
+handshakes and the framing, on a socket served by the session's one thread (``LoopSession``);
 pacing, marks and handlers are ``session.py``'s.
 """
 
@@ -13,19 +14,24 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import select
+import socket
 import ssl
 import threading
-from typing import Any, Dict, List, Optional
+import time
+from typing import Any, Dict, List, Optional, Tuple
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.sync.client import ClientConnection
-from websockets.sync.client import connect as ws_connect
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 from ..errors import MediaError
 from .codecs import codec
-from .session import MediaEvent, MediaSession
+from .session import LoopSession, MediaEvent
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_COMMAND = 128
 #: bigger than any audio frame Asterisk sends (slin192 at 20 ms is 7680 bytes)
 _MAX_SIZE = 1 << 20
+_MEDIA = [Subprotocol("media")]
 
 
 def parse_control(text: str) -> MediaEvent:
@@ -80,10 +87,16 @@ def _typed(fields: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class WebSocketMedia(MediaSession):
-    """A call's media over a chan_websocket connection (made by ``open_websocket`` or a ``MediaServer``)."""
+class WebSocketMedia(LoopSession):
+    """A call's media over a chan_websocket connection (made by ``connect``/``open_websocket`` or a ``MediaServer``).
 
-    def __init__(self, connection: Any, start: MediaEvent, channel: Any = None) -> None:
+    ``sock`` is connected and past the handshake; ``protocol`` is websockets' sans-I/O
+    protocol for it (open); ``frames`` are frames already read after MEDIA_START.
+    """
+
+    def __init__(
+        self, sock: Any, protocol: Any, start: MediaEvent, channel: Any = None, frames: Optional[List[Any]] = None
+    ) -> None:
         fields = start.fields
         try:
             fmt = codec(str(fields["format"]))
@@ -98,57 +111,97 @@ class WebSocketMedia(MediaSession):
         #: everything MEDIA_START said (JSON adds ``channel_variables``)
         self.start_fields = fields
         super().__init__(
-            channel if channel is not None else self.channel_id, fmt, ptime, frame_size, self.channel_id[-8:] or "ws"
+            channel if channel is not None else self.channel_id,
+            fmt,
+            ptime,
+            frame_size,
+            self.channel_id[-8:] or "ws",
+            sock,
         )
-        self._ws = connection
-        self._send_lock = threading.Lock()
-        self._reader: Optional[threading.Thread] = None
-        thread = getattr(connection, "recv_events_thread", None)
-        if isinstance(thread, threading.Thread):  # websockets' own socket reader: give it our name
-            thread.name = f"ari-media-socket-{self._name}"
+        self._protocol = protocol
+        self._commands: List[str] = []
+        self._fragments: List[bytes] = []
+        self._fragment_opcode = Opcode.BINARY
+        self._early = frames or []
+
+    def _start_loop(self) -> None:
+        early, self._early = self._early, []
+        for frame in early:
+            self._frame(frame)
+        super()._start_loop()
 
     # -- reading --------------------------------------------------------------------------
 
-    def _start_reader(self) -> None:
-        self._reader = threading.Thread(target=self._read_loop, name=f"ari-media-read-{self._name}", daemon=True)
-        self._reader.start()
-
-    def _read_loop(self) -> None:
-        code: Optional[int] = None
-        reason = ""
+    def _on_readable(self) -> bool:
         try:
-            while True:
-                message = self._ws.recv()
-                if isinstance(message, str):
-                    try:
-                        event = parse_control(message)
-                    except MediaError as error:
-                        log.warning("%r: %s", self, error)
-                        continue
-                    self._event(event)
-                else:
-                    self._received(message)
-        except ConnectionClosed as closed:
-            received = closed.rcvd
-            code = received.code if received is not None else None
-            reason = received.reason if received is not None else ""
-        except Exception:  # never a silent dead reader: the session closes and says why
-            log.exception("%r: the media reader failed", self)
-            reason = "reader failed"
-        if self._closed_by("remote", code, reason or ("hung up" if code == 1000 else "connection lost")):
-            self._close_socket()
+            data = self._sock.recv(65536)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return True
+        except OSError as error:
+            self._closed_by("remote", None, f"connection lost ({error})")
+            return False
+        protocol = self._protocol
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+        for frame in protocol.events_received():
+            self._frame(frame)
+        self._write_pending()
+        if protocol.state is State.CLOSED or not data:
+            close = protocol.close_rcvd
+            code = close.code if close is not None else None
+            reason = close.reason if close is not None else ""
+            self._closed_by("remote", code, reason or ("hung up" if code == 1000 else "connection lost"))
+            return False
+        return True
 
-    # -- writing --------------------------------------------------------------------------
+    def _frame(self, frame: Any) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.CONT or not frame.fin:
+            # Asterisk sends whole frames; a fragmented message is put together all the same.
+            self._fragments.append(frame.data)
+            if not frame.fin:
+                if opcode is not Opcode.CONT:
+                    self._fragment_opcode = opcode
+                return
+            opcode = self._fragment_opcode
+            data = b"".join(self._fragments)
+            self._fragments = []
+        else:
+            data = frame.data
+        if opcode is Opcode.BINARY:
+            self._received(bytes(data))
+        elif opcode is Opcode.TEXT:
+            try:
+                event = parse_control(bytes(data).decode("utf-8", "replace"))
+            except MediaError as error:
+                log.warning("%r: %s", self, error)
+                return
+            self._event(event)
 
-    def _send(self, message: Any) -> None:
-        try:
-            with self._send_lock:
-                self._ws.send(message)
-        except ConnectionClosed as error:
-            raise MediaError(f"{self!r}: the media WebSocket is closed") from error
+    # -- writing (on the loop's thread) ------------------------------------------------------
+
+    def _write_pending(self) -> None:
+        data = self._protocol.data_to_send()
+        if data:
+            try:
+                self._sock.sendall(b"".join(data))
+            except OSError as error:
+                raise MediaError(f"{self!r}: the media WebSocket is closed ({error})") from error
 
     def _write_audio(self, frame: bytes) -> None:
-        self._send(frame)
+        self._protocol.send_binary(frame)
+        self._write_pending()
+
+    def _flush_commands(self) -> None:
+        with self._mutex:
+            commands, self._commands = self._commands, []
+        for text in commands:
+            if self._protocol.state is State.OPEN:
+                self._protocol.send_text(text.encode())
+        if commands:
+            self._write_pending()
 
     def command(self, name: str, **fields: Any) -> None:
         """Send a command as it is (``ANSWER``, ``HANGUP``, ``GET_STATUS`` ...), in the connection's format."""
@@ -159,8 +212,14 @@ class WebSocketMedia(MediaSession):
             text = f"{name} {value}" if value else name
         if len(text.encode()) > MAX_COMMAND:
             raise MediaError(f"media command {text[:40]!r}... is longer than Asterisk's {MAX_COMMAND} bytes")
-        self._check_open()
-        self._send(text)
+        if threading.current_thread() is self._loop_thread:  # a mark, in order with the frames around it
+            self._protocol.send_text(text.encode())
+            self._write_pending()
+            return
+        with self._mutex:
+            self._check_open()
+            self._commands.append(text)
+            self._wake()
 
     def _send_mark(self, mark: Any) -> None:
         with self._mutex:
@@ -213,71 +272,114 @@ class WebSocketMedia(MediaSession):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _close_socket(self) -> None:
+    def _finish(self) -> None:
+        """Closing handshake (1000: closing the media WebSocket is what hangs the channel up), then the socket."""
+        protocol, sock = self._protocol, self._sock
         try:
-            self._ws.close(1000)
-        except Exception:  # already gone
-            log.debug("%r: close failed", self, exc_info=True)
+            if protocol.state is State.OPEN:
+                protocol.send_close(1000)
+                self._write_pending()
+            deadline = time.monotonic() + 2.0
+            while protocol.state is not State.CLOSED and time.monotonic() < deadline:
+                readable, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+                if not readable:
+                    break
+                data = sock.recv(65536)
+                if data:
+                    protocol.receive_data(data)
+                else:
+                    protocol.receive_eof()
+                protocol.events_received()
+                self._write_pending()
+                if not data:
+                    break
+        except (OSError, MediaError, ssl.SSLError):
+            log.debug("%r: closing handshake cut short", self, exc_info=True)
+        finally:
+            sock.close()
 
-    def _shutdown(self) -> None:
-        # Closing the media WebSocket is what hangs the channel up on Asterisk.
-        self._close_socket()
 
-    def _threads(self) -> List[Optional[threading.Thread]]:
-        return [self._reader, getattr(self._ws, "recv_events_thread", None), *super()._threads()]
+def _handshake_read(sock: Any, protocol: Any, deadline: float) -> List[Any]:
+    """Read until the protocol has events (the handshake's request or response first)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("handshake")
+        sock.settimeout(remaining)
+        data = sock.recv(65536)
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+        events = protocol.events_received()
+        data_out = protocol.data_to_send()
+        if data_out:
+            sock.sendall(b"".join(data_out))
+        if events or not data:
+            return events
 
 
-def _read_start(connection: Any, timeout: float) -> MediaEvent:
+def _read_start(sock: Any, protocol: Any, early: List[Any], deadline: float) -> Tuple[MediaEvent, List[Any]]:
+    """MEDIA_START, the first frame; the frames read after it."""
+    frames = list(early)
     try:
-        first = connection.recv(timeout)
-    except TimeoutError as error:
-        raise MediaError(f"no MEDIA_START within {timeout} s") from error
-    except ConnectionClosed as error:
-        raise MediaError(f"the media WebSocket closed before MEDIA_START ({error})") from error
-    if not isinstance(first, str):
-        raise MediaError("the media WebSocket's first frame is audio, not MEDIA_START")
-    event = parse_control(first)
+        while not frames:
+            frames = _handshake_read(sock, protocol, deadline)
+            if protocol.state is not State.OPEN and not frames:
+                raise MediaError("the media WebSocket closed before MEDIA_START")
+    except (TimeoutError, socket.timeout) as error:
+        raise MediaError(f"no MEDIA_START within the timeout ({error})") from error
+    first, rest = frames[0], frames[1:]
+    if first.opcode is not Opcode.TEXT:
+        raise MediaError("the media WebSocket's first frame is not MEDIA_START text")
+    event = parse_control(bytes(first.data).decode("utf-8", "replace"))
     if event.name != "MEDIA_START":
-        raise MediaError(f"the media WebSocket's first frame is not MEDIA_START: {first[:80]!r}")
-    return event
+        raise MediaError(f"the media WebSocket's first frame is not MEDIA_START: {event.text[:80]!r}")
+    return event, rest
 
 
 def connect(url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any = None) -> WebSocketMedia:
     """Connect to a media WebSocket (``ws://host:8088/media/<connection id>``) and read MEDIA_START."""
-    context: Optional[ssl.SSLContext] = None
-    if url.startswith("wss:"):
-        context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-        if verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
     try:
-        connection: ClientConnection = ws_connect(
-            url,
-            ssl=context,
-            subprotocols=[Subprotocol("media")],
-            compression=None,
-            proxy=None,
-            open_timeout=timeout,
-            ping_interval=None,
-            close_timeout=2,
-            max_size=_MAX_SIZE,
-            max_queue=None,
-        )
+        uri = parse_uri(url)
+    except InvalidURI as error:
+        raise MediaError(f"media WebSocket {url}: {error}") from error
+    deadline = time.monotonic() + timeout
+    try:
+        sock: Any = socket.create_connection((uri.host, uri.port), timeout)
+    except OSError as error:
+        raise MediaError(f"media WebSocket {url}: cannot connect ({error})") from error
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # 20 ms frames, never batched
+        if uri.secure:
+            context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+            if verify is False:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            sock = context.wrap_socket(sock, server_hostname=uri.host)
+        protocol = ClientProtocol(uri, subprotocols=_MEDIA, max_size=_MAX_SIZE)
+        protocol.send_request(protocol.connect())
+        sock.sendall(b"".join(protocol.data_to_send()))
+        events = _handshake_read(sock, protocol, deadline)
+        if protocol.handshake_exc is not None:
+            raise protocol.handshake_exc
+        if not events:
+            raise MediaError(f"media WebSocket {url}: closed during the handshake")
+        start, frames = _read_start(sock, protocol, events[1:], deadline)
+        sock.settimeout(None)
+        session = WebSocketMedia(sock, protocol, start, channel, frames)
     except InvalidStatus as error:
+        sock.close()
         status = error.response.status_code
         why = {404: "unknown connection id", 409: "already connected"}.get(status, "refused")
         raise MediaError(f"media WebSocket {url}: {status} ({why})") from error
-    except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as error:
+    except (InvalidHandshake, OSError, TimeoutError, ssl.SSLError) as error:
+        sock.close()
         raise MediaError(f"media WebSocket {url}: cannot connect ({error})") from error
-    # The session owns the connection's lifetime as a ``with`` block would (websockets 17.1+ warns
-    # about connections used outside one; entering it is the portable way to say so).
-    connection.__enter__()
-    try:
-        session = WebSocketMedia(connection, _read_start(connection, timeout), channel)
     except BaseException:
-        connection.close()
+        sock.close()
         raise
-    session._start_reader()
+    session._start_loop()
     return session
 
 
@@ -285,8 +387,9 @@ class MediaServer:
     """Accepts the media WebSockets Asterisk opens (externalMedia with ``connection_type=client``).
 
     Listens on ``host:port`` (port 0: any free one, see ``port``); each connection that sends
-    MEDIA_START becomes a ``WebSocketMedia`` handed out by ``accept()`` (or to ``on_media``
-    on the handler thread of the session).  ``close()`` stops listening and closes every session.
+    MEDIA_START becomes a ``WebSocketMedia`` handed out by ``accept()``.  ``close()`` stops
+    listening and closes every session it made.  One thread, ``ari-media-server``, accepts and
+    shakes hands; each session then has its own.
     """
 
     def __init__(
@@ -299,50 +402,61 @@ class MediaServer:
         self._lock = threading.Lock()
         self._closed = False
         try:
-            self._server: Server = serve(
-                self._handle,
-                host,
-                port,
-                subprotocols=[Subprotocol("media")],
-                compression=None,
-                ping_interval=None,
-                max_size=_MAX_SIZE,
-                max_queue=None,
-                process_request=self._check_path,
-            )
+            self._listener = socket.create_server((host, port))
         except OSError as error:
             raise MediaError(f"cannot listen for media on {host}:{port} ({error})") from error
-        self.host, self.port = self._server.socket.getsockname()[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ari-media-server", daemon=True)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, name="ari-media-server", daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}{self.path or '/'}"
 
-    def _check_path(self, connection: ServerConnection, request: Any) -> Any:
-        if self.path is not None and request.path.split("?")[0] != self.path:
-            return connection.respond(404, "Not Found\n")
-        return None
-
-    def _handle(self, connection: ServerConnection) -> None:
-        # Runs on the server's thread for this connection: it is the session's reader.
-        current = threading.current_thread()
-        current.name = "ari-media-conn"
-        try:
-            start = _read_start(connection, self._start_timeout)
-            session = WebSocketMedia(connection, start)
-        except MediaError as error:
-            log.warning("media connection from %s dropped: %s", connection.remote_address, error)
-            return
-        session._reader = current
-        with self._lock:
-            if self._closed:
-                session.close()
+    def _serve(self) -> None:
+        while True:
+            readable, _, _ = select.select([self._listener, self._wake_r], [], [])
+            if self._wake_r in readable or self._closed:
                 return
-            self._sessions.append(session)
-        self._accepted.put(session)
-        session._read_loop()
+            try:
+                sock, address = self._listener.accept()
+            except OSError:
+                continue
+            try:
+                session = self._open(sock)
+            except (MediaError, InvalidHandshake, OSError, TimeoutError) as error:
+                log.warning("media connection from %s dropped: %s", address, error)
+                sock.close()
+                continue
+            with self._lock:
+                if self._closed:
+                    session.close()
+                    return
+                self._sessions.append(session)
+            self._accepted.put(session)
+
+    def _open(self, sock: Any) -> WebSocketMedia:
+        deadline = time.monotonic() + self._start_timeout
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        protocol = ServerProtocol(subprotocols=_MEDIA, max_size=_MAX_SIZE)
+        events = _handshake_read(sock, protocol, deadline)
+        if not events:
+            raise MediaError("closed before its handshake")
+        request = events[0]
+        if self.path is not None and request.path.split("?")[0] != self.path:
+            response = protocol.reject(404, "Not Found\n")
+        else:
+            response = protocol.accept(request)
+        protocol.send_response(response)
+        sock.sendall(b"".join(protocol.data_to_send()))
+        if protocol.handshake_exc is not None:
+            raise protocol.handshake_exc
+        start, frames = _read_start(sock, protocol, events[1:], deadline)
+        sock.settimeout(None)
+        session = WebSocketMedia(sock, protocol, start, None, frames)
+        session._start_loop()
+        return session
 
     def accept(self, timeout: Optional[float] = None) -> WebSocketMedia:
         """The next session Asterisk opened; ``MediaError`` on timeout."""
@@ -353,12 +467,17 @@ class MediaServer:
 
     def close(self, timeout: float = 2.0) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             sessions, self._sessions = self._sessions, []
+        self._wake_w.send(b"\0")
+        self._thread.join(timeout)
+        self._listener.close()
+        self._wake_r.close()
+        self._wake_w.close()
         for session in sessions:
             session.close(timeout)
-        self._server.shutdown()
-        self._thread.join(timeout)
 
     def __enter__(self) -> MediaServer:
         return self
