@@ -147,8 +147,13 @@ class WebSocketMedia(LoopSession):
             protocol.receive_eof()
         for frame in protocol.events_received():
             self._frame(frame)
-        self._write_pending()
-        if protocol.state is State.CLOSED or not data:
+        try:
+            self._write_pending()  # pongs; the reply to a close
+        except MediaError:
+            if protocol.close_rcvd is None:
+                raise
+            # The far end closed and did not wait for our reply: the close it sent says how it ended.
+        if protocol.state is State.CLOSED or protocol.close_rcvd is not None or not data:
             close = protocol.close_rcvd
             code = close.code if close is not None else None
             reason = close.reason if close is not None else ""
