@@ -10,7 +10,8 @@
 Its one job is opening: create the externalMedia channel through the client with the right
 options, then connect to Asterisk's ``/media/<connection id>`` (``open_websocket``), or open
 a UDP socket and send to the channel's ``UNICASTRTP_LOCAL_ADDRESS``/``_PORT``
-(``open_rtp``); a ``MediaServer`` accepts the WebSockets Asterisk opens itself.  Reading,
+(``open_rtp``); a ``MediaServer`` accepts the WebSockets Asterisk opens itself
+(``open_outbound``).  Reading,
 writing, marks and events are ``session.MediaSession``'s; codecs are ``codecs``'.
 """
 
@@ -46,6 +47,7 @@ __all__ = [
     "connect",
     "convert",
     "media_url",
+    "open_outbound",
     "open_rtp",
     "open_websocket",
     "parse_control",
@@ -144,6 +146,49 @@ def open_websocket(
     except BaseException:
         _hangup(channel)
         raise
+
+
+def open_outbound(
+    client: Any,
+    app: str,
+    server: MediaServer,
+    connection: str,
+    format: str = "slin16",  # noqa: A002
+    *,
+    channel_id: Optional[str] = None,
+    transport_data: Optional[str] = None,
+    variables: Optional[Mapping[str, str]] = None,
+    timeout: float = 10.0,
+) -> WebSocketMedia:
+    """Create an externalMedia channel that Asterisk connects out to ``server`` with, and take that connection.
+
+    ``connection`` is the websocket_client.conf section whose ``uri`` reaches ``server``
+    (Asterisk 20.16+, 22.6+); ``transport_data`` adds dial options (``f(json)``, ``d(in)``,
+    ``v(k=v)``...).  A connection that does not come within ``timeout`` hangs the channel up.
+    """
+    codec(format)
+    params: Dict[str, Any] = {
+        "app": app,
+        "transport": "websocket",
+        "encapsulation": "none",
+        "connection_type": "client",
+        "external_host": connection,
+        "format": format,
+    }
+    if transport_data:
+        params["transport_data"] = transport_data
+    if channel_id:
+        params["channelId"] = channel_id
+    if variables:
+        params["variables"] = dict(variables)
+    channel = client.channels.externalMedia(**params)
+    try:
+        session = server.accept(timeout, channel_id=channel.id)
+    except BaseException:
+        _hangup(channel)
+        raise
+    session.channel = channel
+    return session
 
 
 def open_rtp(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import select
 import socket
 import ssl
@@ -392,19 +391,27 @@ class MediaServer:
     """Accepts the media WebSockets Asterisk opens (externalMedia with ``connection_type=client``).
 
     Listens on ``host:port`` (port 0: any free one, see ``port``); each connection that sends
-    MEDIA_START becomes a ``WebSocketMedia`` handed out by ``accept()``.  ``close()`` stops
-    listening and closes every session it made.  One thread, ``ari-media-server``, accepts and
-    shakes hands; each session then has its own.
+    MEDIA_START becomes a ``WebSocketMedia`` handed out by ``accept()``; with ``client``, its
+    ``channel`` is that client's Channel.  ``close()`` stops listening and closes every session
+    it made.  One thread, ``ari-media-server``, accepts and shakes hands; each session then has
+    its own.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, path: Optional[str] = None, start_timeout: float = 10.0
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        path: Optional[str] = None,
+        start_timeout: float = 10.0,
+        client: Any = None,
     ) -> None:
         self.path = path
+        self.client = client
         self._start_timeout = start_timeout
-        self._accepted: queue.SimpleQueue[WebSocketMedia] = queue.SimpleQueue()
+        self._waiting: List[WebSocketMedia] = []  # accepted, not yet handed out
         self._sessions: List[WebSocketMedia] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._closed = False
         try:
             self._listener = socket.create_server((host, port))
@@ -439,7 +446,8 @@ class MediaServer:
                     session.close()
                     return
                 self._sessions.append(session)
-            self._accepted.put(session)
+                self._waiting.append(session)
+                self._lock.notify_all()
 
     def _open(self, sock: Any) -> WebSocketMedia:
         deadline = time.monotonic() + self._start_timeout
@@ -459,16 +467,30 @@ class MediaServer:
             raise protocol.handshake_exc
         start, frames = _read_start(sock, protocol, events[1:], deadline)
         sock.settimeout(None)
-        session = WebSocketMedia(sock, protocol, start, None, frames)
+        channel = None
+        if self.client is not None and start.fields.get("channel_id"):
+            channel = self.client.Channel(str(start.fields["channel_id"]))
+        session = WebSocketMedia(sock, protocol, start, channel, frames)
         session._start_loop()
         return session
 
-    def accept(self, timeout: Optional[float] = None) -> WebSocketMedia:
-        """The next session Asterisk opened; ``MediaError`` on timeout."""
-        try:
-            return self._accepted.get(timeout=timeout)
-        except queue.Empty:
-            raise MediaError(f"no media connection within {timeout} s") from None
+    def accept(self, timeout: Optional[float] = None, channel_id: Optional[str] = None) -> WebSocketMedia:
+        """The next session Asterisk opened (for ``channel_id`` when given); ``MediaError`` on timeout."""
+
+        def found() -> Optional[WebSocketMedia]:
+            for session in self._waiting:
+                if channel_id is None or session.channel_id == channel_id:
+                    return session
+            return None
+
+        with self._lock:
+            if not self._lock.wait_for(lambda: found() is not None or self._closed, timeout) or self._closed:
+                which = f" for channel {channel_id}" if channel_id else ""
+                raise MediaError(f"no media connection{which} within {timeout} s")
+            session = found()
+            assert session is not None
+            self._waiting.remove(session)
+            return session
 
     def close(self, timeout: float = 2.0) -> None:
         with self._lock:
@@ -476,6 +498,7 @@ class MediaServer:
                 return
             self._closed = True
             sessions, self._sessions = self._sessions, []
+            self._lock.notify_all()
         self._wake_w.send(b"\0")
         self._thread.join(timeout)
         self._listener.close()

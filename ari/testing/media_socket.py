@@ -1,9 +1,11 @@
-"""The simulator's ``/media/<connection id>`` WebSocket: chan_websocket's HTTP side.
+"""The simulator's media WebSockets: chan_websocket's wire, both ways.
 
-Its one job is the wire of a media WebSocket on the simulator's port: no authentication,
-404 for an unknown connection id, 409 for a second connection, the optional ``media``
-subprotocol, then text and binary messages handed to the ``MediaStream`` and its frames and
-texts written back in order (one writer task per socket).  The audio model is
+Its one job is the wire of a media WebSocket: served on the simulator's port at
+``/media/<connection id>`` (no authentication, 404 for an unknown connection id, 409 for a
+second connection, the optional ``media`` subprotocol), or dialled out to a
+websocket_client's URI (``dial``: subprotocol ``media``; a refused connection destroys the
+channel with cause 3); then text and binary messages handed to the ``MediaStream`` and its
+frames and texts written back in order (one writer task per socket).  The audio model is
 ``media_stream.py``'s; it must hold none.  It runs on the server's loop, like ``server.py``.
 """
 
@@ -13,7 +15,7 @@ import asyncio
 import logging
 from typing import Any, Optional, Union
 
-from aiohttp import WSMsgType, web
+from aiohttp import ClientError, ClientSession, WSMsgType, web
 
 from .media_stream import MediaStream
 
@@ -25,7 +27,7 @@ _CLOSE = object()
 class SocketWire:
     """A ``media_stream.Wire`` over an aiohttp WebSocket: sends queued, in order, never awaited by the model."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()
         self.closed = False
@@ -97,3 +99,47 @@ async def serve(request: web.Request, backend: Any, connection_id: str) -> web.S
         if not wire.task.done():
             wire.task.cancel()
     return ws
+
+
+async def _pump(stream: MediaStream, ws: Any, wire: SocketWire) -> Optional[int]:
+    """Hand the application's messages to ``stream`` until the socket closes; its close code."""
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.BINARY:
+                stream.audio(message.data)
+            elif message.type == WSMsgType.TEXT:
+                stream.text(message.data)
+        return ws.close_code
+    finally:
+        wire.closed = True
+        if not wire.task.done():
+            wire.task.cancel()
+
+
+def dial(engine: Any, stream: MediaStream, uri: str) -> None:
+    """Asterisk connecting out to the application's media server (on the server's loop)."""
+    task = asyncio.get_running_loop().create_task(_dial(engine, stream, uri))
+    engine.dials.add(task)  # held until done: a task nobody references may vanish
+    task.add_done_callback(engine.dials.discard)
+
+
+async def _dial(engine: Any, stream: MediaStream, uri: str) -> None:
+    world = engine.world
+    async with ClientSession() as session:
+        try:
+            ws = await session.ws_connect(uri, protocols=("media",), autoping=True, max_msg_size=1 << 20)
+        except (ClientError, OSError, asyncio.TimeoutError) as error:
+            log.info("media connection to %s failed: %s", uri, error)
+            stream.end(close=False)
+            ch = world.channels.get(stream.channel.id)
+            if ch is not None and not ch.hanging_up:
+                world.calls.hangup(ch, 3, soft=False, request=False)  # "No route to destination"
+            return
+        wire = SocketWire(ws)
+        if stream.ended:
+            await ws.close()
+            return
+        stream.attach(wire)
+        engine.connected(stream)
+        code = await _pump(stream, ws, wire)
+        stream.detached(code)

@@ -19,7 +19,7 @@ import json
 import logging
 import uuid
 import wave
-from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from ..media.codecs import CODECS, Codec, Converter, mix, tone
 from .dialplan import FarEnd
@@ -468,6 +468,9 @@ class MediaEngine:
         self.by_connection: Dict[str, MediaStream] = {}
         self.by_channel: Dict[str, MediaStream] = {}
         self._seen: Optional[Tuple[str, str, str]] = None
+        #: websocket_client.conf: connection name -> URI Asterisk dials for externalMedia connection_type=client
+        self.clients: Dict[str, str] = {}
+        self.dials: Set[Any] = set()  # Asterisk's connections out, under way
         #: what each far end heard from media channels in its bridge: channel id -> (codec, frame)s
         self.heard: Dict[str, Deque[Tuple[Codec, bytes]]] = {}
 
@@ -500,6 +503,22 @@ class MediaEngine:
         channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
         channel.channelvars["MEDIA_WEBSOCKET_CONNECTION_ID"] = stream.connection_id
         channel.vars.update(channel.channelvars)
+        return stream
+
+    def outbound(self, channel: Channel, codec: Codec, app: str, connection: str, *, json_format: bool,
+                 direction: str, auto_answer: bool, query: str = "") -> MediaStream:
+        """Asterisk dials the websocket_client ``connection`` (``Simulator.add_websocket_client``)."""
+        from .media_socket import dial  # the network side only when a test dials out
+
+        stream = MediaStream(self, channel, codec, app, websocket=True, json_format=json_format,
+                             direction=direction, auto_answer=auto_answer)
+        stream.connection_id = connection
+        self.by_channel[channel.id] = stream
+        channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
+        channel.channelvars["MEDIA_WEBSOCKET_CONNECTION_ID"] = connection
+        channel.vars.update(channel.channelvars)
+        uri = self.clients[connection]
+        dial(self, stream, uri + (("&" if "?" in uri else "?") + query if query else ""))
         return stream
 
     def rtp(self, channel: Channel, codec: Codec, app: str, remote: Tuple[str, int]) -> Tuple[str, int]:

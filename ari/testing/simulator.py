@@ -117,6 +117,14 @@ class Simulator:
         """A text message arrives from ``endpoint`` (e.g. "PJSIP/1000")."""
         self.server.call_in_loop(self.state.message, sender, endpoint, body)
 
+    def add_websocket_client(self, name: str, uri: str) -> None:
+        """A websocket_client.conf connection: externalMedia with ``connection_type=client`` and
+        ``external_host=name`` makes the simulator dial ``uri`` (the application's media server)."""
+        def add() -> None:
+            self.state.world.media.clients[name] = uri
+
+        self.server.call_in_loop(add)
+
     def heard(self, channel_id: str, fmt: str = "slin16") -> bytes:
         """The audio the far end of ``channel_id`` heard from externalMedia channels bridged with
         it (the application's own audio, as played out), in ``fmt``; the last minute of it."""

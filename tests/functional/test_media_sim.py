@@ -280,3 +280,61 @@ def test_a_burst_stays_short_of_xoff_by_itself(ari_sim: Simulator, client: Any) 
         queued = session.status()["queue_length"]
         assert session.max_ahead - 10 <= queued <= session.max_ahead and session.xoff_count == 0
         session.flush()
+
+
+def test_asterisk_connects_out_to_a_media_server(ari_sim: Simulator, client: Any) -> None:
+    with media.MediaServer(path="/media", client=client) as server:
+        ari_sim.add_websocket_client("media-out", server.url)
+        session = media.open_outbound(client, APP, server, "media-out", "slin16", transport_data="v(call=1)")
+        assert session.channel.name.startswith("WebSocket/media-out/")
+        assert session.connection_id == "media-out" and session.channel_name == session.channel.name
+        start = ari_sim.wait_for_event("StasisStart", lambda e: e["channel"]["id"] == session.channel.id)
+        assert start["channel"]["state"] == "Up"
+        bridged_peer = client.channels.originate(endpoint="Local/echo@default", app=APP)
+        ari_sim.wait_for_event("StasisStart", lambda e: e["channel"]["id"] == bridged_peer.id)
+        client.bridges.create(type="mixing").addChannel(channel=[session.channel.id, bridged_peer.id])
+        tone = codecs.tone(700, 0.2, "slin16")
+        session.send(tone)
+        assert session.drain(5)
+        assert b"".join(f.data for f in collect(session)) == tone
+        session.close()
+        ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == session.channel.id)
+        with pytest.raises(media.MediaError, match="no media connection for channel x within"):
+            server.accept(0.05, channel_id="x")
+
+
+def test_a_media_server_nobody_listens_on_destroys_the_channel(ari_sim: Simulator, client: Any) -> None:
+    ari_sim.add_websocket_client("media-down", "ws://127.0.0.1:9/media")
+    channel = client.channels.externalMedia(
+        app=APP,
+        transport="websocket",
+        encapsulation="none",
+        connection_type="client",
+        external_host="media-down",
+        format="ulaw",
+    )
+    assert channel.state == "Down"
+    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == channel.id)
+    assert destroyed["cause"] == 3
+    assert [e["type"] for e in ari_sim.events_sent if e.get("channel", {}).get("id") == channel.id] == [
+        "ChannelDestroyed"
+    ]  # as Asterisk 22.10.1 did: no StasisStart, no hangup request
+    with pytest.raises(ari.BadRequest, match="valid websocket_client"):
+        client.channels.externalMedia(
+            app=APP,
+            transport="websocket",
+            encapsulation="none",
+            connection_type="client",
+            external_host="nope",
+            format="ulaw",
+        )
+
+
+def test_a_media_server_refuses_other_paths(client: Any) -> None:
+    with media.MediaServer(path="/media") as server:
+        with pytest.raises(media.MediaError, match="404"):
+            media.connect(f"ws://{server.host}:{server.port}/other", timeout=2)
+        with pytest.raises(media.MediaError, match="within 0.05 s"):
+            server.accept(0.05)
+    with pytest.raises(media.MediaError, match="no media connection"):
+        server.accept(0.05)  # closed

@@ -2,7 +2,9 @@
 
     ARI_URL=http://127.0.0.1:8088 [ARI_USERNAME=asterisk ARI_PASSWORD=asterisk] python -m pytest tests/live
 
-Needs the dialplan of ../shared/asterisk (context ``default``: ``echo``, ``moh``, ``dtmf``).
+Needs the dialplan of ../shared/asterisk (context ``default``: ``echo``, ``moh``, ``dtmf``) and, for
+Asterisk connecting out, a websocket_client.conf section ``media-out`` (``connection_type =
+per_call_config``, ``uri = ws://127.0.0.1:18791/media``, ``protocols = media``).
 """
 
 from __future__ import annotations
@@ -156,3 +158,20 @@ def test_rtp(client: Any) -> None:
             session.send(frames[0].data)
         peer.hangup()
         bridge.destroy()
+
+
+def test_asterisk_connects_out(client: Any) -> None:
+    """Needs a websocket_client.conf section ``media-out`` whose uri is ws://127.0.0.1:18791/media."""
+    with media.MediaServer(port=18791, path="/media", client=client) as server:
+        try:
+            session = media.open_outbound(client, client.app_name, server, "media-out", "slin16")
+        except ari.BadRequest as error:
+            pytest.skip(f"this Asterisk has no websocket_client 'media-out': {error.message}")
+        with session:
+            assert session.channel.name.startswith("WebSocket/media-out/")
+            peer, bridge = call(client, session, "Local/echo@default")
+            session.send(codecs.tone(440, 0.5, "slin16"))
+            assert session.drain(5)
+            assert len(frames_for(session, 0.5)) >= 20
+            peer.hangup()
+            bridge.destroy()

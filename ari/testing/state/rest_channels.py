@@ -388,7 +388,7 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
         host = "INCOMING"
     remote = None
     if transport == "websocket":
-        if connection_type == "client":
+        if connection_type == "client" and (w.media is None or host not in w.media.clients):
             raise AriError(400, "external_host must be a valid websocket_client connection id.")
     else:
         remote = _host_port(host)
@@ -403,13 +403,12 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     chan_id = q(req, "channelId")
     _check_new_ids(w, chan_id)
     if transport == "websocket":
-        return _external_websocket(w, req, app, fmt, chan_id, direction)
+        return _external_websocket(w, req, app, fmt, chan_id, direction, None if host == "INCOMING" else host)
     if encapsulation == "audiosocket":
         name = f"AudioSocket/{host}-{w.name_suffix()}"
     else:
         name = f"UnicastRTP/{host}-{w.name_suffix()}"
     ch = w.calls.new_channel(name, chan_id)
-    ch.pending_app = app  # the app hears the channel come Up (ChannelStateChange), then StasisStart
     if encapsulation == "rtp" and remote is not None:
         local = _rtp_local(w, ch, fmt, app, remote)
         ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = local[0]
@@ -418,6 +417,7 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     for name_, value in body_vars(req).items():
         _apply_var(ch, name_, value)
     w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
+    ch.pending_app = app  # no ChannelCreated for the app's own channel; then Up (ChannelStateChange), StasisStart
     response = ch.to_json()  # Down: Asterisk answers the request before the channel is up
 
     def up() -> None:
@@ -449,22 +449,29 @@ def _rtp_local(w: World, ch: Channel, fmt: str, app: str, remote: Tuple[str, int
 
 
 def _external_websocket(w: World, req: SimRequest, app: str, fmt: str, chan_id: Optional[str],
-                        direction: Optional[str]) -> SimResponse:
-    """chan_websocket, connection_type=server: the channel waits, Down, for /media/<id>."""
+                        direction: Optional[str], connection: Optional[str]) -> SimResponse:
+    """chan_websocket: the channel waits, Down, for /media/<id> (server) or for the application's
+    server to answer Asterisk's call (client, ``connection`` a websocket_client)."""
     from ...media.codecs import CODECS
 
     options = q(req, "transport_data") or ""
     codec = CODECS.get(fmt)
     if w.media is None or codec is None:
         raise AriError(400, f"format '{fmt}' is not carried by the simulator's media WebSocket")
-    ch = w.calls.new_channel(f"WebSocket/INCOMING/0x{w.name_suffix()}", chan_id)
-    ch.pending_app = app
+    ch = w.calls.new_channel(f"WebSocket/{connection or 'INCOMING'}/0x{w.name_suffix()}", chan_id)
     for name_, value in body_vars(req).items():
         _apply_var(ch, name_, value)
     media_direction = direction or _option(options, "d") or "both"
-    w.media.websocket(ch, codec, app, json_format=_option(options, "f") == "json", direction=media_direction,
-                      auto_answer="n" not in _bare_options(options))
+    json_format = _option(options, "f") == "json"
+    auto_answer = "n" not in _bare_options(options)
+    if connection is None:
+        w.media.websocket(ch, codec, app, json_format=json_format, direction=media_direction, auto_answer=auto_answer)
+    else:
+        query = (_option(options, "v") or "").replace(",", "&")
+        w.media.outbound(ch, codec, app, connection, json_format=json_format, direction=media_direction,
+                         auto_answer=auto_answer, query=query)
     w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
+    ch.pending_app = app  # the app hears the channel come Up, then StasisStart
     return ok(ch.to_json())
 
 
