@@ -6,8 +6,9 @@ ticker, and the arrival time of every frame each stream sends) takes N streams a
 this process, for a few seconds, first from ``ari.media`` sessions (each sends a steady tone
 with ``send()`` and keeps what it receives), then from the ceiling: one asyncio loop of the
 plain ``websockets`` client, each stream a task that sends on an absolute 20 ms clock and
-reads.  For each: the send-pacing jitter p99 (|gap - 20 ms| between a stream's frames as
-they arrive at the server) and the receive gap p99 (between frames as they reach the client).
+reads.  For each: this process's CPU time per stream-second, the send-pacing jitter p99
+(|gap - 20 ms| between a stream's frames as they arrive at the server) and the receive gap
+p99 (between frames as they reach the client).
 A level of N is sustained when the jitter p99 stays under one ptime (20 ms), the receive gap
 p99 under three (60 ms) and no frame is missing; the figure is the highest N sustained, beside the ceiling's.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -204,17 +206,22 @@ def run_plain(url: str, streams: int, seconds: float, tag: str) -> Tuple[List[fl
 
 def measure(server: MediaServer, client: str, streams: int, seconds: float) -> Dict[str, Any]:
     run = run_ari if client == "ari" else run_plain
+    before = resource.getrusage(resource.RUSAGE_SELF)
     gaps, sent = run(server.url, streams, seconds, f"{client}{streams}")
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats = server.stats()
     expected = int(seconds / PTIME)
     complete = sent >= expected - 1 and min(stats["frames"] or [0]) >= expected - 1
     ok = stats["jitter_p99"] < JITTER_LIMIT and _p99(gaps) < GAP_LIMIT and complete
-    return {"streams": streams, "jitter": stats["jitter_p99"], "gap": _p99(gaps), "ok": ok}
+    # CPU time of this process per stream and second of audio, both ways, connecting included
+    per_stream = cpu / (streams * seconds) * 1000
+    return {"streams": streams, "jitter": stats["jitter_p99"], "gap": _p99(gaps), "ok": ok, "cpu": per_stream}
 
 
 def rows(quick: bool = False) -> List[Row]:
-    levels = [10, 50, 100] if quick else [10, 50, 100, 200, 300]
-    seconds = 2.0 if quick else 4.0
+    levels = [10, 25, 50] if quick else [10, 25, 50, 100]
+    seconds = 2.0 if quick else 3.0
     results: Dict[str, List[Dict[str, Any]]] = {"ari": [], "plain": []}
     with MediaServer() as server:
         for streams in levels:
@@ -223,14 +230,19 @@ def rows(quick: bool = False) -> List[Row]:
                 results[client].append(result)
                 print(
                     f"   media {client:5} {streams:4} streams: jitter p99 {result['jitter'] * 1000:.1f} ms, "
-                    f"receive gap p99 {result['gap'] * 1000:.1f} ms, {'ok' if result['ok'] else 'missed'}",
+                    f"receive gap p99 {result['gap'] * 1000:.1f} ms, cpu {result['cpu']:.2f} ms per stream-second, "
+                    f"{'ok' if result['ok'] else 'missed'}",
                     file=sys.stderr,
                     flush=True,
                 )
     best = {c: max([r["streams"] for r in results[c] if r["ok"]] or [0]) for c in results}
     common = max([r["streams"] for r in results["ari"] if r["ok"]] or [levels[0]])
     at = {c: next(r for r in results[c] if r["streams"] == common) for c in results}
+    top = {c: results[c][-1] for c in results}
     note = f"slin16 20 ms, {seconds:.0f} s runs at {', '.join(map(str, levels))} streams"
+    if not best["plain"]:
+        # When even the plain client sustains no level, the machine is the limit: shown, not judged.
+        note += "; the ceiling sustained none (machine busy): not judged"
     return [
         Row(
             "media: concurrent streams sustained",
@@ -238,7 +250,7 @@ def rows(quick: bool = False) -> List[Row]:
             "streams",
             best["plain"],
             "plain websockets",
-            target=0.5,
+            target=0.5 if best["plain"] else None,
             note=note,
         ),
         Row(
@@ -260,6 +272,16 @@ def rows(quick: bool = False) -> List[Row]:
             target=2.0,
             at_least=False,
             note="between frames as they reach the client",
+        ),
+        Row(
+            f"media: CPU per stream at {levels[-1]} streams",
+            top["ari"]["cpu"],
+            "ms/s",
+            top["plain"]["cpu"],
+            "plain websockets",
+            target=4.0,
+            at_least=False,
+            note="this process's CPU time per stream and second of audio (one thread a session vs one loop)",
         ),
     ]
 
