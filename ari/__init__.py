@@ -8,7 +8,8 @@ for channel in client.channels.list():
 
 import logging
 
-from .client import Client, connect, connect_async
+from .backoff import Backoff
+from .client import Client, ClientState, connect, connect_async
 from .errors import (
     ARIError,
     AuthenticationError,
@@ -26,21 +27,27 @@ from .errors import (
     UnprocessableEntity,
     ValidationError,
 )
+from .events import Event
+from .resources import Resource
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ARIError",
     "AuthenticationError",
+    "Backoff",
     "BadRequest",
     "Client",
+    "ClientState",
     "Conflict",
     "ConnectionError",
+    "Event",
     "Forbidden",
     "HTTPError",
     "MethodNotAllowed",
     "NotFound",
     "PreconditionFailed",
+    "Resource",
     "ServerError",
     "SpecError",
     "Timeout",

@@ -19,14 +19,14 @@ import json
 import logging
 import uuid
 import wave
-from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
+from typing import Any, Deque, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 from ..media.codecs import CODECS, Codec, Converter, mix, tone
 from .dialplan import FarEnd
 
-if TYPE_CHECKING:
-    from .state.objects import Channel
-    from .state.world import World
+#: the state model's Channel and World (``state/``, a layer above: named, not imported)
+Channel = Any
+World = Any
 
 log = logging.getLogger(__name__)
 

@@ -278,7 +278,8 @@ def test_a_burst_stays_short_of_xoff_by_itself(ari_sim: Simulator, client: Any) 
         while session.frames_sent < session.max_ahead and time.monotonic() < deadline:
             time.sleep(0.01)
         queued = session.status()["queue_length"]
-        assert session.max_ahead - 10 <= queued <= session.max_ahead and session.xoff_count == 0
+        # our clock and Asterisk's tick are not in phase: a frame or two either way, far from XOFF (900)
+        assert session.max_ahead - 10 <= queued <= session.max_ahead + 2 and session.xoff_count == 0
         session.flush()
 
 
