@@ -210,8 +210,6 @@ def open_rtp(
     channel's StasisEnd (when the client's events are running) closes the media.
     """
     fmt: Codec = codec(format)
-    if fmt.payload_type is None:
-        raise MediaError(f"{format} has no RTP payload type")
     sock = bind(host, port)
     local_host, local_port = sock.getsockname()[:2]
     external = f"[{local_host}]:{local_port}" if ":" in local_host else f"{local_host}:{local_port}"

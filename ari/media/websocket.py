@@ -334,6 +334,8 @@ def _read_start(sock: Any, protocol: Any, early: List[Any], deadline: float) -> 
     except (TimeoutError, socket.timeout) as error:
         raise MediaError(f"no MEDIA_START within the timeout ({error})") from error
     first, rest = frames[0], frames[1:]
+    if first.opcode is Opcode.CLOSE:
+        raise MediaError("the media WebSocket closed before MEDIA_START")
     if first.opcode is not Opcode.TEXT:
         raise MediaError("the media WebSocket's first frame is not MEDIA_START text")
     event = parse_control(bytes(first.data).decode("utf-8", "replace"))
@@ -385,6 +387,11 @@ def connect(url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any
         raise
     session._start_loop()
     return session
+
+
+def _media_if_offered(protocol: Any, offered: Any) -> Optional[Subprotocol]:
+    """``media`` when the peer offers it (Asterisk does); no subprotocol is no reason to refuse."""
+    return _MEDIA[0] if _MEDIA[0] in offered else None
 
 
 class MediaServer:
@@ -452,7 +459,7 @@ class MediaServer:
     def _open(self, sock: Any) -> WebSocketMedia:
         deadline = time.monotonic() + self._start_timeout
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        protocol = ServerProtocol(subprotocols=_MEDIA, max_size=_MAX_SIZE)
+        protocol = ServerProtocol(subprotocols=_MEDIA, select_subprotocol=_media_if_offered, max_size=_MAX_SIZE)
         events = _handshake_read(sock, protocol, deadline)
         if not events:
             raise MediaError("closed before its handshake")
