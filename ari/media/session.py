@@ -252,6 +252,8 @@ class MediaSession:
                 if waiter in self._waiters.get(name, []):
                     self._waiters[name].remove(waiter)
             raise MediaError(f"{self!r}: no {name} within {timeout} s")
+        if got[0].name == "CLOSED":
+            raise MediaError(f"{self!r}: the media closed before {name} came ({self.close_reason})")
         return got[0]
 
     def _start_handlers(self) -> None:
@@ -523,11 +525,14 @@ class MediaSession:
             self._wake()
             waiters = self._waiters
             self._waiters = {}
+        closed = MediaEvent("CLOSED", {"code": code, "reason": self.close_reason, "by": by})
         handlers = self._handlers.get("CLOSED")
         if handlers:
-            self._handler_queue.put((handlers, MediaEvent("CLOSED", {"code": code, "reason": reason, "by": by})))
+            self._handler_queue.put((handlers, closed))
         self._handler_queue.put(_Stop)
-        del waiters
+        for pending in waiters.values():  # a status() or stop_buffering() waiting: it fails now
+            for waiter in pending:
+                waiter(closed)
         return True
 
     def close(self, timeout: float = 2.0) -> None:

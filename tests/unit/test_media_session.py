@@ -240,3 +240,24 @@ def test_json_controls() -> None:
         parse_control("{nope")
     with pytest.raises(MediaError, match="without an event name"):
         parse_control('{"command":"x"}')
+
+
+def test_a_wait_for_an_answer_fails_when_the_media_closes() -> None:
+    media = Recorder()
+    failures: List[str] = []
+
+    def ask() -> None:
+        try:
+            media._wait_event("STATUS", lambda: None, 5)
+        except MediaError as error:
+            failures.append(str(error))
+
+    asking = threading.Thread(target=ask)
+    asking.start()
+    time.sleep(0.05)
+    media._closed_by("remote", 1000, "hung up")
+    asking.join(2)
+    media.close()
+    assert len(failures) == 1 and "closed before STATUS came (hung up)" in failures[0]
+    with pytest.raises(MediaError, match="no STATUS within 0.01 s"):
+        Recorder()._wait_event("STATUS", lambda: None, 0.01)
