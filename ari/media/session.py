@@ -1,15 +1,16 @@
 """A call's media as Python objects: frames in, paced audio out, marks, events, one lifecycle.
 
 Its one job is what every media transport shares: the queue of received frames (an iterator,
-or a callback per frame on a handler thread), the writer that cuts ``send()``'s bytes into
+or a callback per frame on a handler thread), the pump that cuts ``send()``'s bytes into
 frames and paces them at ``ptime`` (holding while the far end said MEDIA_XOFF, never
-dropping), marks, the events (DTMF_END, ERROR, hangup...) and closing once.  It must not
-touch a socket: a transport (``websocket.py``, ``transport_rtp.py``) subclasses it and
-implements ``_write_audio`` and ``_shutdown``.
+dropping), marks, the events (DTMF_END, ERROR, hangup...) and closing once; and
+``LoopSession``, one thread that serves a socket and the pump together.  It must not speak a
+protocol: a transport (``websocket.py``, ``udp.py``) subclasses it and implements
+``_on_readable``, ``_write_audio`` and its closing.
 
-Threads, all daemons named ``ari-media-*`` and ended by ``close()``: the transport's reader,
-this module's writer (started on the first ``send``) and handler thread (started when the
-first callback is registered).  No user callback runs on a reader.
+Threads, all daemons named ``ari-media-*`` and ended by ``close()``: the session's own (its
+socket and its pacing) and a handler thread, started when the first callback is registered.
+No user callback runs on the session's thread.
 """
 
 from __future__ import annotations
