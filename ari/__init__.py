@@ -28,6 +28,7 @@ from .errors import (
     ValidationError,
 )
 from .events import Event
+from .outbound import Server, serve
 from .resources import Resource
 
 __version__ = "0.1.0"
@@ -48,6 +49,7 @@ __all__ = [
     "NotFound",
     "PreconditionFailed",
     "Resource",
+    "Server",
     "ServerError",
     "SpecError",
     "Timeout",
@@ -56,6 +58,7 @@ __all__ = [
     "__version__",
     "connect",
     "connect_async",
+    "serve",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -136,7 +136,7 @@ class Client:
             "workers": dispatch_workers,
             "on_handler_error": on_handler_error,
         }
-        for name, collection in build_classes(meta).items():
+        for name, collection in self._build_collections(meta).items():
             setattr(self, name, collection)
             setattr(self, snake_case(name), collection)
         for model in meta.instance_classes:
@@ -148,6 +148,10 @@ class Client:
         self._subscriptions.observe(meta)
         meta.observers.add("applications.filter", meta.router.note_filter)
         meta.router.set_socket_gate(lambda: not self._saturated())  # seam 2
+
+    def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
+        """The resource classes of this client (a hook: outbound.py's per-call clients share theirs)."""
+        return build_classes(meta)
 
     @property
     def api(self) -> API:

@@ -201,17 +201,6 @@ class Sink:
         """True while the backlog is full: REST answers on the socket would wait behind it."""
         return self._backlog.saturated
 
-    # seam shim: the stream of before the seam starts, stops and asks the dispatcher for its
-    # submit function itself; the client now does the first two.  Drop once stream.py takes a sink.
-    def start(self) -> None:  # seam shim
-        return None
-
-    def stop(self, timeout: float = 0.0) -> None:  # seam shim
-        return None
-
-    def submitter(self) -> Callable[[List[bytes], float], None]:  # seam shim
-        return self.submit
-
 
 class _Call:
     """A queued client event (``WebSocketConnected``...), dispatched in line with Asterisk's."""
@@ -325,26 +314,24 @@ class _Endings:
     def __init__(self, grace: float, clock: Callable[[], float]) -> None:
         self.grace = grace
         self._clock = clock
-        self._due: OrderedDict[Key, float] = OrderedDict()
+        #: key -> when its listeners go; read unlocked per event (empty almost always)
+        self.due: OrderedDict[Key, float] = OrderedDict()
         self._lock = threading.Lock()
-
-    def __bool__(self) -> bool:
-        return bool(self._due)
 
     def defer(self, key: Key) -> None:
         with self._lock:
-            self._due.pop(key, None)
-            self._due[key] = self._clock() + self.grace
+            self.due.pop(key, None)
+            self.due[key] = self._clock() + self.grace
 
     def cancel(self, key: Key) -> None:
         with self._lock:
-            self._due.pop(key, None)
+            self.due.pop(key, None)
 
     def expired(self) -> List[Key]:
         now = self._clock()
         gone: List[Key] = []
         with self._lock:
-            due = self._due
+            due = self.due
             while due:
                 key, when = next(iter(due.items()))
                 if when > now:
@@ -400,6 +387,7 @@ class Dispatcher:
     ) -> None:
         check_mode(mode, workers)
         self.listeners = listeners
+        self._by_type = listeners.by_type
         self.promoter = promoter
         self.mode = mode
         self.size = 1 if mode == "serial" else workers
@@ -423,9 +411,11 @@ class Dispatcher:
         """
         listeners = self.listeners
         event_type = data["type"]
-        receivers = listeners.receivers(event_type)
-        every = listeners.receivers(EVERY)
-        if not receivers and not every and not listeners.any_keyed:
+        by_type = self._by_type
+        receivers = by_type.get(event_type, ())
+        every = by_type.get(EVERY, ())
+        keyed = listeners.any_keyed
+        if not receivers and not every and not keyed:
             return  # nobody listens: not even promotion is worth doing
         event, target, instances = self.promoter.promote(data)
         event.received_at = received_at
@@ -434,9 +424,9 @@ class Dispatcher:
             self._call(receivers, args, event)
         if every:
             self._call(every, (event,), event)
-        if instances and listeners.any_keyed:
+        if instances and keyed:
             self._deliver_keyed(event_type, data, instances, args, event)
-        if self._endings:
+        if self._endings.due:
             for key in self._endings.expired():
                 listeners.release(key)
 
@@ -456,7 +446,7 @@ class Dispatcher:
             if scoped is None:
                 continue
             listeners.mark_seen(key)
-            if endings and (end is None or not end.deferred):
+            if endings.due and (end is None or not end.deferred):
                 endings.cancel(key)  # an event about it: the application still sees it
             if scoped:
                 self._call(scoped, args, event)
@@ -593,9 +583,6 @@ class Dispatcher:
         if run is None or run.sink is None:
             raise RuntimeError("the dispatcher is not running")
         return run.sink
-
-    def submitter(self) -> Callable[[List[bytes], float], None]:  # seam shim: stream.py of before the seam
-        return self.sink().submit
 
     def _submitter(self, run: _Run) -> Callable[[List[bytes], float], None]:
         """The function the reader calls with each batch of text frames and when they arrived.

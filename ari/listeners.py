@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import threading
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 import blinker
 
@@ -148,6 +148,11 @@ class Listeners:
     def receivers(self, event_type: str) -> Tuple[Handler, ...]:
         """The client-level receivers of ``event_type``, in the order they were connected."""
         return self._snapshots.get(event_type, ())
+
+    @property
+    def by_type(self) -> Mapping[str, Tuple[Handler, ...]]:
+        """Event type -> its client-level receivers in order: a live view, read per event by delivery."""
+        return self._snapshots
 
     def keyed_receivers(self, key: Key, event_type: str) -> Optional[Tuple[Handler, ...]]:
         """The receivers of ``event_type`` about one resource; None when it has no listeners at all."""

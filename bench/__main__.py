@@ -18,7 +18,7 @@ from typing import List, Optional
 
 from .table import Row, Table
 
-MODULES = ("connect", "events", "rest", "latency", "memory", "media")
+MODULES = ("connect", "events", "rest", "latency", "memory", "outbound", "media")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

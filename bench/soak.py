@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
+import logging
 import os
 import random
 import sys
@@ -64,6 +65,20 @@ class Tally:
         self.reconnects = 0
         self.big: List[Tuple[str, float]] = []
         self.rss: List[Tuple[float, float]] = []
+        self.server_errors: Counter[str] = collections.Counter()
+
+
+class _ServerErrors(logging.Handler):
+    """Counts what the loopback server's aiohttp logs as errors (a cut socket's ping answer...)."""
+
+    def __init__(self, tally: Tally) -> None:
+        super().__init__(logging.ERROR)
+        self.tally = tally
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        with self.tally.lock:
+            self.tally.server_errors[f"{record.getMessage()}: {error!r:.80}"] += 1
 
 
 def _push(mock: MockServer, first: int, count: int) -> int:
@@ -222,6 +237,10 @@ def soak(minutes: float, rate: int, every: float, seed: int, out: Any = sys.stdo
     guard = threading.Timer(seconds + 120.0, lambda: os._exit(3))  # a hung teardown must not hang the run
     guard.daemon = True
     guard.start()
+    server_log = logging.getLogger("aiohttp.server")
+    counting = _ServerErrors(tally)
+    server_log.addHandler(counting)
+    server_log.propagate = False  # counted and reported below, not a traceback each
     with MockServer() as mock, FaultProxy(mock.port, rcvbuf=65536) as proxy:
         client = ari.connect(
             proxy.url,
@@ -280,6 +299,8 @@ def soak(minutes: float, rate: int, every: float, seed: int, out: Any = sys.stdo
         _count_requests(mock, tally)
         client.close()
     guard.cancel()
+    server_log.removeHandler(counting)
+    server_log.propagate = True
     return _report(tally, time.monotonic() - started, out)
 
 
@@ -307,6 +328,8 @@ def _report(tally: Tally, elapsed: float, out: Any) -> int:
         print(f"  failed: {name:40} {count}", file=out)
     for outcome, took in tally.big:
         print(f"  large call under a stalled upload: {outcome} after {took:.2f} s", file=out)
+    for name, count in tally.server_errors.most_common():
+        print(f"  the loopback server logged {count} x {name}", file=out)
     print("RSS (MB) over time: " + ", ".join(f"{t / 60:.1f} min {mb:.0f}" for t, mb in tally.rss), file=out)
     problems = []
     if resent:

@@ -616,12 +616,14 @@ class LoopSession(MediaSession):
                     timeout = None if due is None else max(0.0, due - time.monotonic())
                     readable, _, _ = select.select([sock, wake], [], [], timeout)
                 if wake in readable:
-                    with self._mutex:
-                        self._wake_pending = False
+                    # Drain first, then clear: a wake-up sent in between is not lost, as the loop
+                    # looks at the commands and the queue before it selects again.
                     try:
                         wake.recv(4096)
                     except OSError:
                         pass
+                    with self._mutex:
+                        self._wake_pending = False
                 if sock in readable and not self._on_readable():
                     break
         except MediaError as error:

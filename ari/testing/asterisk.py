@@ -82,7 +82,8 @@ class AsteriskState:
              endpoint: str = "PJSIP/1000", answer: bool = True, exten: str = "s",
              far_end: Optional[FarEnd] = None) -> str:
         """An incoming call from ``endpoint`` whose dialplan runs Stasis(app,args)."""
-        if not self.world.registered(app):
+        gate = self.world.stasis_gate
+        if not self.world.registered(app) and not (gate is not None and gate.takes(app)):
             raise ValueError(f"application {app!r} has no WebSocket connected")
         ch = self.world.calls.incoming(app, caller, list(args), endpoint, answer,
                                        far_end or FarEnd(ring=0.0), exten)

@@ -147,6 +147,21 @@ class EventSockets:
             if sock.transport is not None:
                 sock.transport.abort()
 
+    # -- sockets the simulator opened itself (outbound.py: Asterisk connecting out) ------------
+
+    def hold(self, sock: EventSocket, apps: List[str]) -> None:
+        """``sock``, made and written by its owner, takes ``apps`` (outlives its connections)."""
+        for app in apps:
+            self._register(sock, app, False)
+
+    def answer(self, sock: EventSocket, text: str) -> None:
+        """Answer a frame read on such a socket: the answer is queued in its outbox."""
+        self._request(sock, text)
+
+    def release(self, sock: EventSocket) -> None:
+        """Such a socket gives its apps up."""
+        self._unregister(sock)
+
     # -- REST over the socket --------------------------------------------------------------
 
     def _request(self, sock: EventSocket, text: str) -> None:

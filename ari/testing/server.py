@@ -328,6 +328,13 @@ class LoopbackServer:
     def _serve_socket_request(self, method: str, path: str, query: Dict[str, str], body: Any,
                               headers: Mapping[str, str]) -> Optional[SimResponse]:
         """A RESTRequest made on an events socket: routed and answered as over HTTP."""
+        if path.startswith("/api-docs/"):  # Asterisk serves its description over the socket too
+            doc = self._docs.get(path[10:])
+            if doc is None:
+                return SimResponse(404, {"message": "Resource not found"})
+            if method != "GET":
+                return SimResponse(405, {"message": "Unsupported method"})
+            return SimResponse(200, json.loads(doc))
         match = self._match(method, path)
         if isinstance(match, SimResponse):
             return match

@@ -239,3 +239,20 @@ def test_stop_during_a_slow_reconnect_ends_the_reader_and_leaves_no_app(mock: Mo
         assert late.closed.wait(4)
         assert mock.wait_for_no_app("hello", 2)  # once the server has seen that close
         assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "ari-events"], 2)
+
+
+def test_stop_during_a_slow_start_ends_it_at_once(mock: MockServer, proxy: FaultProxy) -> None:
+    with connect(mock, proxy, connect_timeout=5.0) as client:
+        proxy.next_events(hold=2.0)
+        outcome: List[Any] = []
+        starter = threading.Thread(target=lambda: outcome.append(_call(lambda: client.start("hello"))))
+        starter.start()
+        assert wait_until(lambda: proxy.events_seen == 1, 2)
+        started = time.monotonic()
+        client.stop()
+        starter.join(2)
+        assert not starter.is_alive() and time.monotonic() - started < 1.0
+        assert outcome == [None]  # start() returns quietly: it was stopped, nothing failed
+        (late,) = proxy.events_pipes(live=False)
+        assert late.closed.wait(4)
+        assert mock.wait_for_no_app("hello", 2)

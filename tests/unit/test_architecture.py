@@ -15,10 +15,10 @@ OWNERS = {
     "requests": {"http"},
     "urllib3": {"http"},
     "websocket": {"stream"},
-    "websockets": {"stream", "media.websocket"},
+    "websockets": {"stream", "outbound", "media.websocket"},  # stream: the sans-I/O reader; outbound: the server
     "audioop": {"media.codecs"},
     "blinker": {"listeners"},
-    "aiohttp": {"testing.server", "testing.media_socket"},
+    "aiohttp": {"testing.server", "testing.outbound", "testing.media_socket"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
@@ -35,6 +35,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"outbound"},
     {"media"},  # ari.media: opens media through a client, imports only errors from the core
     {"__init__", "demo", "__main__"},
 ]
@@ -77,6 +78,7 @@ def test_public_surface() -> None:
         "NotFound",
         "PreconditionFailed",
         "Resource",
+        "Server",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -85,10 +87,11 @@ def test_public_surface() -> None:
         "__version__",
         "connect",
         "connect_async",
+        "serve",
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    plain = {"Backoff", "Client", "ClientState", "Event", "Resource"}
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource", "Server"}
     errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
 
@@ -134,6 +137,7 @@ TESTING_LAYERS = [
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},
+    {"outbound"},  # the simulator connecting out, through the server's events sockets
     {"mock", "simulator"},
     {"__init__", "__main__", "pytest_plugin"},
 ]

@@ -104,8 +104,6 @@ def test_end_of_stream_is_a_connection_error() -> None:
 
 
 def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher() -> None:
-    from ari.transports import PreparedRequest
-
     requests = SocketRequests("http://pbx/ari", timeout=5)
     sent: List[str] = []
     requests.begin("app")
@@ -373,3 +371,25 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
             release.set()
             reader.join(5)
     assert batches == [[b'{"type":"E1"}'], [b'{"type":"E2"}'], [b'{"type":"E3"}']]
+
+
+@pytest.mark.parametrize("how", ["peer reset", "our descriptor closed"])
+def test_auto_sends_a_call_over_http_when_its_socket_broke_before_it_left(
+    tcp_pair: Tuple[socket.socket, socket.socket], how: str
+) -> None:
+    from ari.transports import MockTransport, Reply, Router
+
+    ours, peer = tcp_pair
+    link = _real_link(ours)
+    over_http: List[PreparedRequest] = []
+    http = MockTransport(lambda request: over_http.append(request) or Reply(200, "OK", '"by http"'))
+    requests = SocketRequests(http.root, timeout=5)
+    requests.begin("app")
+    requests.attach(link.send_text, reader=-1)
+    router = Router(http, "auto", requests)
+    if how == "peer reset":
+        _reset(peer, ours)
+    else:
+        ours.close()
+    reply = router.send(PreparedRequest("POST", "/channels/c1/answer", operation="channels.answer"))
+    assert json.loads(reply.content) == "by http" and [r.path for r in over_http] == ["/channels/c1/answer"]

@@ -303,11 +303,15 @@ class CallEngine:
 
     # -- Stasis ---------------------------------------------------------------------------
 
-    def enter_stasis(self, ch: Channel, app: str, args: List[str]) -> None:
+    def enter_stasis(self, ch: Channel, app: str, args: List[str], app_data: Optional[str] = None) -> None:
         ch.pending_app = None
         ch.pending_args = []
         ch.app_name = "Stasis"
-        ch.app_data = ",".join([app] + list(args))
+        ch.app_data = app_data if app_data is not None else ",".join([app] + list(args))
+        gate = self.w.stasis_gate
+        if gate is not None and gate.takes(app):
+            gate.enter(ch, app, args)  # an outbound per-call connection: Stasis() of its own app
+            return
         if not self.w.registered(app):
             # Stasis() fails for an unregistered app and the dialplan hangs the call up.
             self.hangup(ch, 16, soft=False, request=False)

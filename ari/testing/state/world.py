@@ -61,6 +61,8 @@ class World:
         #: externalMedia audio: WebSocket and RTP streams, far-end sound (``media_stream.py``)
         self.media = MediaEngine(self)
         self.event_listeners.append(self.media.on_event)
+        #: takes channels entering per-call outbound apps (testing/outbound.py): takes(app), enter(ch, app, args)
+        self.stasis_gate: Any = None
 
     # -- clock ------------------------------------------------------------------------------
 
