@@ -505,13 +505,31 @@ class MediaEngine:
         channel.vars.update(channel.channelvars)
         return stream
 
-    def outbound(self, channel: Channel, codec: Codec, app: str, connection: str, *, json_format: bool,
-                 direction: str, auto_answer: bool, query: str = "") -> MediaStream:
+    def outbound(
+        self,
+        channel: Channel,
+        codec: Codec,
+        app: str,
+        connection: str,
+        *,
+        json_format: bool,
+        direction: str,
+        auto_answer: bool,
+        query: str = "",
+    ) -> MediaStream:
         """Asterisk dials the websocket_client ``connection`` (``Simulator.add_websocket_client``)."""
         from .media_socket import dial  # the network side only when a test dials out
 
-        stream = MediaStream(self, channel, codec, app, websocket=True, json_format=json_format,
-                             direction=direction, auto_answer=auto_answer)
+        stream = MediaStream(
+            self,
+            channel,
+            codec,
+            app,
+            websocket=True,
+            json_format=json_format,
+            direction=direction,
+            auto_answer=auto_answer,
+        )
         stream.connection_id = connection
         self.by_channel[channel.id] = stream
         channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
