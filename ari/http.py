@@ -367,7 +367,9 @@ def _causes(exc: BaseException) -> Any:
 
 def _timed_out(exc: BaseException) -> bool:
     timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout)
-    return any(isinstance(e, timeouts) for e in _causes(exc))
+    # urllib3's NewConnectionError (refused, unreachable) derives from ConnectTimeoutError.
+    refused = urllib3.exceptions.NewConnectionError
+    return any(isinstance(e, timeouts) and not isinstance(e, refused) for e in _causes(exc))
 
 
 def _answered(exc: BaseException) -> bool:

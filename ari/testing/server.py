@@ -272,6 +272,10 @@ class LoopbackServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         url = request.rel_url
         raw = url.raw_path
+        if raw.startswith("/media/"):  # chan_websocket's media connections: no auth, as on Asterisk
+            from . import media_socket
+
+            return await media_socket.serve(request, self.backend, unquote(raw[7:]))
         if not raw.startswith("/ari/"):
             return _error(404, "Resource not found")
         query = url.query
@@ -312,7 +316,7 @@ class LoopbackServer:
         """Check a routed request's parameters and have the backend answer it, for either transport."""
         problem = self._checks.check(match.operation, query, body)
         if problem is not None:
-            return SimResponse(400, {"message": problem})
+            return SimResponse(problem[0], {"message": problem[1]})
         sim = SimRequest(match.resource, match.nickname, method, unquote(path), match.path_params,
                          query, body, _without_credentials(headers), transport)
         try:

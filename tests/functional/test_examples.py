@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 import ari
+from ari.media import codecs
 from ari.testing import Simulator
 from ari.testing.dialplan import FarEnd
 
@@ -60,7 +62,9 @@ def test_every_example_is_exercised() -> None:
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
 def test_each_example_runs_as_a_script(path: Path) -> None:
-    done = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=30)
+    # This checkout's package, not whichever ``ari`` the interpreter has installed.
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}
+    done = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=30, env=env)
     assert done.returncode == 0, done.stderr
     for option in ("--url", "--user", "--password", "--app"):
         assert option in done.stdout
@@ -74,7 +78,7 @@ def test_example_hello(ari_sim: Simulator, client: Any) -> None:
     ari_sim.wait_for_event("PlaybackFinished")
     ari_sim.dtmf(cid, "1#")
     assert finished.wait(WAIT)
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid)
     media = [e["playback"]["media_uri"] for e in sent(ari_sim, "PlaybackStarted", "hello")]
     assert media == ["sound:hello-world", "sound:digits/1", "sound:vm-goodbye"]
     assert lines[-1] == f"{cid}: hang up"
@@ -114,8 +118,11 @@ def test_example_originate_far_end_hangs_up_first(ari_sim: Simulator, client: An
     incoming = ari_sim.call(app)
     entered = ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] != incoming, timeout=WAIT)
     ari_sim.hangup(entered["channel"]["id"])
-    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
-    assert destroyed["cause"] == 16  # the example hung the caller up normally once the far end left
+    # The example hung the caller up once the far end left: an ARI hangup (cause 32, Asterisk's
+    # soft-hangup flag); the caller came in through the dialplan, so StasisEnd is its last event.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    request = ari_sim.wait_for_event("ChannelHangupRequest", lambda e: e["channel"]["id"] == incoming)
+    assert (request["cause"], request.get("soft")) == (32, True)
     ari_sim.wait_idle(WAIT)
     assert ari_sim.channel_ids() == []
 
@@ -126,7 +133,7 @@ def test_example_originate_busy_endpoint_hangs_up_the_caller(ari_sim: Simulator,
     load("originate").main(client, app, "PJSIP/1003", lambda line: None)
     client.start(app)
     incoming = ari_sim.call(app)
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
     ari_sim.wait_idle(WAIT)
     assert not sent(ari_sim, "ChannelEnteredBridge", app)
 
@@ -168,8 +175,8 @@ def test_example_playback_dtmf_controls_then_hangup(ari_sim: Simulator, client: 
     assert _wait_for(lambda: world(ari_sim, lambda w: w.playbacks[pb_id].state) == "paused")
     ari_sim.dtmf(cid, "8642*#")
     assert finished.wait(WAIT)
-    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
-    assert destroyed["cause"] == 16
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    assert ari_sim.wait_for_event("ChannelHangupRequest", lambda e: e["channel"]["id"] == cid)["cause"] == 32
     assert [e["playback"]["id"] for e in sent(ari_sim, "PlaybackFinished", app)] == [pb_id]
     said = "\n".join(lines)
     for operation in ("pause", "unpause", "forward", "reverse", "restart", "stop"):
@@ -185,7 +192,7 @@ def test_example_playback_played_out_hangs_up(ari_sim: Simulator, client: Any) -
     assert finished.wait(WAIT)  # demo-congrats is 12.8 simulated seconds
     finished_event = ari_sim.wait_for_event("PlaybackFinished", timeout=WAIT)
     assert finished_event["playback"]["state"] == "done"
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
 
 
 def test_example_record_writes_the_callers_sound(ari_sim: Simulator, client: Any, tmp_path: Path) -> None:
@@ -202,7 +209,7 @@ def test_example_record_writes_the_callers_sound(ari_sim: Simulator, client: Any
     assert path.stat().st_size > 44
     with wave.open(str(path)) as wav:
         assert wav.getnframes() > 0
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
     assert lines[-1].endswith("hung up")
 
 
@@ -229,7 +236,7 @@ def test_example_mwi_counts_recorded_and_played_messages(ari_sim: Simulator, cli
     cid = ari_sim.call(app)
     ari_sim.wait_for_event("PlaybackStarted", lambda e: e["playback"]["media_uri"] == "sound:vm-next", timeout=WAIT)
     ari_sim.dtmf(cid, "5")
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
     assert mailbox() == (0, 1)
     (stored,) = world(ari_sim, lambda w: list(w.stored))
     assert "mailbox mwi-example: 1 new, 0 old" in lines
@@ -267,6 +274,67 @@ def _wait_for(condition: Any, timeout: float = WAIT) -> bool:
             return False
         tick.wait(0.01)
     return True
+
+
+def test_example_media_echo_returns_the_caller_delayed(ari_sim: Simulator, client: Any) -> None:
+    app = "media-echo"
+    lines: List[str] = []
+    finished = load("media_echo").main(client, app, delay=0.2, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app, far_end=FarEnd(ring=0.0, audio="tone:400"))  # the caller sings one note
+    deadline = time.monotonic() + WAIT
+    while len(ari_sim.heard(cid)) < 640 * 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    heard = ari_sim.heard(cid)
+    frames = [heard[at : at + 640] for at in range(0, 640 * 40, 640)]
+    levels = [codecs.rms(frame) for frame in frames]
+    assert levels[:10] == [0] * 10  # 0.2 s of silence first
+    assert all(level > 5000 for level in levels[11:]), levels  # then the caller's own tone
+    ari_sim.hangup(cid)
+    assert finished.wait(WAIT)
+    ari_sim.wait_idle(WAIT)
+    assert "echoed" in lines[-1]
+
+
+def test_example_media_record_writes_the_callers_audio(ari_sim: Simulator, client: Any, tmp_path: Path) -> None:
+    app = "media-record"
+    path = tmp_path / "caller.wav"
+    lines: List[str] = []
+    finished = load("media_record").main(client, app, path, seconds=0.6, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app, far_end=FarEnd(ring=0.0, audio="tone:1000"))
+    assert finished.wait(WAIT)
+    # An incoming call gets no ChannelDestroyed after StasisEnd (as on a real Asterisk): its end is StasisEnd.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        audio = wav.readframes(wav.getnframes())
+    assert audio == codecs.tone(1000, 0.6, "slin16", 0.3)  # exactly what the caller said, 0.6 s
+    assert lines[-1].endswith("hung up")
+    ari_sim.wait_idle(WAIT)
+
+
+def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: Any) -> None:
+    app = "media-dtmf"
+    lines: List[str] = []
+    example = load("media_dtmf")
+    finished = example.main(client, app, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app)
+    ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    time.sleep(0.1)
+    ari_sim.dtmf(cid, "2")
+    expected = codecs.convert(example.phrase("2", "ulaw"), "ulaw", "slin")
+    deadline = time.monotonic() + WAIT
+    while len(ari_sim.heard(cid, "slin")) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ari_sim.heard(cid, "slin")[: len(expected)] == expected
+    ari_sim.dtmf(cid, "#")
+    assert finished.wait(WAIT)
+    # An incoming call gets no ChannelDestroyed after StasisEnd (as on a real Asterisk): its end is StasisEnd.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    assert [line.split(": ", 1)[1] for line in lines[-4:]] == [
+        "listening for keys", "pressed 2, answering", "pressed #, goodbye", "hung up"]
 
 
 @pytest.mark.parametrize("mode", ["persistent", "per_call"])

@@ -10,19 +10,22 @@ import ari
 
 PACKAGE = Path(ari.__file__).parent
 
-#: Each third-party library is imported by exactly one module (testing/ has its own server).
+#: Each third-party library is imported by exactly one module (testing/ has its own server;
+#: testing.record talks to a real Asterisk without the client, so that its recordings never
+#: depend on the library they are used to check).
 OWNERS = {
-    "requests": {"http"},
+    "requests": {"http", "testing.record"},
     "urllib3": {"http"},
-    "websocket": {"stream"},
-    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
+    "websocket": {"stream", "testing.record"},
+    "websockets": {"stream", "outbound", "media.websocket"},  # stream: the sans-I/O reader; outbound: the server
+    "audioop": {"media.codecs"},
     "blinker": {"listeners"},
-    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
+    "aiohttp": {"testing.server", "testing.outbound", "testing.media_socket"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
 LAYERS = [
-    {"errors", "naming"},
+    {"errors", "naming", "threads"},
     {"transports", "backoff", "workers"},  # the transport contract, the router
     {"http", "socket_rest"},  # the transports
     {"spec"},  # its command line (python -m ari.spec save) fetches through http
@@ -35,6 +38,7 @@ LAYERS = [
     {"stream"},
     {"client"},
     {"outbound"},
+    {"media"},  # ari.media: opens media through a client, imports only errors from the core
     {"__init__", "demo", "__main__"},
 ]
 
@@ -130,11 +134,14 @@ def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
 TESTING_LAYERS = [
     {"errors", "backend", "clock", "media", "dialplan"},
     {"description", "framing"},
+    # externalMedia audio: the model and its wires (a media WebSocket, RTP), below the state that uses them
+    {"media_stream", "media_socket", "rtp"},
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},
     {"outbound"},  # the simulator connecting out, through the server's events sockets
-    {"mock", "simulator"},
+    {"mock", "simulator", "record", "scenarios"},
+    {"conformance"},
     {"__init__", "__main__", "pytest_plugin"},
 ]
 
