@@ -388,7 +388,9 @@ class Dispatcher:
         check_mode(mode, workers)
         self.listeners = listeners
         self._by_type = listeners.by_type
+        self._by_key = listeners.by_key
         self.promoter = promoter
+        self._promote = promoter.promote
         self.mode = mode
         self.size = 1 if mode == "serial" else workers
         self.on_handler_error = on_handler_error
@@ -396,6 +398,7 @@ class Dispatcher:
         self._backlog_options = (backlog_frames, backlog_bytes, backlog_wait, clock)
         Backlog(*self._backlog_options)  # checks the bounds now
         self._endings = _Endings(grace, clock)
+        self._due = self._endings.due  # a live view: empty almost always
         self._lock = threading.Lock()  # start and stop run once each (websocket-client's teardown lock)
         self._run: Optional[_Run] = None
         self._halted = False
@@ -409,26 +412,33 @@ class Dispatcher:
 
         Raises ``events.OddEvent`` for an event whose resource fields are not objects.
         """
-        listeners = self.listeners
+        # The per-event path: live views read without a call (the handler lists, whether any
+        # resource has listeners, the deferred ends), the common case's handler loop inline.
         event_type = data["type"]
         by_type = self._by_type
         receivers = by_type.get(event_type, ())
         every = by_type.get(EVERY, ())
-        keyed = listeners.any_keyed
+        keyed = self._by_key
         if not receivers and not every and not keyed:
             return  # nobody listens: not even promotion is worth doing
-        event, target, instances = self.promoter.promote(data)
+        event, target, instances = self._promote(data)
         event.received_at = received_at
         args = (event,) if target is None else (event, target)
         if receivers:
-            self._call(receivers, args, event)
+            for receiver in receivers:
+                if self._halted:
+                    return  # stop() returned or is returning: no handler starts
+                try:
+                    receiver(*args)
+                except BaseException as exc:  # SystemExit and KeyboardInterrupt too: dispatch goes on
+                    self._report(exc, receiver, event, args)
         if every:
             self._call(every, (event,), event)
         if instances and keyed:
             self._deliver_keyed(event_type, data, instances, args, event)
-        if self._endings.due:
+        if self._due:
             for key in self._endings.expired():
-                listeners.release(key)
+                self.listeners.release(key)
 
     def _deliver_keyed(
         self,
