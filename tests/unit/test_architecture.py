@@ -17,6 +17,7 @@ OWNERS = {
     "websocket": {"stream"},
     "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
     "blinker": {"listeners"},
+    "orjson": {"dispatch"},  # optional: the events' JSON, when installed
     "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 

@@ -351,12 +351,46 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
         (b'"text"', None),
     ],
 )
-def test_decoding_frames(payload, expected, caplog):
-    from ari.dispatch import _decode
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "json"])
+def test_decoding_frames(payload, expected, fast, caplog, monkeypatch):
+    from ari import dispatch
 
-    assert _decode(payload) == expected
+    if not fast:
+        monkeypatch.setattr(dispatch, "_fast_loads", None)
+    elif dispatch._fast_loads is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    assert dispatch._decode(payload) == expected
+    assert dispatch._decode(bytearray(payload)) == expected  # what the reader hands over
     if expected is None:
         assert "skipped a frame" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"type":"A","type":"B"}',
+        b'{"type":"\\ud800"}',  # a lone surrogate: orjson refuses it, json takes it
+        b'{"type":"A","x":1e400}',  # infinity: the same
+        b'{"type":"A","x":NaN}',
+        b'{"type":"A","n":9223372036854775807,"m":-9223372036854775808,"f":-0.0}',
+        b'{"type":"A","nested":{"a":[1,2,{"b":null}],"t":true}}',
+    ],
+)
+def test_decoding_with_orjson_gives_what_json_gives(payload, monkeypatch):
+    """orjson is only faster: whatever it refuses gets json's verdict, whatever it takes json takes alike.
+
+    (Integers past 64 bits are the one difference: orjson makes them floats.  Asterisk's JSON
+    library, jansson, cannot write them: its integers are 64-bit.)
+    """
+    from ari import dispatch
+
+    if dispatch._fast_loads is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    fast = dispatch._decode(payload)
+    monkeypatch.setattr(dispatch, "_fast_loads", None)
+    plain = dispatch._decode(payload)
+    assert repr(fast) == repr(plain)  # repr: NaN is not equal to itself
+    assert fast == json.loads(payload) or repr(fast) == repr(json.loads(payload))
 
 
 
