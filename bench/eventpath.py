@@ -150,10 +150,15 @@ def steps(count: int, runs: int) -> Dict[str, Tuple[float, float]]:
     out["classify"] = (_best(classify, runs) * per, 0.0)
     decode = d._decode
     loads = json.loads
-    out["decode"] = (
-        _best(lambda: [decode(p) for p in payloads], runs) * per,
-        _best(lambda: [loads(p) for p in payloads], runs) * per,
-    )
+
+    def decoding(decode: Callable[[bytes], Any]) -> Callable[[], None]:
+        def run() -> None:
+            for p in payloads:
+                decode(p)  # each result dropped at once, as in a stream (memory reused, caches warm)
+
+        return run
+
+    out["decode"] = (_best(decoding(decode), runs) * per, _best(decoding(loads), runs) * per)
 
     with Server("feeder", "--events", "10", "--channels", "10") as server:
         client = ari.connect(server.url, USER, PASSWORD)
