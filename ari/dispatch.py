@@ -217,18 +217,25 @@ class _Call:
 _scan: Callable[[str, int], Tuple[Any, int]] = make_scanner(JSONDecoder())  # type: ignore[arg-type]  # typeshed: a class
 
 
-#: Optional (``pip install ari[speed]``): orjson's parser takes an event in 1.5 us against 3.9
-#: for json's scanner (bench/eventpath.py), and answers the same (tests/unit/test_dispatch.py).
-_fast_loads: Optional[Callable[[bytes], Any]]
-try:
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - the test extra installs it; tests run both paths
-    _fast_loads = None
+Parse = Callable[[bytes], Any]
 
 
-def _parse(payload: bytes) -> Any:
+def fast_loads() -> Optional[Parse]:
+    """orjson's parser when installed (``pip install ari[speed]``), else None.
+
+    It takes an event in 1.5 us against 3.9 for json's scanner (bench/eventpath.py) and answers
+    the same (tests/unit/test_dispatch.py).  Imported when a dispatcher starts, not with ari
+    (4 ms at connect otherwise).
+    """
+    try:
+        from orjson import loads
+    except ImportError:
+        return None
+    return loads
+
+
+def _parse(payload: bytes, fast: Optional[Parse]) -> Any:
     """The JSON value of a frame; raises ``ValueError`` exactly when ``json.loads`` would."""
-    fast = _fast_loads
     if fast is not None:
         try:
             return fast(payload)
@@ -244,10 +251,13 @@ def _parse(payload: bytes) -> Any:
     return data
 
 
-def _decode(payload: bytes) -> Optional[Dict[str, Any]]:
-    """A text frame's event, or None (logged) when it is not a JSON object with a string type."""
+def _decode(payload: bytes, fast: Optional[Parse] = None) -> Optional[Dict[str, Any]]:
+    """A text frame's event, or None (logged) when it is not a JSON object with a string type.
+
+    ``fast``: orjson's parser (``fast_loads()``), or None for json's alone.
+    """
     try:
-        data = _parse(payload)
+        data = _parse(payload, fast)
     except ValueError:
         log.warning("skipped a frame that is not JSON (%d bytes): %.80r", len(payload), payload)
         return None
@@ -365,15 +375,16 @@ class _Endings:
 class _Run:
     """One start-to-stop of the dispatcher: its queues, threads and backlog."""
 
-    __slots__ = ("inbox", "work", "threads", "backlog", "halted", "sink")
+    __slots__ = ("inbox", "work", "threads", "backlog", "halted", "sink", "fast")
 
-    def __init__(self, backlog: Backlog) -> None:
+    def __init__(self, backlog: Backlog, fast: Optional[Parse] = None) -> None:
         self.inbox: Optional[queue.SimpleQueue] = None  # serial mode
         self.work: Optional[_KeyedWork] = None  # concurrent mode
         self.threads: List[threading.Thread] = []
         self.backlog = backlog
         self.halted = False
         self.sink: Optional[Sink] = None
+        self.fast = fast  # orjson's parser, when installed
 
 
 def _logging_configured(logger: logging.Logger) -> bool:
@@ -591,7 +602,7 @@ class Dispatcher:
             if self._run is not None:
                 assert self._run.sink is not None
                 return self._run.sink
-            run = _Run(Backlog(*self._backlog_options))
+            run = _Run(Backlog(*self._backlog_options), fast_loads())
             if self.mode == "serial":
                 run.inbox = queue.SimpleQueue()
                 targets: List[Tuple[str, Callable[[_Run], None]]] = [("ari-dispatch", self._work_serial)]
@@ -634,14 +645,14 @@ class Dispatcher:
             return submit_serial
         work = run.work
         assert work is not None
-        route, put_many = self.promoter.route_key, work.put_many
+        route, put_many, fast = self.promoter.route_key, work.put_many, run.fast
 
         def submit(batch: List[bytes], received_at: float) -> None:
             items = []
             size = 0
             for payload in batch:
                 try:
-                    data = _decode(payload)
+                    data = _decode(payload, fast)
                     if data is None:
                         continue
                     key = route(data)
@@ -699,7 +710,7 @@ class Dispatcher:
     def _work_serial(self, run: _Run) -> None:
         inbox = run.inbox
         assert inbox is not None
-        get, deliver, backlog = inbox.get, self.deliver, run.backlog
+        get, deliver, backlog, fast = inbox.get, self.deliver, run.backlog, run.fast
         while True:
             item = get()
             if item is _STOP:
@@ -715,7 +726,7 @@ class Dispatcher:
                     if run.halted:
                         backlog.note_dropped(len(batch) - index)
                         break
-                    data = _decode(payload)
+                    data = _decode(payload, fast)
                     if data is not None:
                         self._deliver_safely(deliver, data, received_at)
             finally:

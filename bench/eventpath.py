@@ -7,7 +7,8 @@ step of the library's path is timed on its own, on one thread, best of N by ``th
 - ``split``: ``Link.read`` over 64 KiB chunks (the ``websockets`` sans-I/O parser and the
   message assembly), against the ceiling's frame walk over the same chunks;
 - ``classify``: the reader's answer/ApplicationReplaced test and the batch list;
-- ``decode``: ``dispatch._decode`` per frame, against ``json.loads`` of the frame's bytes;
+- ``decode``: ``dispatch._decode`` per frame (with orjson when installed, as the dispatcher),
+  against ``json.loads`` of the frame's bytes;
 - ``promote``: ``Promoter.promote`` on the decoded events;
 - ``deliver``: ``Dispatcher.deliver`` (promotion, the handler lists, the handler call);
 - ``handoff``: the serial sink's ``submit`` and the dispatcher's queue and backlog
@@ -148,7 +149,11 @@ def steps(count: int, runs: int) -> Dict[str, Tuple[float, float]]:
             batch.append(payload)
 
     out["classify"] = (_best(classify, runs) * per, 0.0)
-    decode = d._decode
+    fast = d.fast_loads()  # as a running dispatcher decodes: orjson when installed
+
+    def decode(payload: bytes) -> Any:
+        return d._decode(payload, fast)
+
     loads = json.loads
 
     def decoding(decode: Callable[[bytes], Any]) -> Callable[[], None]:

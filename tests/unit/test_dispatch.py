@@ -352,15 +352,14 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
     ],
 )
 @pytest.mark.parametrize("fast", [True, False], ids=["orjson", "json"])
-def test_decoding_frames(payload, expected, fast, caplog, monkeypatch):
+def test_decoding_frames(payload, expected, fast, caplog):
     from ari import dispatch
 
-    if not fast:
-        monkeypatch.setattr(dispatch, "_fast_loads", None)
-    elif dispatch._fast_loads is None:
+    parser = dispatch.fast_loads() if fast else None
+    if fast and parser is None:
         pytest.skip("orjson is not installed (pip install ari[speed])")
-    assert dispatch._decode(payload) == expected
-    assert dispatch._decode(bytearray(payload)) == expected  # what the reader hands over
+    assert dispatch._decode(payload, parser) == expected
+    assert dispatch._decode(bytearray(payload), parser) == expected  # what the reader hands over
     if expected is None:
         assert "skipped a frame" in caplog.text
 
@@ -376,7 +375,7 @@ def test_decoding_frames(payload, expected, fast, caplog, monkeypatch):
         b'{"type":"A","nested":{"a":[1,2,{"b":null}],"t":true}}',
     ],
 )
-def test_decoding_with_orjson_gives_what_json_gives(payload, monkeypatch):
+def test_decoding_with_orjson_gives_what_json_gives(payload):
     """orjson is only faster: whatever it refuses gets json's verdict, whatever it takes json takes alike.
 
     (Integers past 64 bits are the one difference: orjson makes them floats.  Asterisk's JSON
@@ -384,13 +383,44 @@ def test_decoding_with_orjson_gives_what_json_gives(payload, monkeypatch):
     """
     from ari import dispatch
 
-    if dispatch._fast_loads is None:
+    parser = dispatch.fast_loads()
+    if parser is None:
         pytest.skip("orjson is not installed (pip install ari[speed])")
-    fast = dispatch._decode(payload)
-    monkeypatch.setattr(dispatch, "_fast_loads", None)
-    plain = dispatch._decode(payload)
+    fast = dispatch._decode(payload, parser)
+    plain = dispatch._decode(payload, None)
     assert repr(fast) == repr(plain)  # repr: NaN is not equal to itself
     assert fast == json.loads(payload) or repr(fast) == repr(json.loads(payload))
+
+
+def test_importing_ari_and_connecting_does_not_load_orjson():
+    """orjson loads when a dispatcher starts: importing ari and building a client stay as light."""
+    import subprocess
+    import sys
+
+    code = "import sys, ari.client, ari.dispatch; print('orjson' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_a_running_dispatcher_decodes_with_orjson_when_installed(client, mode):
+    from ari import dispatch
+
+    parser = dispatch.fast_loads()
+    if parser is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    seen = []
+    done = threading.Event()
+    dispatcher = make(client, mode=mode)
+    client.meta.events.add("StasisStart", lambda event, channel: (seen.append(channel.id), done.set()))
+    sink = dispatcher.start()
+    try:
+        assert dispatcher._run is not None and dispatcher._run.fast is parser
+        sink.submit(frames(channel_event("StasisStart", "c1", application="app")), 0.0)
+        assert done.wait(5)
+        assert seen == ["c1"]
+    finally:
+        dispatcher.stop()
 
 
 
