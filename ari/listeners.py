@@ -169,6 +169,11 @@ class Listeners:
         """Whether any resource has listeners (else events need no promotion for them)."""
         return bool(self._keyed)
 
+    @property
+    def by_key(self) -> Mapping[Key, Mapping[str, Any]]:
+        """Resource key -> its signals: a live view, read per event by delivery (is it empty?)."""
+        return self._keyed
+
     def has(self, key: Key) -> bool:
         return key in self._keyed
 

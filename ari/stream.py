@@ -43,6 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tupl
 from urllib.parse import urlencode
 
 import websocket
+from websockets.frames import Opcode
 from websockets.protocol import Protocol as FrameProtocol
 from websockets.protocol import Side, State
 
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 
 # RFC 6455 opcodes, independent of the library behind Link.
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_TEXT_FRAME = Opcode.TEXT
 
 Apps = Union[str, Sequence[str]]
 
@@ -249,8 +251,14 @@ class Link:
 
     def _messages(self, frames: List[Any]) -> List[Tuple[int, bytes]]:
         messages: List[Tuple[int, bytes]] = []
+        append = messages.append
         parts = self._parts
         for frame in frames:  # only frames: the handshake was websocket-client's
+            # Nearly every frame is a whole text message: one identity test, no enum
+            # ``.value`` (a property, a tenth of this method's time).
+            if frame.opcode is _TEXT_FRAME and frame.fin and not parts:
+                append((TEXT, frame.data))
+                continue
             opcode = frame.opcode.value
             if frame.fin and opcode != CONT and not parts:
                 messages.append((opcode, frame.data))

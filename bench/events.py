@@ -105,12 +105,12 @@ def websocket_client_rate(url: str, count: int) -> float:
         ws.close()
 
 
-def socket_rate(url: str, count: int) -> float:
+def socket_rate(url: str, count: int, loads: Callable[[Any], Any] = json.loads) -> float:
     """A stdlib socket: the upgrade by hand, frames split by their headers, ``json.loads`` each.
 
-    A ceiling only: no masking, fragmentation or control frames are handled.
+    A ceiling only: no masking, fragmentation or control frames are handled.  With ``loads``
+    another parser (orjson, which the library uses when installed: the same ceiling with it).
     """
-    loads = json.loads
     parts = urlsplit(url)
     start = time.perf_counter()
     sock = socket.create_connection((parts.hostname, parts.port))
@@ -173,6 +173,12 @@ def measure(count: int, runs: int) -> Dict[str, float]:
             "websocket-client": lambda: websocket_client_rate(server.url, count),
             "socket": lambda: socket_rate(server.url, count),
         }
+        try:
+            import orjson
+
+            rates["socket+orjson"] = lambda: socket_rate(server.url, count, orjson.loads)
+        except ImportError:
+            pass
         for name, command in peers.available().items():
             rates[name] = lambda command=command: peers.rate(command, "events", server.url, count)  # type: ignore[misc]
         results: Dict[str, List[float]] = {name: [] for name in rates}
@@ -189,11 +195,14 @@ def rows(quick: bool = False) -> List[Row]:
     rates = measure(count, 2 if quick else 3)
     lib, wsc, raw = rates.pop("library"), rates.pop("websocket-client"), rates.pop("socket")
     dispatch_us = rates.pop("dispatch_us")
+    fast = rates.pop("socket+orjson", None)
     note = f"{count:,} events, 1,000 channels"
     return [
         Row("events/s, client.on + promotion", lib, "ev/s", wsc, "websocket-client recv+json.loads",
             target=100_000, checked="value", note=note),
         Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket + json.loads"),
+    ] + ([Row("events/s vs plain socket reader", lib, "ev/s", fast, "stdlib socket + orjson.loads",
+              note="the library decodes with orjson")] if fast is not None else []) + [
         Row("library's own cost (promotion + dispatch) / total", dispatch_us, "us", 1e6 / lib, "total per event",
             target=1 / 3, at_least=False),
     ] + [Row(f"events/s vs {name}", lib, "ev/s", rate, f"{name}, same stream", target=1.0, note="peer")

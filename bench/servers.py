@@ -112,8 +112,10 @@ def stream_blob(count: int, channels: int, prefix: str = "1795668043", destroy: 
     return b"".join(frames)
 
 
-def _feeder(port: int, count: int, channels: int, fresh: bool) -> None:
-    """Serve the description and, on each ``/ari/events`` connection, the whole stream at once."""
+def _feeder(port: int, count: int, channels: int, fresh: bool, rate: float = 0.0) -> None:
+    """Serve the description and, on each ``/ari/events`` connection, the whole stream at once
+    (or, with ``rate``, one frame at a time, ``rate`` frames a second: a trickle, as a real
+    Asterisk's events arrive at a call's pace)."""
     from websockets.asyncio.server import serve
     from websockets.datastructures import Headers
     from websockets.http11 import Response
@@ -153,6 +155,10 @@ def _feeder(port: int, count: int, channels: int, fresh: bool) -> None:
     async def handler(ws: Any) -> None:
         n = connections[0]
         connections[0] += 1
+        if rate > 0:
+            await _trickle(ws, count, channels, rate)
+            await ws.wait_closed()
+            return
         # The prebuilt frames straight onto the transport: no per-frame work on this side.
         ws.transport.write(blob_for(n))
         if fresh:
@@ -170,6 +176,22 @@ def _feeder(port: int, count: int, channels: int, fresh: bool) -> None:
             await asyncio.Future()
 
     asyncio.run(main())
+
+
+async def _trickle(ws: Any, count: int, channels: int, rate: float) -> None:
+    import time
+
+    from websockets.frames import Frame, Opcode
+
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    frames = [Frame(Opcode.TEXT, dumps(e).encode()).serialize(mask=False, extensions=[])
+              for e in events(count, channels)]
+    start = time.monotonic()
+    for i, frame in enumerate(frames):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ws.transport.write(frame)
 
 
 def _mock(port: int) -> None:
@@ -331,12 +353,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--fresh", action="store_true", help="feeder: fresh channel ids on every connection")
     parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--rate", type=float, default=0.0, help="feeder: frames a second, one at a time")
     args = parser.parse_args(argv)
     if args.kind in ("feeder", "answerer"):
         # The parent closing our stdin ends us (the asyncio loop itself never returns).
         threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
         if args.kind == "feeder":
-            _feeder(args.port, args.events, args.channels, args.fresh)
+            _feeder(args.port, args.events, args.channels, args.fresh, args.rate)
         else:
             _answerer(args.port)
     elif args.kind == "mock":

@@ -20,6 +20,7 @@ OWNERS = {
     "websockets": {"stream", "outbound", "media.websocket"},  # stream: the sans-I/O reader; outbound: the server
     "audioop": {"media.codecs"},
     "blinker": {"listeners"},
+    "orjson": {"dispatch"},  # optional: the events' JSON, when installed
     "aiohttp": {"testing.server", "testing.outbound", "testing.media_socket"},  # outbound: the simulator connecting out
 }
 

@@ -379,12 +379,76 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
         (b'"text"', None),
     ],
 )
-def test_decoding_frames(payload, expected, caplog):
-    from ari.dispatch import _decode
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "json"])
+def test_decoding_frames(payload, expected, fast, caplog):
+    from ari import dispatch
 
-    assert _decode(payload) == expected
+    parser = dispatch.fast_loads() if fast else None
+    if fast and parser is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    assert dispatch._decode(payload, parser) == expected
+    assert dispatch._decode(bytearray(payload), parser) == expected  # what the reader hands over
     if expected is None:
         assert "skipped a frame" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"type":"A","type":"B"}',
+        b'{"type":"\\ud800"}',  # a lone surrogate: orjson refuses it, json takes it
+        b'{"type":"A","x":1e400}',  # infinity: the same
+        b'{"type":"A","x":NaN}',
+        b'{"type":"A","n":9223372036854775807,"m":-9223372036854775808,"f":-0.0}',
+        b'{"type":"A","nested":{"a":[1,2,{"b":null}],"t":true}}',
+    ],
+)
+def test_decoding_with_orjson_gives_what_json_gives(payload):
+    """orjson is only faster: whatever it refuses gets json's verdict, whatever it takes json takes alike.
+
+    (Integers past 64 bits are the one difference: orjson makes them floats.  Asterisk's JSON
+    library, jansson, cannot write them: its integers are 64-bit.)
+    """
+    from ari import dispatch
+
+    parser = dispatch.fast_loads()
+    if parser is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    fast = dispatch._decode(payload, parser)
+    plain = dispatch._decode(payload, None)
+    assert repr(fast) == repr(plain)  # repr: NaN is not equal to itself
+    assert fast == json.loads(payload) or repr(fast) == repr(json.loads(payload))
+
+
+def test_importing_ari_and_connecting_does_not_load_orjson():
+    """orjson loads when a dispatcher starts: importing ari and building a client stay as light."""
+    import subprocess
+    import sys
+
+    code = "import sys, ari.client, ari.dispatch; print('orjson' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_a_running_dispatcher_decodes_with_orjson_when_installed(client, mode):
+    from ari import dispatch
+
+    parser = dispatch.fast_loads()
+    if parser is None:
+        pytest.skip("orjson is not installed (pip install ari[speed])")
+    seen = []
+    done = threading.Event()
+    dispatcher = make(client, mode=mode)
+    client.meta.events.add("StasisStart", lambda event, channel: (seen.append(channel.id), done.set()))
+    sink = dispatcher.start()
+    try:
+        assert dispatcher._run is not None and dispatcher._run.fast is parser
+        sink.submit(frames(channel_event("StasisStart", "c1", application="app")), 0.0)
+        assert done.wait(5)
+        assert seen == ["c1"]
+    finally:
+        dispatcher.stop()
 
 
 
