@@ -7,8 +7,12 @@ for channel in client.channels.list():
 """
 
 import logging
+from typing import TYPE_CHECKING
 
-from .client import Client, connect, connect_async
+if TYPE_CHECKING:  # the typed view (ari/types.pyi, generated): a Client with typed resources
+    from .types import Client, connect, connect_async
+else:
+    from .client import Client, connect, connect_async
 from .errors import (
     ARIError,
     AuthenticationError,

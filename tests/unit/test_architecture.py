@@ -32,7 +32,7 @@ LAYERS = [
     {"dispatch"},
     {"stream"},
     {"client"},
-    {"__init__", "demo", "__main__"},
+    {"__init__", "demo", "__main__", "cli", "stubs", "types"},
 ]
 
 
