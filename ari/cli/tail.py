@@ -95,7 +95,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         known = [*client.api.event_types, *CLIENT_EVENTS]
         _check_types(args.types, known)
         _check_types(args.not_types, known)
-        wanted = set(args.types) or set(known)
+        # The client's own events (connection life) go to stderr unless asked for by --type:
+        # stdout carries what Asterisk sent, and --json stays one Asterisk event a line.
+        wanted = set(args.types) or set(client.api.event_types)
         wanted -= set(args.not_types)
         ids = set(args.ids)
         done = threading.Event()
@@ -117,7 +119,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
         for event_type in sorted(wanted):
             client.on(event_type, show)
-        client.on("WebSocketMaxRetries", lambda event: done.set())
+
+        def notice(event: Any) -> None:
+            if event.type == "WebSocketConnected" and not event.get("reconnected"):
+                return  # the first connection: "listening as" says it
+            fields = " ".join(f"{k}={v}" for k, v in plain(event).items() if k != "type")
+            print(f"-- {event.type} {fields}", file=sys.stderr, flush=True)
+            if event.type == "WebSocketMaxRetries":
+                done.set()
+
+        for event_type in CLIENT_EVENTS:
+            if event_type not in wanted:
+                client.on(event_type, notice)
         client.start(args.apps, subscribe_all=args.subscribe_all)
         print(f"listening as {', '.join(args.apps)} (Ctrl-C stops)", file=sys.stderr, flush=True)
         try:
