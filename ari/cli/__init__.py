@@ -122,6 +122,7 @@ def _root_parser(prog: str) -> argparse.ArgumentParser:
     stubs = commands.add_parser("stubs", help="generate typed stubs (.pyi) from a description (python -m ari.stubs)")
     stubs.add_argument("source", help="a server URL, a saved description folder, or a carried version (22.10.1)")
     stubs.add_argument("out", help="the folder to write into")
+    add_server_options(stubs, suppress=True)
 
     simulator = commands.add_parser(
         "simulator",
@@ -214,7 +215,13 @@ def _spec(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO
 def _stubs(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
     from .. import stubs
 
-    return stubs.main([args.source, args.out])
+    options = server(args)
+    forwarded = [args.source, args.out]
+    if options["username"]:
+        forwarded += ["--user", options["username"]]
+    if options["password"]:
+        forwarded += ["--password", options["password"]]
+    return stubs.main(forwarded)
 
 
 _COMMANDS: Dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser, TextIO], int]] = {

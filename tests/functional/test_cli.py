@@ -219,10 +219,14 @@ def test_spec_save_then_call_from_the_saved_description(ari_sim: Simulator, tmp_
     assert failed.returncode == 3 and "cannot connect" in failed.stderr
 
 
-def test_stubs_command(tmp_path: Path) -> None:
+def test_stubs_command(tmp_path: Path, ari_sim: Simulator) -> None:
     done = ari_cli("stubs", "22.10.1", str(tmp_path))
     assert done.returncode == 0 and done.stdout.strip() == str(tmp_path / "types.pyi")
     assert "class ChannelsResource(_Collection):" in (tmp_path / "types.pyi").read_text()
+    credentials = ["--user", ari_sim.username, "--password", ari_sim.password]
+    from_server = ari_cli("stubs", ari_sim.url, str(tmp_path / "live"), *credentials)
+    assert from_server.returncode == 0, from_server.stderr
+    assert ari_sim.url in (tmp_path / "live" / "types.pyi").read_text().splitlines()[0]
 
 
 def test_simulator_command_serves_until_sigint() -> None:
