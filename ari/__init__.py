@@ -7,9 +7,12 @@ for channel in client.channels.list():
 """
 
 import logging
-from typing import TYPE_CHECKING
+import typing as _typing
 
-if TYPE_CHECKING:  # the typed view (ari/types.pyi, generated): a Client with typed resources
+from .backoff import Backoff
+from .client import ClientState
+
+if _typing.TYPE_CHECKING:  # the typed view (ari/types.pyi, generated): a Client with typed resources
     from .types import Client, connect, connect_async
 else:
     from .client import Client, connect, connect_async
@@ -30,21 +33,29 @@ from .errors import (
     UnprocessableEntity,
     ValidationError,
 )
+from .events import Event
+from .outbound import Server, serve
+from .resources import Resource
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ARIError",
     "AuthenticationError",
+    "Backoff",
     "BadRequest",
     "Client",
+    "ClientState",
     "Conflict",
     "ConnectionError",
+    "Event",
     "Forbidden",
     "HTTPError",
     "MethodNotAllowed",
     "NotFound",
     "PreconditionFailed",
+    "Resource",
+    "Server",
     "ServerError",
     "SpecError",
     "Timeout",
@@ -53,6 +64,7 @@ __all__ = [
     "__version__",
     "connect",
     "connect_async",
+    "serve",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,44 +1,92 @@
 """The Client: composes the transport, the API model, the generated resources and the events.
 
 ``connect()`` loads the description (from the server, or a saved folder) and builds
-everything from it; the client owns its lifecycle (``close()``, context manager)
-and, through ``meta.events``, its listeners and event stream.
+everything from it; the client owns its lifecycle (``ClientState``: ``close()``, context
+manager, ``start`` / ``stop`` / ``run``) and sequences the event machinery: the listener
+registry (``meta.events``, listeners.py), the dispatcher (dispatch.py), started before the
+event stream (stream.py) and stopped after it.  It must not read frames or call handlers.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Union, overload
 
 from .backoff import Backoff
-from .http import Transport, Verify
+from .errors import ARIError
+from .http import HTTPTransport, Verify
 from .model import API, build_api
 from .naming import snake_case
 from .resources import Collection, Meta, build_classes, new_instance
-from .socket_rest import check_transport
+from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
+from .transports import Router, check_transport
 
 if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
+    from .dispatch import Dispatcher
+    from .listeners import Key
     from .stream import Apps, EventStream
 
 log = logging.getLogger(__name__)
 
 ConnectCallback = Callable[[Optional[BaseException], Optional["Client"]], None]
 Handler = Callable[..., Any]
+ErrorHook = Callable[[BaseException, Any], Any]
 
-_DISPATCH_OPTIONS: Dict[str, Any] = {"dispatch": "serial", "dispatch_workers": 4, "on_handler_error": None}
-_STREAM_OPTIONS: Dict[str, Any] = {"ping_interval": 20.0, "ping_timeout": 10.0, "connect_timeout": None}
-_BACKOFF_OPTIONS = {
-    "reconnect_initial": "initial",
-    "reconnect_max": "maximum",
-    "reconnect_factor": "factor",
-    "reconnect_jitter": "jitter",
-    "reconnect_max_retries": "max_retries",
-}
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+    def __repr__(self) -> str:  # as help(ari.connect) shows it
+        return "<not given>"
+
+
+#: "not given" for options whose None means something (``reconnect_max_retries=None``: forever)
+UNSET = _Unset.UNSET
+
+#: The models whose ended instances a reconnect looks for, and the collection that lists them.
+_LISTED = {"Channel": "channels", "Bridge": "bridges"}
+
+
+class ClientState(enum.Enum):
+    """Where a client is in its life (``client.state``).
+
+    ``IDLE``: REST works, no event socket; ``STARTING`` / ``RUNNING`` / ``STOPPING``: the event
+    socket and its threads; back to ``IDLE`` after ``stop()``; ``CLOSED`` for good.
+    """
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    CLOSED = "closed"
+
+
+def backoff_from(
+    reconnect: Optional[Backoff],
+    initial: Optional[float] = None,
+    maximum: Optional[float] = None,
+    factor: Optional[float] = None,
+    jitter: Optional[float] = None,
+    max_retries: Any = UNSET,
+) -> Backoff:
+    """The reconnect policy: ``reconnect`` (default ``Backoff()``) with the alias keywords applied."""
+    if reconnect is not None and not isinstance(reconnect, Backoff):
+        raise TypeError(f"reconnect must be an ari.Backoff, not {type(reconnect).__name__}")
+    changes: Dict[str, Any] = {
+        name: value
+        for name, value in (("initial", initial), ("maximum", maximum), ("factor", factor), ("jitter", jitter))
+        if value is not None
+    }
+    if max_retries is not UNSET:
+        changes["max_retries"] = max_retries
+    policy = reconnect if reconnect is not None else Backoff()
+    return policy.with_options(**changes) if changes else policy
 
 
 class Client:
@@ -49,39 +97,69 @@ class Client:
     (``client.Channel()``, ``client.Bridge()``).
     """
 
-    def __init__(self, meta: Meta, **event_options: Any) -> None:
-        """Event options: ``dispatch`` ("serial" or "concurrent"), ``dispatch_workers``,
-        ``on_handler_error(error, event)``, ``ping_interval``, ``ping_timeout``,
-        ``connect_timeout``, ``reconnect_initial``, ``reconnect_max``, ``reconnect_factor``,
-        ``reconnect_jitter``, ``reconnect_max_retries`` (None: forever)."""
-        unknown = set(event_options) - set(_DISPATCH_OPTIONS) - set(_STREAM_OPTIONS) - set(_BACKOFF_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown event options: {', '.join(sorted(unknown))}")
+    def __init__(
+        self,
+        meta: Meta,
+        *,
+        dispatch: str = "serial",
+        dispatch_workers: int = 4,
+        on_handler_error: Optional[ErrorHook] = None,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 10.0,
+        connect_timeout: Optional[float] = None,
+        reconnect: Optional[Backoff] = None,
+        reconnect_initial: Optional[float] = None,
+        reconnect_max: Optional[float] = None,
+        reconnect_factor: Optional[float] = None,
+        reconnect_jitter: Optional[float] = None,
+        reconnect_max_retries: Any = UNSET,
+    ) -> None:
+        """Event options as :func:`connect` takes them."""
+        from .dispatch import check_mode
+
+        check_mode(dispatch, dispatch_workers)
         self.meta = meta
-        self._closed = False
+        self._lifecycle = threading.RLock()
+        self._state = ClientState.IDLE
         self._stream: Optional[EventStream] = None
-        self._stream_options: Dict[str, Any] = {k: event_options.get(k, v) for k, v in _STREAM_OPTIONS.items()}
-        self._backoff = Backoff(
-            **{field: event_options[k] for k, field in _BACKOFF_OPTIONS.items() if k in event_options}
+        self._dispatcher: Optional[Dispatcher] = None
+        self._stream_options: Dict[str, Any] = {
+            "ping_interval": ping_interval,
+            "ping_timeout": ping_timeout,
+            "connect_timeout": connect_timeout,
+        }
+        self._backoff = backoff_from(
+            reconnect, reconnect_initial, reconnect_max, reconnect_factor, reconnect_jitter, reconnect_max_retries
         )
-        for name, collection in build_classes(meta).items():
+        self._dispatch_options: Dict[str, Any] = {
+            "mode": dispatch,
+            "workers": dispatch_workers,
+            "on_handler_error": on_handler_error,
+        }
+        for name, collection in self._build_collections(meta).items():
             setattr(self, name, collection)
             setattr(self, snake_case(name), collection)
         for model in meta.instance_classes:
             factory = functools.partial(new_instance, meta, model)
             functools.update_wrapper(factory, new_instance)
             setattr(self, model, factory)
-        options = {k: event_options.get(k, v) for k, v in _DISPATCH_OPTIONS.items()}
-        if options["dispatch"] not in ("serial", "concurrent"):
-            raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {options['dispatch']!r}")
-        meta.make_events = functools.partial(_make_dispatcher, meta, options)
+        meta.make_events = functools.partial(_make_listeners, meta)
         self._subscriptions = Subscriptions(self._resubscribe)
         self._subscriptions.observe(meta)
-        meta.observers["applications.filter"] = meta.router.note_filter
+        meta.observers.add("applications.filter", meta.router.note_filter)
+        meta.router.set_socket_gate(lambda: not self._saturated())  # seam 2
+
+    def _build_collections(self, meta: Meta) -> Dict[str, Collection]:
+        """The resource classes of this client (a hook: outbound.py's per-call clients share theirs)."""
+        return build_classes(meta)
 
     @property
     def api(self) -> API:
         return self.meta.api
+
+    @property
+    def state(self) -> ClientState:
+        return self._state
 
     @property
     def resources(self) -> Dict[str, Collection]:
@@ -99,47 +177,112 @@ class Client:
 
     def close(self) -> None:
         """Stop events, the worker pool and the HTTP pool. Idempotent; safe from a handler."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._lifecycle:
+            if self._state is ClientState.CLOSED:
+                return
         self.stop()
+        with self._lifecycle:
+            if self._state is ClientState.CLOSED:
+                return
+            self._state = ClientState.CLOSED
         self.meta.shutdown()
         self.meta.transport.close()
 
     # -- events --------------------------------------------------------------------------
+    def _events_dispatcher(self) -> Dispatcher:
+        """The client's dispatcher, made on the first start() (REST-only clients never load it)."""
+        if self._dispatcher is None:
+            from .dispatch import Dispatcher
+            from .events import Promoter
+
+            self._dispatcher = Dispatcher(
+                self.meta.events, Promoter(self.meta), sweep=self._ended, **self._dispatch_options
+            )
+        return self._dispatcher
+
+    def _saturated(self) -> bool:
+        dispatcher = self._dispatcher
+        return dispatcher is not None and dispatcher.saturated
+
     def start(self, apps: Apps, subscribe_all: bool = False) -> None:
         """Open the event socket for ``apps`` (``'hello'``, ``'a,b'`` or a list).
 
         Returns once Asterisk has accepted it; raises ``ari.ConnectionError`` or
         ``ari.AuthenticationError`` otherwise.  Handlers run on dispatcher threads.
         """
-        if self._closed:
-            raise RuntimeError("client is closed")
-        if self._stream is not None and not self._stream.finished.is_set():
-            raise RuntimeError("events already started; stop() first")
         from .stream import EventStream  # here: REST-only clients never pay for the WebSocket libraries
 
-        stream = EventStream(
-            self.meta.transport,
-            self.meta.events,
-            apps,
-            subscribe_all=subscribe_all,
-            backoff=self._backoff,
-            subscriptions=self._subscriptions,
-            requests=self.meta.router.socket,
-            **self._stream_options,
-        )
-        self._stream = stream  # before start(): a handler may call stop() at once
-        stream.start()
+        with self._lifecycle:
+            if self._state is ClientState.CLOSED:
+                raise RuntimeError("client is closed")
+            if self._state is not ClientState.IDLE:
+                stream = self._stream
+                if stream is None or not stream.finished.is_set():
+                    raise RuntimeError("events already started; stop() first")
+                self._stop_events(stream)  # it ended by itself (gave up, or replaced)
+            dispatcher = self._events_dispatcher()
+            sink = dispatcher.start()  # before the stream: the first frames need it
+            stream = EventStream(
+                self.meta.transport,
+                sink,
+                apps,
+                subscribe_all=subscribe_all,
+                backoff=self._backoff,
+                subscriptions=self._subscriptions,
+                requests=self.meta.router.socket,
+                **self._stream_options,
+            )
+            self._stream = stream  # before start(): a handler may call stop() at once
+            self._state = ClientState.STARTING
+        try:
+            stream.start()
+        except BaseException:
+            self._stop_events(stream)
+            raise
+        with self._lifecycle:
+            if self._state is ClientState.STARTING and self._stream is stream:
+                self._state = ClientState.RUNNING
 
     def _resubscribe(self, app: str, sources: List[str]) -> None:
         self.applications.subscribe(applicationName=app, eventSource=sources)  # type: ignore[attr-defined]
 
+    def _ended(self, keys: List[Key]) -> Iterable[Key]:
+        """Of the resources with listeners, those Asterisk no longer has: one list call per model."""
+        gone: List[Key] = []
+        for model, resource in _LISTED.items():
+            mine = [key for key in keys if key[0] == model]
+            if not mine or resource not in self.meta.api.resources:
+                continue
+            try:
+                live = {item._key for item in getattr(self, resource).list()}
+            except ARIError as exc:
+                log.info("could not list %s after the reconnect: %s", resource, exc)
+                continue
+            gone.extend(key for key in mine if key not in live)
+        return gone
+
     def stop(self) -> None:
-        """Close the event socket and end every thread it started (within 2 s). Idempotent."""
-        stream = self._stream
-        if stream is not None:
-            stream.stop()
+        """Close the event socket and end every thread it started (within 2 s). Idempotent.
+
+        Once it returns no handler starts: events still queued for the handlers are dropped
+        (counted and logged).
+        """
+        with self._lifecycle:
+            stream = self._stream
+            if self._state in (ClientState.IDLE, ClientState.CLOSED) or stream is None:
+                return
+            self._state = ClientState.STOPPING
+        self._stop_events(stream)
+
+    def _stop_events(self, stream: EventStream, timeout: float = 2.0) -> None:
+        # The stream first (no more frames), then the dispatcher (no more handlers).
+        stream.stop(timeout * 0.75)
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            dispatcher.stop(timeout * 0.25)
+        with self._lifecycle:
+            if self._stream is stream and self._state is not ClientState.CLOSED:
+                self._state = ClientState.IDLE
 
     def run(self, apps: Apps, subscribe_all: bool = False) -> None:
         """``start(apps)`` and block until ``stop()``, Ctrl-C, or reconnecting gives up."""
@@ -154,7 +297,12 @@ class Client:
             self.stop()
 
     def on(self, event_type: str, handler: Handler) -> Handler:
-        """Call ``handler`` for every ``event_type`` event (ARI's type, or the client's own)."""
+        """Call ``handler`` for every ``event_type`` event (ARI's type, or the client's own).
+
+        Handlers get ``(event)``, or ``(event, instance)`` when the event names one resource,
+        or ``(event, instances)`` when it names several.  ``"*"`` listens to every event, Asterisk's
+        and the client's: its handlers get ``(event)``.  An unknown type raises ``ValueError``.
+        """
         self.meta.events.add(event_type, handler)
         return handler
 
@@ -174,16 +322,67 @@ class Client:
     removeAllListeners = remove_all_listeners
 
 
-def _make_dispatcher(meta: Meta, options: Dict[str, Any]) -> Any:
-    from .dispatch import Dispatcher  # here: the registry (and blinker) load on the first listener
-    from .events import Promoter
+def _make_listeners(meta: Meta) -> Any:
+    from .events import CLIENT_EVENTS
+    from .listeners import Listeners  # here: the registry (and blinker) load on the first listener
 
-    return Dispatcher(
-        Promoter(meta),
-        mode=options["dispatch"],
-        workers=options["dispatch_workers"],
-        on_handler_error=options["on_handler_error"],
-    )
+    return Listeners((*meta.api.event_types, *CLIENT_EVENTS))
+
+
+@overload
+def connect(
+    url: str,
+    username: Optional[str] = None,
+    password: Optional[str] = None,
+    *,
+    timeout: float = 10.0,
+    verify: Verify = True,
+    spec: Optional[str] = None,
+    callback: None = None,
+    workers: int = 8,
+    pool_size: Optional[int] = None,
+    transport: str = "auto",
+    dispatch: str = "serial",
+    dispatch_workers: int = 4,
+    on_handler_error: Optional[ErrorHook] = None,
+    ping_interval: float = 20.0,
+    ping_timeout: float = 10.0,
+    connect_timeout: Optional[float] = None,
+    reconnect: Optional[Backoff] = None,
+    reconnect_initial: Optional[float] = None,
+    reconnect_max: Optional[float] = None,
+    reconnect_factor: Optional[float] = None,
+    reconnect_jitter: Optional[float] = None,
+    reconnect_max_retries: Any = UNSET,
+) -> Client: ...
+
+
+@overload
+def connect(
+    url: str,
+    username: Optional[str] = None,
+    password: Optional[str] = None,
+    *,
+    timeout: float = 10.0,
+    verify: Verify = True,
+    spec: Optional[str] = None,
+    callback: ConnectCallback,
+    workers: int = 8,
+    pool_size: Optional[int] = None,
+    transport: str = "auto",
+    dispatch: str = "serial",
+    dispatch_workers: int = 4,
+    on_handler_error: Optional[ErrorHook] = None,
+    ping_interval: float = 20.0,
+    ping_timeout: float = 10.0,
+    connect_timeout: Optional[float] = None,
+    reconnect: Optional[Backoff] = None,
+    reconnect_initial: Optional[float] = None,
+    reconnect_max: Optional[float] = None,
+    reconnect_factor: Optional[float] = None,
+    reconnect_jitter: Optional[float] = None,
+    reconnect_max_retries: Any = UNSET,
+) -> Future[Client]: ...
 
 
 def connect(
@@ -198,8 +397,19 @@ def connect(
     workers: int = 8,
     pool_size: Optional[int] = None,
     transport: str = "auto",
-    **event_options: Any,
-) -> Any:
+    dispatch: str = "serial",
+    dispatch_workers: int = 4,
+    on_handler_error: Optional[ErrorHook] = None,
+    ping_interval: float = 20.0,
+    ping_timeout: float = 10.0,
+    connect_timeout: Optional[float] = None,
+    reconnect: Optional[Backoff] = None,
+    reconnect_initial: Optional[float] = None,
+    reconnect_max: Optional[float] = None,
+    reconnect_factor: Optional[float] = None,
+    reconnect_jitter: Optional[float] = None,
+    reconnect_max_retries: Any = UNSET,
+) -> Union[Client, Future[Client]]:
     """Connect to ARI at ``url`` (``http://host:8088``, with or without ``/ari``) and build the client.
 
     The API is built from the server's own description, or from a folder saved with
@@ -210,19 +420,40 @@ def connect(
     ``"http"``, or ``"websocket"`` (the event socket only; needs ``start()``).  With ``callback``, connecting
     happens in the background, ``callback(err, client)`` is called once and a
     ``Future`` is returned.
+
+    Events: ``dispatch`` ``"serial"`` (one thread, arrival order) or ``"concurrent"``
+    (``dispatch_workers`` threads, each resource's events in order); ``on_handler_error(error,
+    event)`` receives what handlers raise (else the ``ari`` logger if logging is configured, else
+    stderr); ``ping_interval`` / ``ping_timeout`` find dead sockets; ``connect_timeout`` bounds the
+    handshake (default ``timeout``); ``reconnect`` is the ``ari.Backoff`` policy after a loss.
+    ``reconnect_initial``, ``reconnect_max``, ``reconnect_factor``, ``reconnect_jitter`` and
+    ``reconnect_max_retries`` are aliases of its fields (``initial``, ``maximum``, ``factor``,
+    ``jitter``, ``max_retries``) applied over it.
     """
 
     check_transport(transport)  # before any network
+    event_options: Dict[str, Any] = {
+        "dispatch": dispatch,
+        "dispatch_workers": dispatch_workers,
+        "on_handler_error": on_handler_error,
+        "ping_interval": ping_interval,
+        "ping_timeout": ping_timeout,
+        "connect_timeout": connect_timeout,
+        "reconnect": backoff_from(
+            reconnect, reconnect_initial, reconnect_max, reconnect_factor, reconnect_jitter, reconnect_max_retries
+        ),
+    }
 
     def build() -> Client:
         # A connection for every thread that may call at once: workers and dispatchers.
-        size = pool_size or max(
-            16, workers + int(event_options.get("dispatch_workers", _DISPATCH_OPTIONS["dispatch_workers"]))
-        )
-        http = Transport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
+        size = pool_size or max(16, workers + int(dispatch_workers))
+        http = HTTPTransport(url, username, password, timeout=timeout, verify=verify, pool_size=size)
         try:
             description = read_description(spec) if spec else fetch_description(http.get_json)
-            meta = Meta(build_api(description), http, workers=workers, rest_transport=transport)
+            api = build_api(description)
+            # The event socket carries REST calls on an Asterisk that describes RESTRequest.
+            socket = SocketRequests(http.root, timeout) if transport != "http" and "RESTRequest" in api.models else None
+            meta = Meta(api, Router(http, transport, socket), workers=workers)
             return Client(meta, **event_options)
         except BaseException:
             http.close()
@@ -233,13 +464,15 @@ def connect(
     return _in_background(build, callback)
 
 
-def connect_async(url: str, username: Optional[str] = None, password: Optional[str] = None, **options: Any) -> Future:
+def connect_async(
+    url: str, username: Optional[str] = None, password: Optional[str] = None, **options: Any
+) -> Future[Client]:
     """Like :func:`connect`, in the background: returns a ``Future`` of the client."""
     return _in_background(lambda: connect(url, username, password, **options), None)
 
 
-def _in_background(fn: Callable[[], Client], callback: Optional[ConnectCallback]) -> Future:
-    future: Future = Future()
+def _in_background(fn: Callable[[], Client], callback: Optional[ConnectCallback]) -> Future[Client]:
+    future: Future[Client] = Future()
 
     def run() -> None:
         try:
@@ -264,4 +497,4 @@ def _safe_callback(callback: ConnectCallback, error: Optional[BaseException], cl
         log.exception("connect callback %r raised", callback)
 
 
-__all__ = ["Client", "connect", "connect_async"]
+__all__ = ["Client", "ClientState", "backoff_from", "connect", "connect_async"]

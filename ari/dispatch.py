@@ -1,105 +1,205 @@
-"""Listeners and dispatch for one client, and the only module that imports blinker.
+"""Dispatch for one client: the threads that call handlers, the backlog before them, delivery.
 
-Its one job: hold the client's listeners (client-level, keyed by event type; instance
-listeners, keyed by event type and resource key) in one ``blinker.Namespace`` per client,
-and call them from dispatcher threads in order, one receiver at a time with each
-exception isolated.  Serial mode runs every event on one ``ari-dispatch`` thread in
-arrival order; concurrent mode runs a bounded pool (``ari-dispatch-N``) where any idle
-worker takes the next resource that has events, one worker per resource at a time, so
-each resource's events stay in order while different calls proceed in parallel.  Instance listeners are released once
-their resource's terminal event has been dispatched.
+Its one job: take the text frames the reader hands over (``Sink.submit``) and the client's
+own events (``Sink.emit``), and call the listeners that ``listeners.Listeners`` holds, from
+dispatcher threads, in order, one receiver at a time with every exception isolated.
+Serial mode runs every event on one ``ari-dispatch`` thread in arrival order; concurrent
+mode runs a bounded pool (``ari-dispatch-N``) where any idle worker takes the next resource
+that has events, one worker per resource at a time, so each resource's events stay in
+order while different calls proceed in parallel.  After an event that ends a resource
+(``events.ENDS``) its instance listeners are released.
 
-It must not read sockets or parse frames (stream.py does), nor know the shape of
-events beyond what ``events.Promoter`` tells it.
+The backlog between the reader and the handlers is bounded in frames and bytes.  When it is
+full the reader waits (``Sink.submit`` blocks, so the socket stops being read and TCP pushes
+back on Asterisk) for at most ``backlog_wait`` seconds a read, then lets one more read in so
+pongs and answers to REST calls still arrive; past twice the bound, frames are dropped,
+counted and logged.  While full, ``Sink.saturated`` is true and the client sends ``auto``
+REST calls over HTTP (an answer on the socket would queue behind the backlog).
+
+Nothing a handler raises, ``SystemExit`` and ``KeyboardInterrupt`` included, ends a
+dispatcher thread.  It is reported to ``on_handler_error`` if given, else to the ``ari``
+logger when the application configured logging, else to stderr as ``threading.excepthook``
+does.  After ``stop()`` returns no handler starts: what was queued is dropped and counted.
+
+It must not read sockets or split frames (stream.py does), hold listeners (listeners.py
+does), nor know the shape of events beyond what ``events.Promoter`` tells it.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
+import sys
 import threading
 import time
-from collections import deque
+import traceback
+from collections import OrderedDict, deque
 from json import JSONDecoder, loads
 from json.scanner import make_scanner
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
-import blinker
-
-from .events import Event, Promoter
+from .events import ENDS, ENDS_GRACE, Event, Promoter
+from .listeners import EVERY, Handler, Key, Listeners, handler_of
+from .resources import Resource
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[..., Any]
-Key = Tuple[Any, ...]
 ErrorHook = Callable[[BaseException, Event], Any]
+#: Given the resources that have listeners, those that no longer exist (asked after a reconnect).
+Sweep = Callable[[List[Key]], Iterable[Key]]
 
-#: event type -> the field naming the resource it ends; that resource's listeners are then released
-TERMINAL: Dict[str, str] = {
-    "ChannelDestroyed": "channel",
-    "BridgeDestroyed": "bridge",
-    "PlaybackFinished": "playback",
-    "RecordingFinished": "recording",
-    "RecordingFailed": "recording",
-}
+#: Frames waiting for the handlers beyond which the reader waits (TCP backpressure).
+BACKLOG_FRAMES = 10_000
+#: Bytes of frames waiting for the handlers beyond which the reader waits.
+BACKLOG_BYTES = 16 * 1024 * 1024
+#: The longest the reader waits per socket read: it must go on reading pongs and REST answers.
+BACKLOG_WAIT = 1.0
+#: Past this multiple of the bounds, frames that arrive are dropped (handlers are stuck).
+BACKLOG_HARD = 2
+#: What a decoded event holds in memory per byte of its JSON (measured on Asterisk 22's events
+#: with tracemalloc: 2,900 bytes for 414).  Concurrent mode queues decoded events, so it counts
+#: them at this weight: the bytes bound then bounds memory in both modes.
+DECODED_WEIGHT = 7
 
-_SEP = "\x1f"  # never in an event type: separates keyed signal names from client-level ones
 _STOP = object()
 
-#: Frames handed to the dispatcher but not yet dispatched, beyond which the reader pauses.
-BACKLOG_LIMIT = 20_000
-#: The longest the reader pauses per socket read: it must go on reading REST answers that a
-#: handler may be waiting for, so it slows down, never stops.
-BACKLOG_PAUSE = 0.01
+
+class DispatchState(enum.Enum):
+    """Where a dispatcher is in its life: it may run again after a stop."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    STOPPING = "stopping"
 
 
-class _Backlog:
-    """Counts frames between the reader and the handlers so a firehose cannot fill memory.
+class Backlog:
+    """Frames and bytes between the reader and the handlers, with a bound and a policy for it.
 
-    The reader can split frames several times faster than handlers run; unchecked, a burst
-    waits in memory whole (up to 90 MB for the benchmark's 150,000 events).
+    The reader splits frames several times faster than handlers run; unchecked, a burst or a
+    stuck handler would hold the whole stream in memory.
     """
 
-    __slots__ = ("limit", "pause", "count", "_room")
-
-    def __init__(self, limit: int, pause: float) -> None:
-        self.limit = limit
-        self.pause = pause
+    def __init__(
+        self,
+        frames: int = BACKLOG_FRAMES,
+        size: int = BACKLOG_BYTES,
+        wait: float = BACKLOG_WAIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if frames < 1 or size < 1 or wait < 0:
+            raise ValueError("backlog bounds must be positive")
+        self.frames_limit = frames
+        self.bytes_limit = size
+        self.wait = wait
         self.count = 0
+        self.size = 0
+        #: frames dropped: beyond the hard bound, or queued when the dispatcher stopped
+        self.dropped = 0
+        self._clock = clock
         self._room = threading.Condition(threading.Lock())
+        self._closed = False
+        self._full_since: Optional[float] = None
+        self._dropped_in_episode = 0
 
-    def add(self, n: int) -> None:
-        """``n`` more frames queued; past the limit, wait (bounded) for the handlers."""
-        with self._room:
-            self.count += n
-            if self.count > self.limit:
-                self._room.wait(self.pause)
+    @property
+    def saturated(self) -> bool:
+        return self.count >= self.frames_limit or self.size >= self.bytes_limit
 
-    def done(self, n: int) -> None:
+    def add(self, frames: int, size: int) -> bool:
+        """``frames`` frames of ``size`` bytes arrive: wait (bounded) while full; False if dropped."""
         with self._room:
-            self.count -= n
-            if self.count <= self.limit:
+            if self._closed:
+                self.dropped += frames
+                return False
+            if self.saturated:
+                self._note_full()
+                deadline = self._clock() + self.wait
+                while self.saturated and not self._closed:
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        break
+                    self._room.wait(remaining)
+                if self._closed:
+                    self.dropped += frames
+                    return False
+                hard = BACKLOG_HARD
+                if self.count + frames > hard * self.frames_limit or self.size + size > hard * self.bytes_limit:
+                    if not self._dropped_in_episode:
+                        log.warning(
+                            "event backlog at %d frames, %d bytes (twice its bound): handlers are stuck; "
+                            "dropping new events until they catch up",
+                            self.count,
+                            self.size,
+                        )
+                    self.dropped += frames
+                    self._dropped_in_episode += frames
+                    return False
+            self.count += frames
+            self.size += size
+            return True
+
+    def done(self, frames: int, size: int) -> None:
+        with self._room:
+            self.count -= frames
+            self.size -= size
+            if not self.saturated:
                 self._room.notify_all()
+                if self._full_since is not None:
+                    self._note_relieved()
+
+    def close(self) -> int:
+        """No more frames: wake a waiting reader; return how many frames were still waiting."""
+        with self._room:
+            self._closed = True
+            self._room.notify_all()
+            return self.count
+
+    def note_dropped(self, frames: int) -> None:
+        with self._room:
+            self.dropped += frames
+
+    def _note_full(self) -> None:
+        if self._full_since is None:
+            self._full_since = self._clock()
+            log.warning(
+                "event backlog full (%d frames, %d bytes; bounds %d, %d): the reader waits for the handlers "
+                "and REST calls go over HTTP meanwhile",
+                self.count,
+                self.size,
+                self.frames_limit,
+                self.bytes_limit,
+            )
+
+    def _note_relieved(self) -> None:
+        assert self._full_since is not None
+        log.info(
+            "event backlog under its bound again after %.1fs (%d events dropped meanwhile)",
+            self._clock() - self._full_since,
+            self._dropped_in_episode,
+        )
+        self._full_since = None
+        self._dropped_in_episode = 0
 
 
-class _Once:
-    """A receiver that runs its handler for one event only, even with several dispatchers."""
+class Sink:
+    """What the event stream hands frames and client events to (seam 1 of the core)."""
 
-    __slots__ = ("handler", "_gate", "_remove")
+    __slots__ = ("submit", "emit", "_backlog")
 
-    def __init__(self, handler: Handler, remove: Callable[[_Once], None]) -> None:
-        self.handler = handler
-        self._gate = threading.Lock()
-        self._remove = remove
+    def __init__(
+        self, submit: Callable[[List[bytes], float], None], emit: Callable[[Event], None], backlog: Backlog
+    ) -> None:
+        #: ``submit(batch, received_at)``: text frames of one socket read; may block (bounded)
+        self.submit = submit
+        #: ``emit(event)``: a client event (``WebSocketConnected``...), in line with the frames
+        self.emit = emit
+        self._backlog = backlog
 
-    def __call__(self, *args: Any) -> Any:
-        if not self._gate.acquire(blocking=False):
-            return None  # already fired on another worker
-        self._remove(self)
-        return self.handler(*args)
-
-    def __repr__(self) -> str:
-        return f"<once {self.handler!r}>"
+    @property
+    def saturated(self) -> bool:
+        """True while the backlog is full: REST answers on the socket would wait behind it."""
+        return self._backlog.saturated
 
 
 class _Call:
@@ -118,7 +218,7 @@ _scan: Callable[[str, int], Tuple[Any, int]] = make_scanner(JSONDecoder())  # ty
 
 
 def _decode(payload: bytes) -> Optional[Dict[str, Any]]:
-    """A text frame's event, or None (logged) when it is not a JSON object."""
+    """A text frame's event, or None (logged) when it is not a JSON object with a string type."""
     try:
         text = payload.decode()
         try:
@@ -132,6 +232,9 @@ def _decode(payload: bytes) -> Optional[Dict[str, Any]]:
         return None
     if type(data) is not dict:
         log.warning("skipped a frame that is not a JSON object: %.80r", payload)
+        return None
+    if type(data.get("type")) is not str:
+        log.warning("skipped an event whose type is not a string: %.80r", payload)
         return None
     return data
 
@@ -152,6 +255,8 @@ class _KeyedWork:
 
     def put_many(self, items: List[Tuple[Any, Any]]) -> None:
         with self._cond:
+            if self._stopped:
+                return
             pending, ready = self._pending, self._ready
             woken = 0
             for key, item in items:
@@ -166,19 +271,23 @@ class _KeyedWork:
                 self._cond.notify(woken)
 
     def take(self) -> Optional[Tuple[Any, Any]]:
-        """The next (key, item) to handle; None once stopped and nothing is ready."""
+        """The next (key, item) to handle; None once stopped."""
         with self._cond:
             while not self._ready:
                 if self._stopped:
                     return None
                 self._cond.wait()
+            if self._stopped:
+                return None
             key = self._ready.popleft()
             return key, self._pending[key][0]
 
     def done(self, key: Any) -> None:
         """The head item of ``key`` was handled: release the key, or queue it again."""
         with self._cond:
-            queued = self._pending[key]
+            queued = self._pending.get(key)
+            if queued is None:  # dropped by stop() meanwhile
+                return
             queued.popleft()
             if queued:
                 self._ready.append(key)  # behind the others: one busy call cannot starve the rest
@@ -186,324 +295,442 @@ class _KeyedWork:
             else:
                 del self._pending[key]
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """Stop taking work; return how many items were dropped (a running one is not counted)."""
         with self._cond:
             self._stopped = True
+            dropped = sum(len(q) for q in self._pending.values()) - (
+                len(self._pending) - len(self._ready)  # keys claimed by a worker: their head runs
+            )
+            self._pending.clear()
+            self._ready.clear()
             self._cond.notify_all()
+            return dropped
+
+
+class _Endings:
+    """Resources whose end is deferred (a channel's StasisEnd), released unless seen again."""
+
+    def __init__(self, grace: float, clock: Callable[[], float]) -> None:
+        self.grace = grace
+        self._clock = clock
+        #: key -> when its listeners go; read unlocked per event (empty almost always)
+        self.due: OrderedDict[Key, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def defer(self, key: Key) -> None:
+        with self._lock:
+            self.due.pop(key, None)
+            self.due[key] = self._clock() + self.grace
+
+    def cancel(self, key: Key) -> None:
+        with self._lock:
+            self.due.pop(key, None)
+
+    def expired(self) -> List[Key]:
+        now = self._clock()
+        gone: List[Key] = []
+        with self._lock:
+            due = self.due
+            while due:
+                key, when = next(iter(due.items()))
+                if when > now:
+                    break
+                del due[key]
+                gone.append(key)
+        return gone
+
+
+class _Run:
+    """One start-to-stop of the dispatcher: its queues, threads and backlog."""
+
+    __slots__ = ("inbox", "work", "threads", "backlog", "halted", "sink")
+
+    def __init__(self, backlog: Backlog) -> None:
+        self.inbox: Optional[queue.SimpleQueue] = None  # serial mode
+        self.work: Optional[_KeyedWork] = None  # concurrent mode
+        self.threads: List[threading.Thread] = []
+        self.backlog = backlog
+        self.halted = False
+        self.sink: Optional[Sink] = None
+
+
+def _logging_configured(logger: logging.Logger) -> bool:
+    """Whether records of ``logger`` reach a handler the application set (not just a NullHandler)."""
+    current: Optional[logging.Logger] = logger
+    while current is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in current.handlers):
+            return True
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False
 
 
 class Dispatcher:
-    """``meta.events``: the listener registry and the dispatcher threads of one client."""
+    """The dispatcher threads of one client, delivering to its ``Listeners``."""
 
     def __init__(
         self,
+        listeners: Listeners,
         promoter: Promoter,
         *,
         mode: str = "serial",
         workers: int = 4,
         on_handler_error: Optional[ErrorHook] = None,
-        backlog_limit: int = BACKLOG_LIMIT,
-        backlog_pause: float = BACKLOG_PAUSE,
+        backlog_frames: int = BACKLOG_FRAMES,
+        backlog_bytes: int = BACKLOG_BYTES,
+        backlog_wait: float = BACKLOG_WAIT,
+        sweep: Optional[Sweep] = None,
+        grace: float = ENDS_GRACE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if mode not in ("serial", "concurrent"):
-            raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {mode!r}")
-        if workers < 1:
-            raise ValueError("dispatch_workers must be >= 1")
+        check_mode(mode, workers)
+        self.listeners = listeners
+        self._by_type = listeners.by_type
         self.promoter = promoter
         self.mode = mode
         self.size = 1 if mode == "serial" else workers
         self.on_handler_error = on_handler_error
-        self._ns = blinker.Namespace()
-        self._keyed: Dict[Key, Dict[str, blinker.NamedSignal]] = {}
-        self._lock = threading.RLock()
-        self._queues: List[queue.SimpleQueue] = []  # serial mode: the one dispatcher's inbox
-        self._work: Optional[_KeyedWork] = None  # concurrent mode
-        self._threads: List[threading.Thread] = []
-        self._state = threading.Lock()  # start/stop run once each (websocket-client's teardown lock)
-        self.backlog = _Backlog(backlog_limit, backlog_pause)
+        self.sweep = sweep
+        self._backlog_options = (backlog_frames, backlog_bytes, backlog_wait, clock)
+        Backlog(*self._backlog_options)  # checks the bounds now
+        self._endings = _Endings(grace, clock)
+        self._lock = threading.Lock()  # start and stop run once each (websocket-client's teardown lock)
+        self._run: Optional[_Run] = None
+        self._halted = False
+        self.state = DispatchState.IDLE
+        #: frames dropped in earlier runs (a run's own count is in its backlog)
+        self._dropped_before = 0
 
-    # -- the registry ------------------------------------------------------------------
-    def add(self, event_type: str, handler: Handler, key: Optional[Key] = None, once: bool = False) -> None:
-        """Connect ``handler`` to ``event_type`` for the client (``key`` None) or one resource."""
-        if not callable(handler):
-            raise TypeError(f"handler must be callable, got {type(handler).__name__}")
-        with self._lock:
-            signal = self._signal(event_type, key)
-            receiver: Handler = _Once(handler, lambda r: self._disconnect(event_type, r, key)) if once else handler
-            signal.connect(receiver, weak=False)
-
-    def remove(self, event_type: str, handler: Handler, key: Optional[Key] = None) -> None:
-        """Disconnect ``handler`` (added with ``on`` or ``once``); unknown handlers are ignored."""
-        with self._lock:
-            signal = self._find(event_type, key)
-            if signal is None:
-                return
-            for receiver in tuple(signal.receivers.values()):
-                if receiver == handler or (isinstance(receiver, _Once) and receiver.handler == handler):
-                    signal.disconnect(receiver)
-            self._drop_if_empty(event_type, key, signal)
-
-    def remove_all(self, event_type: Optional[str] = None, key: Optional[Key] = None) -> None:
-        """Disconnect every handler of ``event_type`` (every type when None) at one level."""
-        with self._lock:
-            if key is not None:
-                signals = self._keyed.get(key, {})
-                for name in [event_type] if event_type is not None else list(signals):
-                    signal = signals.get(name)
-                    if signal is not None:
-                        signal.receivers.clear()
-                        self._drop_if_empty(name, key, signal)
-                return
-            names = [event_type] if event_type is not None else [n for n in self._ns if _SEP not in n]
-            for name in names:
-                signal = self._ns.pop(name, None)
-                if signal is not None:
-                    signal.receivers.clear()
-
-    def listeners(self, event_type: str, key: Optional[Key] = None) -> List[Handler]:
-        """The handlers connected to ``event_type`` at one level, in the order they were added."""
-        signal = self._find(event_type, key)
-        if signal is None:
-            return []
-        return [r.handler if isinstance(r, _Once) else r for r in tuple(signal.receivers.values())]
-
-    def keyed_count(self) -> int:
-        """How many resources have instance listeners (tests check nothing leaks)."""
-        return len(self._keyed)
-
-    def signal_count(self) -> int:
-        return len(self._ns)
-
-    def _signal(self, event_type: str, key: Optional[Key]) -> blinker.NamedSignal:
-        if key is None:
-            if _SEP in event_type:
-                raise ValueError(f"invalid event type {event_type!r}")
-            return self._ns.signal(event_type)
-        per_key = self._keyed.setdefault(key, {})
-        signal = per_key.get(event_type)
-        if signal is None:
-            signal = per_key[event_type] = self._ns.signal(_SEP.join((event_type, *map(str, key))))
-        return signal
-
-    def _find(self, event_type: str, key: Optional[Key]) -> Optional[blinker.NamedSignal]:
-        if key is None:
-            return self._ns.get(event_type)
-        per_key = self._keyed.get(key)
-        return per_key.get(event_type) if per_key is not None else None
-
-    def _disconnect(self, event_type: str, receiver: Handler, key: Optional[Key]) -> None:
-        with self._lock:
-            signal = self._find(event_type, key)
-            if signal is not None:
-                signal.disconnect(receiver)
-                self._drop_if_empty(event_type, key, signal)
-
-    def _drop_if_empty(self, event_type: str, key: Optional[Key], signal: blinker.NamedSignal) -> None:
-        if signal.receivers:
-            return
-        if self._ns.get(signal.name) is signal:
-            del self._ns[signal.name]
-        if key is not None:
-            per_key = self._keyed.get(key)
-            if per_key is not None and per_key.get(event_type) is signal:
-                del per_key[event_type]
-                if not per_key:
-                    del self._keyed[key]
-
-    def release(self, key: Key) -> None:
-        """Forget every instance listener of one resource (after its terminal event)."""
-        with self._lock:
-            per_key = self._keyed.pop(key, None)
-            if per_key:
-                for signal in per_key.values():
-                    signal.receivers.clear()
-                    if self._ns.get(signal.name) is signal:
-                        del self._ns[signal.name]
-
-    # -- dispatching -------------------------------------------------------------------
+    # -- delivery ------------------------------------------------------------------------
     def deliver(self, data: Dict[str, Any], received_at: Optional[float] = None) -> None:
-        """Dispatch one parsed frame on the calling thread (the dispatcher threads call this)."""
-        event_type = data.get("type")
-        signal = self._ns.get(event_type)  # type: ignore[arg-type]
-        keyed = self._keyed
-        if (signal is None or not signal.receivers) and not keyed:
+        """Dispatch one decoded event on the calling thread (the dispatcher threads call this).
+
+        Raises ``events.OddEvent`` for an event whose resource fields are not objects.
+        """
+        listeners = self.listeners
+        event_type = data["type"]
+        by_type = self._by_type
+        receivers = by_type.get(event_type, ())
+        every = by_type.get(EVERY, ())
+        keyed = listeners.any_keyed
+        if not receivers and not every and not keyed:
             return  # nobody listens: not even promotion is worth doing
         event, target, instances = self.promoter.promote(data)
         event.received_at = received_at
         args = (event,) if target is None else (event, target)
-        if signal is not None:
-            self._call(signal, args, event)
-        if keyed and instances:
-            for instance in instances:
-                per_key = keyed.get(instance._key)
-                if per_key:
-                    scoped = per_key.get(event_type)  # type: ignore[arg-type]
-                    if scoped is not None:
-                        self._call(scoped, args, event)
-            field = TERMINAL.get(event_type)  # type: ignore[arg-type]
-            if field is not None:
-                ended = data.get(field)
-                if ended is not None and not isinstance(ended, dict):
-                    self.release(ended._key)
+        if receivers:
+            self._call(receivers, args, event)
+        if every:
+            self._call(every, (event,), event)
+        if instances and keyed:
+            self._deliver_keyed(event_type, data, instances, args, event)
+        if self._endings.due:
+            for key in self._endings.expired():
+                listeners.release(key)
+
+    def _deliver_keyed(
+        self,
+        event_type: str,
+        data: Dict[str, Any],
+        instances: Tuple[Resource, ...],
+        args: Tuple[Any, ...],
+        event: Event,
+    ) -> None:
+        listeners, endings = self.listeners, self._endings
+        end = ENDS.get(event_type)
+        for instance in instances:
+            key = instance._key
+            scoped = listeners.keyed_receivers(key, event_type)
+            if scoped is None:
+                continue
+            listeners.mark_seen(key)
+            if endings.due and (end is None or not end.deferred):
+                endings.cancel(key)  # an event about it: the application still sees it
+            if scoped:
+                self._call(scoped, args, event)
+        if end is not None:
+            ended = data.get(end.field)
+            if isinstance(ended, Resource) and listeners.has(ended._key):
+                if end.deferred:
+                    endings.defer(ended._key)
+                else:
+                    endings.cancel(ended._key)
+                    listeners.release(ended._key)
 
     def emit(self, event: Event) -> None:
         """Dispatch a client event (``WebSocketReconnecting``...) in line with the stream's events."""
-        work = self._work
-        if self._queues:
-            self._queues[0].put(_Call(event))
-        elif work is not None:
-            work.put_many([(None, _Call(event))])
-        else:
-            self._emit_now(event)
+        run = self._run
+        if run is None:
+            if not self._halted:
+                self._emit_now(event)
+            return
+        if run.halted:
+            return
+        if run.inbox is not None:
+            run.inbox.put(_Call(event))
+        elif run.work is not None:
+            run.work.put_many([(None, _Call(event))])
 
     def _emit_now(self, event: Event) -> None:
-        signal = self._ns.get(event["type"])
-        if signal is not None:
-            self._call(signal, (event,), event)
+        event_type = event["type"]
+        receivers = self.listeners.receivers(event_type)
+        if receivers:
+            self._call(receivers, (event,), event)
+        every = self.listeners.receivers(EVERY)
+        if every:
+            self._call(every, (event,), event)
+        if event_type == "WebSocketConnected" and event.get("reconnected") and self.sweep is not None:
+            self._sweep()
 
-    def _call(self, signal: blinker.NamedSignal, args: Tuple[Any, ...], event: Event) -> None:
+    def _sweep(self) -> None:
+        """After a reconnect: release the listeners of resources that ended while the socket was down."""
+        listeners = self.listeners
+        keys = listeners.seen_keys()
+        if not keys or self.sweep is None:
+            return
+        try:
+            gone = list(self.sweep(keys))
+        except Exception as exc:  # a failed check leaves the listeners; the next end releases them
+            log.info("could not check which resources ended while the event socket was down: %s", exc)
+            return
+        for key in gone:
+            self._endings.cancel(key)
+            listeners.release(key)
+        if gone:
+            log.info("released the listeners of %d resources that ended while the event socket was down", len(gone))
+
+    def _call(self, receivers: Tuple[Handler, ...], args: Tuple[Any, ...], event: Event) -> None:
         # One receiver at a time: blinker's send() would stop at the first that raises.
-        for receiver in tuple(signal.receivers.values()):
+        for receiver in receivers:
+            if self._halted:
+                return  # stop() returned or is returning: no handler starts
             try:
                 receiver(*args)
-            except Exception as exc:
-                self._failed(exc, receiver, event, args)
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too: dispatch goes on
+                self._report(exc, receiver, event, args)
 
-    def _failed(self, exc: Exception, receiver: Handler, event: Event, args: Tuple[Any, ...]) -> None:
-        target = args[1] if len(args) > 1 else None
-        resource = getattr(target, "_key", None) if target is not None else None
-        if resource is None and target is not None:
-            resource = [getattr(i, "_key", None) for i in target.values()]
-        log.error(
-            "handler %r for %s (resource %s) raised",
-            getattr(receiver, "handler", receiver),
-            event.get("type"),
-            resource,
-            exc_info=exc,
-        )
+    def _report(self, exc: BaseException, receiver: Handler, event: Event, args: Tuple[Any, ...]) -> None:
         hook = self.on_handler_error
         if hook is not None:
             try:
                 hook(exc, event)
-            except Exception:
-                log.exception("on_handler_error hook %r raised", hook)
-
-    # -- threads -----------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return bool(self._threads)
-
-    def start(self) -> None:
-        """Start the dispatcher thread(s); idempotent."""
-        with self._state:
-            if self._threads:
                 return
-            if self.mode == "serial":
-                self._queues = [queue.SimpleQueue()]
-                targets: List[Tuple[str, Callable[..., None], Any]] = [
-                    ("ari-dispatch", self._work_serial, self._queues[0])
-                ]
-            else:
-                self._work = _KeyedWork()
-                targets = [(f"ari-dispatch-{n + 1}", self._work_keyed, self._work) for n in range(self.size)]
-            for name, target, work in targets:
-                thread = threading.Thread(target=target, args=(work,), name=name, daemon=True)
-                self._threads.append(thread)
-                thread.start()
+            except BaseException as hook_exc:
+                exc, receiver = hook_exc, hook
+        target = args[1] if len(args) > 1 else None
+        resource: Any = getattr(target, "_key", None) if target is not None else None
+        if resource is None and target is not None:
+            resource = [getattr(i, "_key", None) for i in target.values()]
+        what = f"handler {handler_of(receiver)!r} for {event.get('type')} (resource {resource})"
+        if _logging_configured(log):
+            log.error("%s raised", what, exc_info=exc)
+            return
+        stream = sys.stderr
+        if stream is None:  # pythonw: nowhere to write, as threading.excepthook
+            return
+        try:
+            stream.write(f"Exception in {what} on thread {threading.current_thread().name}:\n")
+            stream.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            stream.flush()
+        except Exception:  # a broken stderr must not end dispatch either
+            pass
 
-    def submitter(self) -> Callable[[List[bytes], float], None]:
+    # -- threads -------------------------------------------------------------------------
+    @property
+    def saturated(self) -> bool:
+        run = self._run
+        return run is not None and run.backlog.saturated
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped so far: queued when the dispatcher stopped, or beyond the backlog's hard bound."""
+        run = self._run
+        return self._dropped_before + (run.backlog.dropped if run is not None else 0)
+
+    @property
+    def backlog(self) -> Optional[Backlog]:
+        run = self._run
+        return run.backlog if run is not None else None
+
+    def start(self) -> Sink:
+        """Start the dispatcher thread(s) and return the sink for the stream; idempotent."""
+        with self._lock:
+            if self._run is not None:
+                assert self._run.sink is not None
+                return self._run.sink
+            run = _Run(Backlog(*self._backlog_options))
+            if self.mode == "serial":
+                run.inbox = queue.SimpleQueue()
+                targets: List[Tuple[str, Callable[[_Run], None]]] = [("ari-dispatch", self._work_serial)]
+            else:
+                run.work = _KeyedWork()
+                targets = [(f"ari-dispatch-{n + 1}", self._work_keyed) for n in range(self.size)]
+            run.sink = Sink(self._submitter(run), self.emit, run.backlog)
+            self._halted = False
+            self._run = run
+            self.state = DispatchState.RUNNING
+            for name, target in targets:
+                thread = threading.Thread(target=target, args=(run,), name=name, daemon=True)
+                run.threads.append(thread)
+                thread.start()
+            return run.sink
+
+    def sink(self) -> Sink:
+        """The running dispatcher's sink: ``submit``, ``emit``, ``saturated``."""
+        run = self._run
+        if run is None or run.sink is None:
+            raise RuntimeError("the dispatcher is not running")
+        return run.sink
+
+    def _submitter(self, run: _Run) -> Callable[[List[bytes], float], None]:
         """The function the reader calls with each batch of text frames and when they arrived.
 
         Serial mode decodes the JSON on the dispatcher thread (a backlog holds compact
         bytes, not objects); concurrent mode must decode on the reader to find each
-        event's resource.
+        event's resource.  Neither raises: an odd event is skipped and logged.
         """
-        backlog = self.backlog
-        if self._queues:
-            put = self._queues[0].put
+        backlog = run.backlog
+        if run.inbox is not None:
+            put = run.inbox.put
 
             def submit_serial(batch: List[bytes], received_at: float) -> None:
-                put((received_at, batch))
-                backlog.add(len(batch))
+                size = sum(map(len, batch))
+                if backlog.add(len(batch), size):
+                    put((received_at, batch, size))
 
             return submit_serial
-        work = self._work
-        if work is None:
-            raise RuntimeError("the dispatcher is not running")
+        work = run.work
+        assert work is not None
         route, put_many = self.promoter.route_key, work.put_many
 
         def submit(batch: List[bytes], received_at: float) -> None:
             items = []
+            size = 0
             for payload in batch:
-                data = _decode(payload)
-                if data is not None:
-                    items.append((route(data), (received_at, data)))
-            put_many(items)
-            backlog.add(len(items))
+                try:
+                    data = _decode(payload)
+                    if data is None:
+                        continue
+                    key = route(data)
+                except Exception as exc:  # never raised on the reader: it would take it for a lost socket
+                    log.warning("skipped an event: %s", exc)
+                    continue
+                n = len(payload) * DECODED_WEIGHT
+                items.append((key, (received_at, data, n)))
+                size += n
+            if items and backlog.add(len(items), size):
+                put_many(items)
 
         return submit
 
     def stop(self, timeout: float = 1.5) -> None:
-        """Let queued events finish, then end the threads; joins with a bound, never itself."""
-        with self._state:
-            threads, queues, work = self._threads, self._queues, self._work
-            self._threads, self._queues, self._work = [], [], None
-        for inbox in queues:
-            inbox.put(_STOP)
-        if work is not None:
-            work.stop()
+        """Drop what is queued, end the threads; joins with a bound, never itself.
+
+        Once it returns no handler starts (one running may finish).
+        """
+        with self._lock:
+            run = self._run
+            if run is None:
+                return
+            self._run = None
+            self.state = DispatchState.STOPPING
+            run.halted = self._halted = True
+        dropped = 0
+        if run.inbox is not None:
+            while True:
+                try:
+                    item = run.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if type(item) is tuple:
+                    dropped += len(item[1])
+            run.inbox.put(_STOP)
+        if run.work is not None:
+            dropped += run.work.stop()
+        run.backlog.close()
+        run.backlog.note_dropped(dropped)
+        if dropped:
+            log.warning("dropped %d events queued for the handlers: the client stopped", dropped)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
-        for thread in threads:
+        for thread in run.threads:
             if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
                 if thread.is_alive():
                     log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
+        with self._lock:
+            self._dropped_before += run.backlog.dropped
+            if self._run is None:
+                self.state = DispatchState.IDLE
 
-    def _work_serial(self, inbox: queue.SimpleQueue) -> None:
-        get, deliver, backlog = inbox.get, self.deliver, self.backlog
+    def _work_serial(self, run: _Run) -> None:
+        inbox = run.inbox
+        assert inbox is not None
+        get, deliver, backlog = inbox.get, self.deliver, run.backlog
         while True:
             item = get()
-            if type(item) is tuple:
-                received_at, batch = item
-                for payload in batch:
-                    data = _decode(payload)
-                    if data is None:
-                        continue
-                    try:
-                        deliver(data, received_at)
-                    except Exception:  # a bug here must not leave the application deaf
-                        log.exception("dispatching %s failed", data.get("type"))
-                backlog.done(len(batch))
-            elif item is _STOP:
+            if item is _STOP:
                 return
-            else:
+            if run.halted:
+                continue
+            if type(item) is not tuple:
                 self._run_call(item)
+                continue
+            received_at, batch, size = item
+            try:
+                for index, payload in enumerate(batch):
+                    if run.halted:
+                        backlog.note_dropped(len(batch) - index)
+                        break
+                    data = _decode(payload)
+                    if data is not None:
+                        self._deliver_safely(deliver, data, received_at)
+            finally:
+                backlog.done(len(batch), size)
 
-    def _work_keyed(self, work: _KeyedWork) -> None:
-        deliver, backlog = self.deliver, self.backlog
+    def _work_keyed(self, run: _Run) -> None:
+        work = run.work
+        assert work is not None
+        deliver, backlog = self.deliver, run.backlog
         while True:
             taken = work.take()
             if taken is None:
                 return
             key, item = taken
             try:
+                if run.halted:
+                    continue
                 if type(item) is tuple:
-                    deliver(item[1], item[0])
+                    self._deliver_safely(deliver, item[1], item[0])
                 else:
                     self._run_call(item)
-            except Exception:  # a bug here must not leave the application deaf
-                log.exception("dispatching an event about %s failed", key)
             finally:
                 work.done(key)
                 if type(item) is tuple:
-                    backlog.done(1)
+                    backlog.done(1, item[2])
+
+    @staticmethod
+    def _deliver_safely(deliver: Callable[..., None], data: Dict[str, Any], received_at: float) -> None:
+        try:
+            deliver(data, received_at)
+        except BaseException as exc:  # an odd event (or a bug here) must not leave the application deaf
+            log.warning("skipped an event %s: %r", data.get("type"), exc, exc_info=not isinstance(exc, ValueError))
 
     def _run_call(self, call: _Call) -> None:
         try:
             self._emit_now(call.event)
-        except Exception:
+        except BaseException:
             log.exception("dispatching %s failed", call.event.get("type"))
 
 
-__all__ = ["TERMINAL", "Dispatcher"]
+def check_mode(mode: str, workers: int) -> None:
+    """Raise ``ValueError`` for dispatch options no dispatcher takes (at connect, before any thread)."""
+    if mode not in ("serial", "concurrent"):
+        raise ValueError(f"dispatch must be 'serial' or 'concurrent', not {mode!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"dispatch_workers must be an int >= 1, not {workers!r}")
+
+
+__all__ = ["Backlog", "DispatchState", "Dispatcher", "Sink", "check_mode"]

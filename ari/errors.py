@@ -6,6 +6,8 @@
      ├── ConnectionError        host unreachable, connection refused or dropped (also a builtins.ConnectionError)
      │    └── Timeout           no answer within the client's timeout (also a builtins.TimeoutError)
      ├── SpecError              an API description that cannot be used: which file, what is wrong
+     ├── ResponseError          an answer that cannot be read, or not of the shape the description gives
+     ├── ClosedError            a call on a closed client (also a RuntimeError)
      ├── ValidationError        bad parameters, caught before anything is sent (also a ValueError)
      └── HTTPError              Asterisk answered with an error status
           ├── BadRequest            400
@@ -18,7 +20,8 @@
           ├── UnprocessableEntity   422
           └── ServerError           5xx
 
-Messages never contain credentials: URLs are shown without user info or api_key.
+Messages never contain credentials: URLs are shown without user info or api_key.  Long
+bodies and URLs are cut short in messages (``shorten``): the whole text stays on the attributes.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ class SpecError(ARIError):
         super().__init__(f"{location}: {problem}")
         self.location = location
         self.problem = problem
+
+
+class ResponseError(ARIError):
+    """An answer that cannot be read (invalid JSON, a broken body) or has the wrong shape."""
+
+
+class ClosedError(ARIError, RuntimeError):
+    """The client was closed: it sends nothing more."""
 
 
 class ValidationError(ARIError, ValueError):
@@ -141,6 +152,17 @@ class UnprocessableEntity(HTTPError):
 
 class ServerError(HTTPError):
     status_code = 500
+
+
+#: the longest body or URL a message quotes
+MESSAGE_LIMIT = 500
+
+
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` cut to about ``limit`` characters for a message, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 _BY_STATUS: Dict[int, Type[HTTPError]] = {

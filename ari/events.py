@@ -4,19 +4,57 @@ Its one job is the shape of an event: attribute and item access to every field, 
 promotion of the fields that the server's own description (events.json, through
 ``api.event_resources``) declares as resources to instances bound to the client.  What
 to promote is worked out once per event type, so the per-event path is a few dict
-operations.  It must not touch the WebSocket, blinker or any thread.
+operations.  It also owns the two tables about events that others consult: ``ENDS``
+(which events end the application's view of a resource, so its listeners go) and
+``CLIENT_EVENTS`` (the client's own event types).  It must not touch the WebSocket,
+blinker or any thread.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple, Type
 
 from .resources import Fields, Meta, Resource
 
 log = logging.getLogger(__name__)
 
 Key = Tuple[Any, ...]
+
+#: The events the client itself emits (Node ari-client's names), beside Asterisk's own.
+CLIENT_EVENTS: FrozenSet[str] = frozenset({"WebSocketConnected", "WebSocketReconnecting", "WebSocketMaxRetries"})
+
+
+class End(NamedTuple):
+    """How an event ends the application's view of the resource in one of its fields."""
+
+    field: str
+    #: True: the resource may still be seen (a channel that left Stasis but that the application
+    #: also subscribed to, as originate does); its listeners go ``ENDS_GRACE`` seconds later
+    #: unless an event about it arrives meanwhile.
+    deferred: bool = False
+
+
+#: Event type -> the resource it ends; that resource's instance listeners are released after it.
+#: A channel that entered Stasis from the dialplan is unsubscribed with its StasisEnd (a real
+#: Asterisk sends the application no ChannelDestroyed after it); one the application originated
+#: stays subscribed and ends with ChannelDestroyed.  The event does not say which, hence the grace.
+ENDS: Dict[str, End] = {
+    "ChannelDestroyed": End("channel"),
+    "StasisEnd": End("channel", deferred=True),
+    "BridgeDestroyed": End("bridge"),
+    "PlaybackFinished": End("playback"),
+    "PlaybackFailed": End("playback"),
+    "RecordingFinished": End("recording"),
+    "RecordingFailed": End("recording"),
+}
+
+#: Seconds a deferred end (StasisEnd) waits for another event about its resource.
+ENDS_GRACE = 5.0
+
+
+class OddEvent(ValueError):
+    """An event whose shape the description rules out (a resource field that is not an object)."""
 
 
 class Event(Fields):
@@ -50,7 +88,16 @@ class Event(Fields):
         return {k: (v.to_dict() if isinstance(v, Resource) else v) for k, v in self._data.items()}
 
     def __repr__(self) -> str:
-        return f"<Event {self._data.get('type')}>"
+        named = " ".join(
+            f"{name}={type(value).__name__}({', '.join(map(repr, value._key[1:]))})"
+            for name, value in self._data.items()
+            if isinstance(value, Resource)
+        )
+        return f"<Event {self._data.get('type')}{' ' + named if named else ''}>"
+
+    def __dir__(self) -> List[str]:
+        # Fields first-class in a REPL's completion, beside the methods.
+        return sorted({*object.__dir__(self), *(k for k in self._data if isinstance(k, str) and k.isidentifier())})
 
 
 class Instances(Dict[str, Resource]):
@@ -97,10 +144,14 @@ class Promoter:
         self._unknown: set = set()
 
     def promote(self, data: Dict[str, Any]) -> Tuple[Event, Any, Tuple[Resource, ...]]:
-        """The event, what handlers get after it (an instance, ``Instances`` or None), the instances."""
-        shape = self.shapes.get(data.get("type"))  # type: ignore[arg-type]
+        """The event, what handlers get after it (an instance, ``Instances`` or None), the instances.
+
+        ``data["type"]`` must be a string (the dispatcher's decoding checks); a resource field
+        that is present but not an object raises ``OddEvent``.
+        """
+        shape = self.shapes.get(data["type"])
         if shape is None:
-            self._note_unknown(data.get("type"))
+            self._note_unknown(data["type"])
             return Event(data), None, ()
         fields = shape.fields
         if not fields:
@@ -112,12 +163,16 @@ class Promoter:
                 instance = cls(value)
                 data[name] = instance
                 return Event(data), instance, (instance,)
+            if value is not None:
+                raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
             return Event(data), None, ()
         found = Instances()
         for name, cls in fields:
             value = data.get(name)
             if type(value) is dict:
                 found[name] = data[name] = cls(value)
+            elif value is not None:
+                raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
         if not found:
             return Event(data), None, ()
         instances = tuple(found.values())
@@ -126,15 +181,26 @@ class Promoter:
         return Event(data), found, instances
 
     def route_key(self, data: Mapping[str, Any]) -> Optional[Key]:
-        """The listener key of the resource that orders this event (raw frame, nothing built)."""
-        shape = self.shapes.get(data.get("type"))  # type: ignore[arg-type]
+        """The listener key of the resource that orders this event (raw frame, nothing built).
+
+        Raises ``OddEvent`` for a routing field that is not an object or an identity that
+        cannot be a key (a list, an object): such an event is skipped, never queued.
+        """
+        shape = self.shapes.get(data["type"])
         if shape is None or shape.route is None:
             return None
         name, model, props = shape.route
         value = data.get(name)
         if type(value) is not dict:
-            return None
-        return (model, *(value.get(p) for p in props))
+            if value is None:
+                return None
+            raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
+        key = (model, *(value.get(p) for p in props))
+        try:
+            hash(key)
+        except TypeError:
+            raise OddEvent(f"{data['type']} names a {model} whose identity is not a value: {key[1:]!r:.80}") from None
+        return key
 
     def _note_unknown(self, event_type: Any) -> None:
         # Once per type: an unknown type repeats with every event of it.
@@ -148,4 +214,15 @@ def client_event(event_type: str, **fields: Any) -> Event:
     return Event({"type": event_type, **fields})
 
 
-__all__ = ["Event", "EventShape", "Instances", "Promoter", "client_event"]
+__all__ = [
+    "CLIENT_EVENTS",
+    "ENDS",
+    "ENDS_GRACE",
+    "End",
+    "Event",
+    "EventShape",
+    "Instances",
+    "OddEvent",
+    "Promoter",
+    "client_event",
+]

@@ -1,15 +1,17 @@
 """The HTTP layer, and the only module that imports requests.
 
-One ``requests.Session`` per client: base URL, Basic auth, a timeout on every
-request, TLS verification, a connection pool sized for concurrent callers, retries
-for connection establishment only (a request that may have reached Asterisk is
-never sent twice), and the translation of every requests failure and error
-status into the ``ari`` exceptions.
+``HTTPTransport`` implements the transport contract (transports.py) over one requests
+adapter per client: base URL, Basic auth, a timeout on every request, TLS verification, a
+connection pool sized for concurrent callers, retries for connection establishment only (a
+request that may have reached Asterisk is never sent twice), and the translation of every
+requests failure into the ``ari`` exceptions.  A ``requests.Response`` never leaves it: its
+answers are ``Reply`` values.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
@@ -20,7 +22,8 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
-from .errors import ConnectionError, HTTPError, SpecError, Timeout, http_error
+from .errors import ConnectionError, SpecError, Timeout
+from .transports import PreparedRequest, Reply
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +96,13 @@ class _AriAdapter(HTTPAdapter):
         super().close()
 
 
-class Transport:
-    """Sends requests under the ARI root and turns answers into data or ``ari`` errors."""
+class HTTPTransport:
+    """The HTTP transport: sends a ``PreparedRequest`` under the ARI root, returns a ``Reply``.
+
+    It implements the contract of transports.py; the ``requests.Response`` never leaves
+    this module, and its body is always read in full, so its connection goes back to the
+    pool (a void answer's unread body used to cost a new connection per call).
+    """
 
     def __init__(
         self,
@@ -140,9 +148,9 @@ class Transport:
         }
 
     def __repr__(self) -> str:
-        return f"<Transport {self.root} user={self.username!r}>"
+        return f"<HTTPTransport {self.root} user={self.username!r}>"
 
-    def __enter__(self) -> Transport:
+    def __enter__(self) -> HTTPTransport:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -161,70 +169,60 @@ class Transport:
     def close(self) -> None:
         self._adapter.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Optional[Mapping[str, str]] = None,
-        json: Any = None,
-        operation: Optional[str] = None,
-        reasons: Optional[Mapping[int, str]] = None,
-    ) -> requests.Response:
-        """Send one request; return the response of a 2xx answer, raise an ``ari`` error otherwise.
+    def send(self, request: PreparedRequest) -> Reply:
+        """Send one request and read its whole answer; a failure to get it is an ``ari`` error.
 
-        ``path`` must already be percent-encoded (see operations.py).
+        ``request.path`` is percent-encoded already (see operations.py).
         """
-        url = self.root + path
+        method = request.method
+        url = self.root + request.path
         try:
-            response = self._send(method, url, params, json)
+            response = self._send(method, url, request.query, request.body)
+            content = response.content  # read in full: the connection goes back to the pool
         except requests.Timeout as exc:
             raise Timeout(f"{method} {url}: no answer within {self.timeout} s", url) from exc
         except requests.ConnectionError as exc:
             raise ConnectionError(f"cannot connect to {url}: {_reason(exc)}", url) from exc
         except requests.RequestException as exc:
             raise ConnectionError(f"{method} {url} failed: {_reason(exc)}", url) from exc
-        if response.status_code >= 300:
-            raise self._error(response, method, url, operation, reasons or {})
-        return response
+        reply = Reply(response.status_code, response.reason or "", content, response.headers.get("Content-Type"), url)
+        if reply.status >= 300:
+            log.debug("%s %s -> %s %s", method, url, reply.status, reply.reason)
+        return reply
 
-    def _send(self, method: str, url: str, params: Optional[Mapping[str, str]], body: Any) -> requests.Response:
+    def _send(
+        self, method: str, url: str, params: Optional[Mapping[str, str]], body: Optional[str]
+    ) -> requests.Response:
         # Straight to the adapter: ARI needs no cookies, redirects or hooks, and building the
         # URL here keeps our path encoding (requests would turn %2E%2E back into "..").
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.url = f"{url}?{urlencode(params)}" if params else url
-        prepared.headers = CaseInsensitiveDict(self._headers)
-        prepared.body = None
+        headers = CaseInsensitiveDict(self._headers)
         if body is not None:
-            prepared.prepare_body(None, None, json=body)
+            data = body.encode("utf-8")
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(data))
+            prepared.body = data
         else:
-            prepared.prepare_content_length(None)
+            prepared.body = None
+            if method not in ("GET", "HEAD"):
+                headers["Content-Length"] = "0"
+        prepared.headers = headers
         return self._adapter.send(prepared, **self._send_options)
 
     def get_json(self, path: str) -> Any:
         """GET a JSON document (the API description); invalid JSON is a SpecError naming it."""
-        response = self.request("GET", path)
+        request = PreparedRequest("GET", path)
+        reply = self.send(request).raise_for_status(request)
         try:
-            return response.json()
+            return json.loads(reply.content)
         except ValueError as exc:
             raise SpecError(self.root + path, f"not valid JSON: {exc}") from exc
 
-    @staticmethod
-    def _error(
-        response: requests.Response, method: str, url: str, operation: Optional[str], reasons: Mapping[int, str]
-    ) -> HTTPError:
-        error = http_error(
-            response.status_code,
-            response.text,
-            method=method,
-            url=url,
-            operation=operation,
-            reasons=reasons,
-            reason=response.reason,
-        )
-        log.debug("%s %s -> %s %s", method, url, error.status_code, error.message)
-        return error
+
+#: the name stream.py and older code know this class by
+Transport = HTTPTransport
 
 
 def _reason(exc: Exception) -> str:

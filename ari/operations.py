@@ -2,32 +2,30 @@
 
 Everything that can be worked out from the description is worked out once, when
 the client is built (name tables, path template, converters); a call only checks
-the values it is given and fills the template.  This module sends nothing: the
-caller passes the prepared request to the transport (see ``resources.py``).
+the values it is given and fills the template (``prepare``), and reads the answer
+(``convert``).  This module sends nothing: the caller passes the ``PreparedRequest``
+to a transport (see ``resources.py``).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import keyword
-from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from .errors import ValidationError
 from .model import Operation, Parameter
+from .transports import PreparedRequest, Reply
 
 _INT_TYPES = frozenset({"int", "long"})
 _NUMBER_TYPES = frozenset({"double", "float"})
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    method: str
-    path: str  # percent-encoded, under the ARI root
-    query: Dict[str, str]
-    body: Any
+#: build(model name, JSON data) -> the value a call returns (an instance, ``Data``, the data)
+Build = Callable[[str, Any], Any]
 
 
 def encode_segment(value: str) -> str:
@@ -52,6 +50,8 @@ class OperationTemplate:
         self.required = tuple(p.name for p in operation.parameters if p.required)
         self._path_pieces = _split_path(operation.path)
         self.response = operation.response
+        self.binary = operation.response.name == "binary"
+        self.void = operation.response.name == "void"
 
     # -- arguments -----------------------------------------------------------------
     def normalise(self, params: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> Dict[str, Any]:
@@ -91,7 +91,28 @@ class OperationTemplate:
             else:
                 query[name] = _wire(self.name, param, value)
         path = "".join(piece if is_literal else path_values[piece] for is_literal, piece in self._path_pieces)
-        return PreparedRequest(self.operation.method, path, query, body)
+        return PreparedRequest(
+            self.operation.method,
+            path,
+            query,
+            None if body is None else _ENCODE(body),
+            self.name,
+            self.binary,
+            self.operation.errors,
+        )
+
+    def convert(self, reply: Reply, build: Build) -> Any:
+        """A successful reply as the call's result: None (void), bytes (binary), else built from JSON."""
+        if self.void:
+            return None
+        content = reply.content
+        if self.binary:
+            return content.encode() if isinstance(content, str) else content
+        data = json.loads(content) if content else None
+        kind = self.response
+        if kind.is_list:
+            return [build(kind.item, item) for item in data or ()]
+        return build(kind.name, data)
 
     # -- documentation -------------------------------------------------------------
     @cached_property

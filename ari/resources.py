@@ -2,24 +2,23 @@
 
 Classes are made per client with ``type()`` from the API model, botocore style:
 every operation becomes a real method (ARI nickname and snake_case name, docstring,
-signature), on the collection and, bound to the identity, on instances.  A call is
-checked and built by ``operations.py`` and sent by the client's transport.
+signature), on the collection and, bound to the identity, on instances.  A call reads in
+one place (``_call``): bind the identity and instance, prepare (operations.py), send
+through the router (transports.py), notify the observers, convert the reply.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
 from .errors import ValidationError
-from .http import Transport
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
-from .socket_rest import Router
+from .transports import Router
 from .workers import WorkerPool
 
 log = logging.getLogger("ari")
@@ -76,29 +75,72 @@ class Fields:
         return f"{type(self).__name__} has no field {name!r}"
 
 
-class Meta:
-    """What generated objects share: the API, the transport, the worker pool, the listeners.
+Observer = Callable[[Mapping[str, Any]], None]
 
-    It lives under one attribute (``client.meta``, ``Channel.meta``) so it can never
-    collide with an operation or a field name.
+
+class Observers:
+    """Operation name -> the functions called with the parameters of each successful call.
+
+    A list per operation: a second observer never replaces the first (assigning adds one).
     """
 
-    def __init__(self, api: API, transport: Transport, *, workers: int = 8, rest_transport: str = "http") -> None:
-        self.api = api
-        self.transport = transport
-        #: sends each call over HTTP or the event socket (socket_rest.py)
-        self.router = Router(transport, rest_transport, supported="RESTRequest" in api.models)
-        self.workers = workers
-        self.templates: Dict[Tuple[str, str], OperationTemplate] = {}
+    def __init__(self) -> None:
+        self._by_operation: Dict[str, Tuple[Observer, ...]] = {}
+
+    def add(self, operation: str, observer: Observer) -> None:
+        self._by_operation[operation] = (*self._by_operation.get(operation, ()), observer)
+
+    __setitem__ = add
+
+    def get(self, operation: str) -> Tuple[Observer, ...]:
+        return self._by_operation.get(operation, ())
+
+
+class Meta:
+    """What generated objects share: the API, the router, the worker pool, the listeners.
+
+    It lives under one attribute (``client.meta``, ``Channel.meta``) so it can never
+    collide with an operation or a field name.  ``api``, ``router``, ``transport`` and
+    ``observers`` are read-only; ``make_events`` is the client's one piece of wiring.
+    """
+
+    def __init__(self, api: API, router: Router, *, workers: int = 8) -> None:
+        self._api = api
+        self._router = router
+        self._workers = workers
+        self._observers = Observers()
+        self._templates: Dict[Tuple[str, str], OperationTemplate] = {}
         self.instance_classes: Dict[str, Type[Resource]] = {}
-        #: operation name -> called with the parameters of each successful call (subscriptions.py)
-        self.observers: Dict[str, Callable[[Mapping[str, Any]], None]] = {}
         #: builds the listener registry (dispatch.py) on first use; set by the client
         self.make_events: Optional[Callable[[], Any]] = None
         self._events: Any = None
         self._pool: Optional[WorkerPool] = None
         self._lock = threading.Lock()
         self._closed = False
+
+    @property
+    def api(self) -> API:
+        return self._api
+
+    @property
+    def router(self) -> Router:
+        """Sends each call over HTTP or the event socket (transports.py)."""
+        return self._router
+
+    @property
+    def transport(self) -> Any:
+        """The HTTP transport (http.py): root URL, credentials for the event socket."""
+        return self._router.http
+
+    @property
+    def observers(self) -> Observers:
+        """Called with the parameters of each successful call, per operation (subscriptions.py)."""
+        return self._observers
+
+    def release_listeners(self, key: Tuple[Any, ...]) -> None:
+        """Forget the listeners of a resource that will never exist (a failed create)."""
+        if self._events is not None:
+            self._events.release(key)
 
     @property
     def events(self) -> Any:
@@ -121,7 +163,7 @@ class Meta:
             if self._closed:
                 raise RuntimeError("client is closed")
             if self._pool is None:
-                self._pool = WorkerPool(self.workers)
+                self._pool = WorkerPool(self._workers)
             return self._pool
 
     def shutdown(self) -> None:
@@ -246,7 +288,7 @@ class Collection:
 
 
 # -- calling -----------------------------------------------------------------------------
-def _invoke(
+def _call(
     meta: Meta,
     template: OperationTemplate,
     params: Optional[Mapping[str, Any]],
@@ -254,6 +296,23 @@ def _invoke(
     kwargs: Mapping[str, Any],
     owner: Optional[Resource],
 ) -> Any:
+    """One call: bind, prepare, send, notify, convert."""
+    values, instance = _bind(template, params, instance, kwargs, owner)
+    request = template.prepare(values)
+    reply = meta.router.send(request).raise_for_status(request)
+    for observer in meta.observers.get(template.name):
+        observer(values)
+    return template.convert(reply, _builder(meta, owner, instance))
+
+
+def _bind(
+    template: OperationTemplate,
+    params: Optional[Mapping[str, Any]],
+    instance: Optional[Resource],
+    kwargs: Mapping[str, Any],
+    owner: Optional[Resource],
+) -> Tuple[Dict[str, Any], Optional[Resource]]:
+    """The call's parameter values by ARI name: given, the owner's identity, the instance's."""
     if params is not None and not isinstance(params, Mapping):
         if isinstance(params, Resource) and instance is None:
             params, instance = None, params
@@ -265,34 +324,23 @@ def _invoke(
             values.setdefault(param, owner._data.get(prop))
     if instance is not None:
         values[_instance_slot(template, instance, values, owner)] = instance._key[1]
-    request = template.prepare(values)
-    kind = template.response
-    response = meta.router.request(
-        request.method,
-        request.path,
-        params=request.query,
-        json=request.body,
-        operation=template.name,
-        reasons=template.operation.errors,
-        binary=kind.name == "binary",
-    )
-    observer = meta.observers.get(template.name)
-    if observer is not None:
-        observer(values)
-    if kind.name == "void":
-        return None
-    if kind.name == "binary":
-        return response.content
-    content = response.content
-    data = json.loads(content) if content else None
-    if kind.is_list:
-        return [meta.build(kind.item, item) for item in data or ()]
-    for target in (owner, instance):
-        if target is not None and type(target).__name__ == kind.name and isinstance(data, dict):
-            if all(data.get(p) == target._data.get(p) for p in target._identity_props):
-                target._update(data)
-                return target
-    return meta.build(kind.name, data)
+    return values, instance
+
+
+def _builder(meta: Meta, owner: Optional[Resource], instance: Optional[Resource]) -> Callable[[str, Any], Any]:
+    """``build`` for a call's result: the owner or instance itself, updated, when the answer is about it."""
+    if owner is None and instance is None:
+        return meta.build
+
+    def build(model: str, data: Any) -> Any:
+        for target in (owner, instance):
+            if target is not None and type(target).__name__ == model and isinstance(data, dict):
+                if all(data.get(p) == target._data.get(p) for p in target._identity_props):
+                    target._update(data)
+                    return target
+        return meta.build(model, data)
+
+    return build
 
 
 def _instance_slot(
@@ -338,15 +386,15 @@ def _method(meta_of: Callable[[Any], Meta], template: OperationTemplate, bound: 
         meta = meta_of(self)
         owner = self if bound else None
         if callback is None:
-            return _invoke(meta, template, params, instance, kwargs, owner)
-        return meta.submit(lambda: _invoke(meta, template, params, instance, kwargs, owner), callback)
+            return _call(meta, template, params, instance, kwargs, owner)
+        return meta.submit(lambda: _call(meta, template, params, instance, kwargs, owner), callback)
 
     def method_async(
         self: Any, params: Optional[Mapping[str, Any]] = None, instance: Optional[Resource] = None, **kwargs: Any
     ) -> Future:
         meta = meta_of(self)
         owner = self if bound else None
-        return meta.submit(lambda: _invoke(meta, template, params, instance, kwargs, owner), None)
+        return meta.submit(lambda: _call(meta, template, params, instance, kwargs, owner), None)
 
     bound_params = template.operation.path_parameters if bound else ()
     method.__name__ = method.__qualname__ = name
@@ -379,7 +427,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
     for resource, operations in api.resources.items():
         for op in operations:
             if not op.upgrade:
-                meta.templates[(resource, op.nickname)] = OperationTemplate(op)
+                meta._templates[(resource, op.nickname)] = OperationTemplate(op)
     for model, inst_type in api.instance_types.items():
         namespace: Dict[str, Any] = {
             "__slots__": (),
@@ -390,7 +438,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             "__doc__": f"An ARI {model}; operations of {inst_type.resource} bound to its identity.",
         }
         _add_operations(
-            namespace, [meta.templates[(inst_type.resource, op.nickname)] for op in inst_type.operations], True
+            namespace, [meta._templates[(inst_type.resource, op.nickname)] for op in inst_type.operations], True
         )
         meta.instance_classes[model] = type(model, (Resource,), namespace)
     collections: Dict[str, Collection] = {}
@@ -403,7 +451,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             "__doc__": f"The ARI {resource} resource.",
         }
         _add_operations(
-            namespace, [meta.templates[(resource, op.nickname)] for op in operations if not op.upgrade], False
+            namespace, [meta._templates[(resource, op.nickname)] for op in operations if not op.upgrade], False
         )
         class_name = resource[0].upper() + resource[1:] + "Resource"
         collections[resource] = type(class_name, (Collection,), namespace)()

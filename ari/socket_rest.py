@@ -1,12 +1,13 @@
-"""REST over the event WebSocket, and the choice of transport for each call.
+"""REST over the event WebSocket: the event socket's transport.
 
 Asterisk 20.14+, 22.4+ and 23 take ARI requests as ``RESTRequest`` messages on the socket
 that carries events and answer each with a ``RESTResponse`` event.  ``SocketRequests``
-frames requests, correlates answers by ``request_id`` (the reader thread hands them in)
-and fails every request in flight when the socket goes, since a request that may have
-reached Asterisk is never sent again.  ``Router`` sends each call over HTTP or the socket.
+implements the transport contract (transports.py): it frames requests, correlates answers
+by ``request_id`` (the reader thread hands them in) and fails every request in flight when
+the socket goes, since a request that may have reached Asterisk is never sent again.
 
-It must not open or read sockets (stream.py does) nor build requests (operations.py does).
+It must not open or read sockets (stream.py does), build requests (operations.py does) nor
+choose between transports (transports.Router does).
 """
 
 from __future__ import annotations
@@ -15,34 +16,14 @@ import itertools
 import json
 import logging
 import threading
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Set, Union
-from urllib.parse import unquote
+from typing import Any, Callable, Dict, Optional, Union
 
-from .errors import ARIError, ConnectionError, SpecError, Timeout, http_error
-from .http import Transport
+from .errors import ConnectionError, Timeout
+from .transports import TRANSPORTS, NotSent, PreparedRequest, Reply, check_transport
 
 log = logging.getLogger(__name__)
 
-TRANSPORTS = ("auto", "http", "websocket")
-
-
-def check_transport(mode: str) -> None:
-    if mode not in TRANSPORTS:
-        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {mode!r}")
-
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-class Reply(NamedTuple):
-    """An answer that came as a ``RESTResponse``: what ``_invoke`` reads of an HTTP response."""
-
-    status_code: int
-    reason: str
-    content: Union[str, bytes]
-
-
-class NotSent(ConnectionError):
-    """The socket went before the request was sent: safe to send it another way."""
 
 
 class _Waiter:
@@ -150,7 +131,14 @@ class SocketRequests:
             else:
                 body = data.get("message_body")
                 reason = str(data.get("reason_phrase") or "")
-                waiter.reply = Reply(status, reason, body if isinstance(body, str) else "")
+                content_type = data.get("content_type")
+                waiter.reply = Reply(
+                    status,
+                    reason,
+                    body if isinstance(body, str) else "",
+                    content_type if isinstance(content_type, str) else None,
+                    waiter.url,
+                )
         waiter.done.release()
         return True
 
@@ -170,17 +158,11 @@ class SocketRequests:
                 self._send is not None
             )
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        query: Optional[Mapping[str, str]],
-        body: Any,
-        *,
-        operation: Optional[str],
-        reasons: Mapping[int, str],
-    ) -> Reply:
-        """Send one request over the socket and wait for its answer; errors as over HTTP."""
+    def send(self, request: PreparedRequest) -> Reply:
+        """Send one request over the socket and wait for its answer (any status, as over HTTP)."""
+        method = request.method
+        path = request.path
+        query = request.query
         url = self.root + path
         request_id = str(next(self._ids))
         message: Dict[str, Any] = {
@@ -193,9 +175,9 @@ class SocketRequests:
         if query:
             # Name/value pairs, not a query string: values arrive exactly as given.
             message["query_strings"] = [{"name": name, "value": value} for name, value in query.items()]
-        if body is not None:
+        if request.body is not None:
             message["content_type"] = "application/json"
-            message["message_body"] = _ENCODE(body)
+            message["message_body"] = request.body
         text = _ENCODE(message)
         waiter = _Waiter(method, url)
         with self._state:
@@ -225,104 +207,11 @@ class SocketRequests:
             raise waiter.error
         reply = waiter.reply
         assert reply is not None
-        if reply.status_code >= 300:
-            raise http_error(
-                reply.status_code,
-                str(reply.content),
-                method=method,
-                url=url,
-                operation=operation,
-                reasons=reasons,
-                reason=reply.reason,
-            )
         return reply
 
-
-class Router:
-    """Sends each call over HTTP or the event socket, as the client's ``transport`` says.
-
-    ``http``: always HTTP.  ``websocket``: the socket (waiting for a reconnect up to the
-    timeout).  ``auto``: the socket while it is connected, HTTP otherwise.  Binary answers
-    (``getStoredFile``) always come over HTTP: Asterisk refuses them on the socket (406).
-    """
-
-    def __init__(self, transport: Transport, mode: str, supported: bool) -> None:
-        check_transport(mode)
-        if mode == "websocket" and not supported:
-            raise SpecError(
-                "events.json",
-                "no RESTRequest model: this Asterisk cannot take REST requests over the WebSocket"
-                " (it needs 20.14, 22.4, 23 or later); use transport='auto' or 'http'",
-            )
-        self.transport = transport
-        self.mode = mode
-        self.socket = SocketRequests(transport.root, transport.timeout) if mode != "http" and supported else None
-        self._filtered: Set[str] = set()  # apps whose event filter drops RESTResponse
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Optional[Mapping[str, str]],
-        json: Any,
-        operation: Optional[str],
-        reasons: Mapping[int, str],
-        binary: bool = False,
-    ) -> Any:
-        socket = self.socket
-        if socket is not None and not binary and not socket.on_reader_thread():
-            filtered = socket.app in self._filtered
-            if operation == "applications.filter" and _drops_answers(json):
-                # Asterisk applies the filter before it answers: that very answer would be dropped.
-                filtered = filtered or unquote(path.rsplit("/", 2)[-2]) == socket.app
-            if self._use_socket(socket, method, path, filtered):
-                try:
-                    return socket.request(method, path, params, json, operation=operation, reasons=reasons)
-                except NotSent:
-                    if self.mode != "auto":
-                        raise
-                    # Lost between the check and the send: nothing left, so HTTP may carry it.
-        return self.transport.request(method, path, params=params, json=json, operation=operation, reasons=reasons)
-
-    def _use_socket(self, socket: SocketRequests, method: str, path: str, filtered: bool) -> bool:
-        if self.mode == "auto":
-            return socket.attached and not filtered
-        if filtered:
-            raise ARIError(
-                f"{method} {self.transport.root}{path}: the event filter of {socket.app!r} drops RESTResponse,"
-                " so Asterisk's answers would never arrive; allow {'type': 'RESTResponse'} or use transport='auto'"
-            )
-        if not socket.attached and not socket.wait_attached(self.transport.timeout):
-            raise ConnectionError(
-                f"{method} {self.transport.root}{path}: transport='websocket' and the event socket is not"
-                " connected (call client.start(apps) first)",
-                self.transport.root + path,
-            )
-        return True
-
-    def note_filter(self, values: Mapping[str, Any]) -> None:
-        """Observer of ``applications.filter``: later calls avoid a socket whose answers it drops."""
-        app = str(values.get("applicationName"))
-        if _drops_answers(values.get("filter")):
-            self._filtered.add(app)
-            log.info("the event filter of %s drops RESTResponse: REST calls avoid the event socket", app)
-        else:
-            self._filtered.discard(app)
+    def close(self) -> None:
+        """The client is closing: nothing more is sent (the stream ends the socket itself)."""
+        self.end("the client was closed")
 
 
-def _drops_answers(spec: Any) -> bool:
-    """Whether an event filter (``{"allowed": [...], "disallowed": [...]}``) drops RESTResponse."""
-    spec = spec if isinstance(spec, dict) else {}
-    allowed = [f for f in spec.get("allowed") or () if isinstance(f, dict)]
-    disallowed = [f for f in spec.get("disallowed") or () if isinstance(f, dict)]
-    return (bool(allowed) and not any(_matches(f) for f in allowed)) or any(_matches(f) for f in disallowed)
-
-
-def _matches(event_filter: Dict[str, Any]) -> bool:
-    # Asterisk matches a filter entry when each of its keys equals the event's.
-    response = {"type": "RESTResponse"}
-    return all(response.get(key) == value for key, value in event_filter.items())
-
-
-__all__ = ["TRANSPORTS", "NotSent", "Reply", "Router", "SocketRequests", "check_transport"]
+__all__ = ["TRANSPORTS", "NotSent", "SocketRequests", "check_transport"]

@@ -23,7 +23,7 @@ import argparse
 import keyword
 import os
 import sys
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .model import API, Model, Operation, Parameter, TypeRef, build_api
 from .naming import snake_case
@@ -90,12 +90,12 @@ class _Resource(_Fields):
     """Base of the instance classes: fields, operations bound to the identity, listeners."""
 
     meta: Any
-    def on(self, event_type: EventType, handler: Handler) -> Handler: ...
-    def once(self, event_type: EventType, handler: Handler) -> Handler: ...
-    def remove_listener(self, event_type: EventType, handler: Handler) -> None: ...
-    def remove_all_listeners(self, event_type: Optional[EventType] = None) -> None: ...
-    def removeListener(self, event_type: EventType, handler: Handler) -> None: ...
-    def removeAllListeners(self, event_type: Optional[EventType] = None) -> None: ...
+    def on(self, event_type: Listen, handler: Handler) -> Handler: ...
+    def once(self, event_type: Listen, handler: Handler) -> Handler: ...
+    def remove_listener(self, event_type: Listen, handler: Handler) -> None: ...
+    def remove_all_listeners(self, event_type: Optional[Listen] = None) -> None: ...
+    def removeListener(self, event_type: Listen, handler: Handler) -> None: ...
+    def removeAllListeners(self, event_type: Optional[Listen] = None) -> None: ...
 
 class _Collection:
     """Base of the resource collections (``client.channels``)."""
@@ -285,9 +285,14 @@ def render(api: API, title: str) -> str:
     parents = _parents(api)
     own = dict(CLIENT_EVENTS)
     event_types = [*api.event_types, *own]
-    out = [_HEADER.format(title=title)]
+    imports, connect = _connect()
+    # Sorted as ruff sorts them: the runtime's names before the aliased Client.
+    header = _HEADER.format(title=title).replace("from ari.client import Client as _Client\n", imports, 1)
+    out = [header]
     out.append(f"EventType = {_literal(event_types)}")
     out.append('"""Every event type the client knows: those the description declares, then its own."""\n')
+    out.append('Listen = Union[EventType, Literal["*"]]')
+    out.append('"""What ``on`` takes: an event type, or ``"*"`` for every event."""\n')
 
     message_models = {"Message"} | set(api.event_types) | {m for m in api.models if parents.get(m) == "Message"}
     for name in _model_order(api, parents):
@@ -330,7 +335,7 @@ def render(api: API, title: str) -> str:
         out.append("\n".join(lines) + "\n")
 
     out.append("\n".join(_client(api)) + "\n")
-    out.append(_CONNECT)
+    out.append(connect)
     return "\n".join(out)
 
 
@@ -352,48 +357,87 @@ def _client(api: API) -> List[str]:
         lines.append(f"    def {model}(self, identity: Optional[str] = None, **fields: Any) -> _{model}: ...")
     lines += [
         "    def __enter__(self) -> Client: ...",
-        "    def on(self, event_type: EventType, handler: Handler) -> Handler: ...  # type: ignore[override]",
-        "    def once(self, event_type: EventType, handler: Handler) -> Handler: ...  # type: ignore[override]",
+        "    def on(self, event_type: Listen, handler: Handler) -> Handler: ...  # type: ignore[override]",
+        "    def once(self, event_type: Listen, handler: Handler) -> Handler: ...  # type: ignore[override]",
     ]
     lines.append("")
     lines += [f"_{model} = {model}" for model in api.instance_types]
     return lines
 
 
-_CONNECT = """@overload
-def connect(
-    url: str,
-    username: Optional[str] = None,
-    password: Optional[str] = None,
-    *,
-    timeout: float = 10.0,
-    verify: Union[bool, str] = True,
-    spec: Optional[str] = None,
-    callback: None = None,
-    workers: int = 8,
-    pool_size: Optional[int] = None,
-    transport: Literal["auto", "http", "websocket"] = "auto",
-    **event_options: Any,
-) -> Client: ...
-@overload
-def connect(
-    url: str,
-    username: Optional[str] = None,
-    password: Optional[str] = None,
-    *,
-    timeout: float = 10.0,
-    verify: Union[bool, str] = True,
-    spec: Optional[str] = None,
-    callback: Callable[[Optional[BaseException], Optional[Client]], None],
-    workers: int = 8,
-    pool_size: Optional[int] = None,
-    transport: Literal["auto", "http", "websocket"] = "auto",
-    **event_options: Any,
-) -> Future[Client]: ...
-def connect_async(
-    url: str, username: Optional[str] = None, password: Optional[str] = None, **options: Any
-) -> Future[Client]: ...
-"""
+#: Narrower than the runtime's ``str``: the values the runtime accepts.
+_CONNECT_LITERALS = {
+    "transport": 'Literal["auto", "http", "websocket"]',
+    "dispatch": 'Literal["serial", "concurrent"]',
+}
+_TYPING_NAMES = {"Any", "Optional", "Union", "List", "Dict", "Mapping", "Callable", "Sequence", "Literal", "None"}
+
+
+def _defined_in(module: Any, name: str) -> str:
+    """The module that defines ``name`` (strict type checkers refuse names merely imported by another)."""
+    import re
+
+    value = getattr(module, name)
+    home = getattr(value, "__module__", None)
+    if isinstance(value, type) and home:
+        return str(home)
+    for candidate in sorted(m for m in sys.modules if m == "ari" or m.startswith("ari.")):
+        source = getattr(sys.modules[candidate], "__file__", None)
+        if source and source.endswith(".py") and getattr(sys.modules[candidate], name, None) is value:
+            with open(source, encoding="utf-8") as handle:
+                if re.search(rf"^{name}\s*[:=]", handle.read(), re.MULTILINE):
+                    return candidate
+    return str(module.__name__)
+
+
+def _connect() -> Tuple[str, str]:
+    """``connect`` and ``connect_async`` with the runtime's parameters, returning the typed Client.
+
+    The parameters are read from ``ari.client.connect`` itself, so the stub follows the
+    runtime's options; only ``callback`` (which picks the return type) and the enumerations
+    are written here.
+    """
+    import inspect
+    import re
+
+    from . import client as runtime
+
+    params = list(inspect.signature(runtime.connect).parameters.values())
+    imported = set()
+    forms = []
+    for with_callback in (False, True):
+        lines = []
+        keyword_only = False
+        for p in params:
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and not keyword_only:
+                lines.append("    *,")
+                keyword_only = True
+            if p.name == "callback":
+                kind = "Callable[[Optional[BaseException], Optional[Client]], None]" if with_callback else "None"
+                lines.append(f"    callback: {kind}," if with_callback else "    callback: None = None,")
+                continue
+            imported |= set(re.findall(r"[A-Za-z_]\w*", str(p.annotation))) - _TYPING_NAMES
+            annotation = _CONNECT_LITERALS.get(p.name, str(p.annotation))
+            default = "" if p.default is inspect.Parameter.empty else " = ..."
+            prefix = "**" if p.kind is inspect.Parameter.VAR_KEYWORD else ""
+            lines.append(f"    {prefix}{p.name}: {annotation}{default},")
+        forms.append(
+            "\n".join(
+                ["@overload", "def connect(", *lines, f") -> {'Future[Client]' if with_callback else 'Client'}: ..."]
+            )
+        )
+    names = sorted(n for n in imported if n not in ("str", "int", "float", "bool", "bytes"))
+    # One line a name, sorted by module then name as ruff sorts them, the aliased Client among them.
+    wanted = [(_defined_in(runtime, name), name, name) for name in names] + [("ari.client", "Client", "_Client")]
+    head = "".join(
+        f"from {module} import {name}" + (f" as {alias}" if alias != name else "") + "\n"
+        for module, name, alias in sorted(wanted)
+    )
+    tail = (
+        "def connect_async(\n    url: str, username: Optional[str] = None, password: Optional[str] = None, "
+        "**options: Any\n) -> Future[Client]: ...\n"
+    )
+    return head, "\n".join(forms) + "\n" + tail
 
 
 # -- command line ----------------------------------------------------------------------------

@@ -14,7 +14,10 @@ At run time instances are ``ari.resources.Resource`` subclasses made per client,
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, TypeVar, Union, overload
 
+from ari.backoff import Backoff
 from ari.client import Client as _Client
+from ari.client import ErrorHook
+from ari.http import Verify
 
 _T = TypeVar("_T")
 
@@ -32,12 +35,12 @@ class _Resource(_Fields):
     """Base of the instance classes: fields, operations bound to the identity, listeners."""
 
     meta: Any
-    def on(self, event_type: EventType, handler: Handler) -> Handler: ...
-    def once(self, event_type: EventType, handler: Handler) -> Handler: ...
-    def remove_listener(self, event_type: EventType, handler: Handler) -> None: ...
-    def remove_all_listeners(self, event_type: Optional[EventType] = None) -> None: ...
-    def removeListener(self, event_type: EventType, handler: Handler) -> None: ...
-    def removeAllListeners(self, event_type: Optional[EventType] = None) -> None: ...
+    def on(self, event_type: Listen, handler: Handler) -> Handler: ...
+    def once(self, event_type: Listen, handler: Handler) -> Handler: ...
+    def remove_listener(self, event_type: Listen, handler: Handler) -> None: ...
+    def remove_all_listeners(self, event_type: Optional[Listen] = None) -> None: ...
+    def removeListener(self, event_type: Listen, handler: Handler) -> None: ...
+    def removeAllListeners(self, event_type: Optional[Listen] = None) -> None: ...
 
 class _Collection:
     """Base of the resource collections (``client.channels``)."""
@@ -63,6 +66,9 @@ class Instances(Dict[str, _Resource]):
 
 EventType = Literal['DeviceStateChanged', 'PlaybackStarted', 'PlaybackContinuing', 'PlaybackFinished', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'ApplicationMoveFailed', 'ApplicationRegistered', 'ApplicationUnregistered', 'ApplicationReplaced', 'BridgeCreated', 'BridgeDestroyed', 'BridgeMerged', 'BridgeBlindTransfer', 'BridgeAttendedTransfer', 'BridgeVideoSourceChanged', 'ChannelCreated', 'ChannelDestroyed', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'ChannelStateChange', 'ChannelDtmfReceived', 'ChannelDialplan', 'ChannelCallerId', 'ChannelUserevent', 'ChannelHangupRequest', 'ChannelVarset', 'ChannelToneDetected', 'ChannelTalkingStarted', 'ChannelTalkingFinished', 'ChannelHold', 'ChannelUnhold', 'ContactStatusChange', 'EndpointStateChange', 'Dial', 'StasisEnd', 'StasisStart', 'TextMessageReceived', 'ChannelConnectedLine', 'PeerStatusChange', 'ChannelTransfer', 'RESTResponse', 'CallBroadcast', 'CallClaimed', 'WebSocketConnected', 'WebSocketReconnecting', 'WebSocketMaxRetries']
 """Every event type the client knows: those the description declares, then its own."""
+
+Listen = Union[EventType, Literal["*"]]
+"""What ``on`` takes: an event type, or ``"*"`` for every event."""
 
 class BuildInfo(_Model):
     os: str
@@ -3306,8 +3312,8 @@ class Client(_Client):
     def Mailbox(self, identity: Optional[str] = None, **fields: Any) -> _Mailbox: ...
     def Application(self, identity: Optional[str] = None, **fields: Any) -> _Application: ...
     def __enter__(self) -> Client: ...
-    def on(self, event_type: EventType, handler: Handler) -> Handler: ...  # type: ignore[override]
-    def once(self, event_type: EventType, handler: Handler) -> Handler: ...  # type: ignore[override]
+    def on(self, event_type: Listen, handler: Handler) -> Handler: ...  # type: ignore[override]
+    def once(self, event_type: Listen, handler: Handler) -> Handler: ...  # type: ignore[override]
 
 _Module = Module
 _Endpoint = Endpoint
@@ -3324,32 +3330,54 @@ _Application = Application
 @overload
 def connect(
     url: str,
-    username: Optional[str] = None,
-    password: Optional[str] = None,
+    username: Optional[str] = ...,
+    password: Optional[str] = ...,
     *,
-    timeout: float = 10.0,
-    verify: Union[bool, str] = True,
-    spec: Optional[str] = None,
+    timeout: float = ...,
+    verify: Verify = ...,
+    spec: Optional[str] = ...,
     callback: None = None,
-    workers: int = 8,
-    pool_size: Optional[int] = None,
-    transport: Literal["auto", "http", "websocket"] = "auto",
-    **event_options: Any,
+    workers: int = ...,
+    pool_size: Optional[int] = ...,
+    transport: Literal["auto", "http", "websocket"] = ...,
+    dispatch: Literal["serial", "concurrent"] = ...,
+    dispatch_workers: int = ...,
+    on_handler_error: Optional[ErrorHook] = ...,
+    ping_interval: float = ...,
+    ping_timeout: float = ...,
+    connect_timeout: Optional[float] = ...,
+    reconnect: Optional[Backoff] = ...,
+    reconnect_initial: Optional[float] = ...,
+    reconnect_max: Optional[float] = ...,
+    reconnect_factor: Optional[float] = ...,
+    reconnect_jitter: Optional[float] = ...,
+    reconnect_max_retries: Any = ...,
 ) -> Client: ...
 @overload
 def connect(
     url: str,
-    username: Optional[str] = None,
-    password: Optional[str] = None,
+    username: Optional[str] = ...,
+    password: Optional[str] = ...,
     *,
-    timeout: float = 10.0,
-    verify: Union[bool, str] = True,
-    spec: Optional[str] = None,
+    timeout: float = ...,
+    verify: Verify = ...,
+    spec: Optional[str] = ...,
     callback: Callable[[Optional[BaseException], Optional[Client]], None],
-    workers: int = 8,
-    pool_size: Optional[int] = None,
-    transport: Literal["auto", "http", "websocket"] = "auto",
-    **event_options: Any,
+    workers: int = ...,
+    pool_size: Optional[int] = ...,
+    transport: Literal["auto", "http", "websocket"] = ...,
+    dispatch: Literal["serial", "concurrent"] = ...,
+    dispatch_workers: int = ...,
+    on_handler_error: Optional[ErrorHook] = ...,
+    ping_interval: float = ...,
+    ping_timeout: float = ...,
+    connect_timeout: Optional[float] = ...,
+    reconnect: Optional[Backoff] = ...,
+    reconnect_initial: Optional[float] = ...,
+    reconnect_max: Optional[float] = ...,
+    reconnect_factor: Optional[float] = ...,
+    reconnect_jitter: Optional[float] = ...,
+    reconnect_max_retries: Any = ...,
 ) -> Future[Client]: ...
 def connect_async(
     url: str, username: Optional[str] = None, password: Optional[str] = None, **options: Any

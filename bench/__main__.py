@@ -1,5 +1,7 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print the table, exit 1 on a miss.
 
+``python -m bench soak [--minutes N]`` runs the soak under faults instead (bench/soak.py).
+
 Its one job is running the measurement modules in order and printing their rows; a module
 that fails to run is reported and counts as a miss.
 """
@@ -16,10 +18,15 @@ from typing import List, Optional
 
 from .table import Row, Table
 
-MODULES = ("connect", "events", "rest", "latency", "memory")
+MODULES = ("connect", "events", "rest", "latency", "memory", "outbound")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:  # a bounded soak under faults (bench/soak.py), not a benchmark row
+        from .soak import main as soak
+
+        return soak(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 40 s in all)")
     parser.add_argument("--only", action="append", choices=MODULES, help="run only this figure (repeatable)")

@@ -67,7 +67,10 @@ def dispatch_cost_us(url: str, count: int) -> float:
 
         for event_type in EVENT_TYPES:
             client.on(event_type, handler)
-        deliver = client.meta.events.deliver
+        from ari.dispatch import Dispatcher
+        from ari.events import Promoter
+
+        deliver = Dispatcher(client.meta.events, Promoter(client.meta)).deliver
         best = float("inf")
         for _ in range(3):
             frames = [json.loads(t) for t in texts]  # promotion replaces fields: fresh dicts each round

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any, Dict, List, Tuple
+import threading
+import time
+from typing import Any, Callable, Dict, List, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import responses
@@ -14,6 +16,18 @@ import ari
 from ari.naming import python_name
 
 ODD_ID = "a/b?c#d%e ..f"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.01) -> bool:
+    """Check ``predicate`` until it is true or ``timeout`` seconds pass (bounded; never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return bool(predicate())
+        pause.wait(min(interval, remaining))
+    return True
 
 
 def sample_value(param: Dict[str, Any]) -> Tuple[Any, Any]:

@@ -1,10 +1,14 @@
 """Test tools shipped with ``ari``: a loopback ARI server, a stub-table mock, an Asterisk simulator.
 
-- ``LoopbackServer`` (``server.py``): HTTP + WebSocket on one port, checks requests against the
-  carried description (``description.py``) and hands them to a backend (``backend.py``).
-- ``MockServer`` (``mock.py``): a loopback server answering from a stub table and recording
-  every request, for unit tests of an application.
-- ``Simulator`` (``simulator.py``): a loopback server backed by a model of Asterisk's state.
+- ``LoopbackServer`` (``server.py``): HTTP + WebSocket on one port, routes requests by the
+  carried description (``description.py``), checks their parameters (``checks.py``) and hands
+  them to a backend (``backend.py``); the events socket is ``events_socket.py``, its
+  RESTRequest / RESTResponse frames ``framing.py``, simulated time ``clock.py``.
+- ``MockServer`` (``mock.py``): a loopback server serving ``MockBackend``, which answers from
+  a stub table and records every request, for unit tests of an application.
+- ``Simulator`` (``simulator.py``): a loopback server serving ``AsteriskState``
+  (``asterisk.py``), a model of Asterisk's state (``state/``) whose refusals are the named
+  errors of ``errors.py``.
 
 The servers need ``aiohttp`` (the ``ari[testing]`` extra); they are imported on first use so
 that importing ``ari.testing`` (the pytest plugin does) never requires it.

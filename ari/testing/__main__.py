@@ -2,6 +2,8 @@
 
     python -m ari.testing [--host 127.0.0.1] [--port 8088] [--user asterisk]
                           [--password asterisk] [--speed 1] [--mock]
+                          [--outbound ws://APP:PORT/ari [--outbound-mode persistent|per_call]
+                           [--outbound-apps a,b] [--outbound-user U --outbound-password P]]
 
 The simulator also takes commands on standard input, one a line, to play the caller's
 part for an application under test: ``call APP [CALLER [ARG...]]``, ``dtmf CHANNEL DIGITS``,
@@ -67,6 +69,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--password", default="asterisk")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     parser.add_argument("--mock", action="store_true", help="serve the stub-table MockServer instead of the Simulator")
+    parser.add_argument("--outbound", metavar="URL", help="also connect out to an application's ws:// server, as"
+                        " Asterisk's outbound_websocket does")
+    parser.add_argument("--outbound-mode", choices=("persistent", "per_call"), default="persistent")
+    parser.add_argument("--outbound-apps", default="", help="the apps it carries, a,b (persistent: required)")
+    parser.add_argument("--outbound-user", help="Basic auth sent to the application")
+    parser.add_argument("--outbound-password")
     args = parser.parse_args(argv)
     options = dict(host=args.host, port=args.port, username=args.user, password=args.password, speed=args.speed)
     server: Union[MockServer, Simulator]
@@ -80,13 +88,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ImportError as e:
             print(f"the simulator is not available ({e}); try --mock", file=sys.stderr)
             return 2
-        server = Simulator(**options)
+        outbound = None
+        if args.outbound:
+            from .outbound import Outbound
+
+            try:
+                outbound = Outbound(args.outbound, apps=args.outbound_apps, mode=args.outbound_mode,
+                                    username=args.outbound_user, password=args.outbound_password)
+            except ValueError as e:
+                parser.error(str(e))
+        server = Simulator(**options, outbound=outbound)
     server.start()
     previous = _stop_on_sigterm()
     try:
         kind = "mock" if args.mock else "simulator"
         print(f"ARI {kind} at {server.url}/ari  user={server.username} password={server.password}")
         print(f"events: {server.url.replace('http', 'ws', 1)}/ari/events?app=NAME  (Ctrl-C stops)")
+        if args.outbound:
+            print(f"outbound ({args.outbound_mode}): connecting to {args.outbound}")
         if not args.mock:
             print(COMMANDS)
             threading.Thread(target=_commands, args=(server,), name="ari-sim-commands", daemon=True).start()

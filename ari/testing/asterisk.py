@@ -1,9 +1,10 @@
 """``AsteriskState``: the Backend that models an Asterisk 22 behind ``Simulator``.
 
-Its one job is composition and dispatch: it builds the world (``state.world``) and its
-engines, routes each checked request to the handler of its resource and nickname, turns
-``AriError`` into Asterisk's JSON error answers, and tracks which applications have a
-WebSocket.  It must not open sockets (that is ``server.py``) nor hold call logic (that is
+Its one job is composition and dispatch: it builds the world (``state.world``, which builds
+its engines), routes each checked request to the handler of its resource and nickname
+(``HANDLERS``, one table from the ``state.rest_*`` modules), turns a ``SimError`` into
+Asterisk's JSON error answer, and passes the server's application and test-facing calls to
+the engines.  It must not open sockets (that is ``server.py``) nor hold call logic (that is
 ``state.*``).
 """
 
@@ -11,31 +12,27 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .backend import EventSink, Scheduler, SimRequest, SimResponse
 from .dialplan import FarEnd, FarEndSpec
+from .errors import SimError
 from .state import rest_bridges, rest_channels, rest_media, rest_system
-from .state.calls import CallEngine
-from .state.objects import App, Channel
-from .state.playback import PlaybackEngine
-from .state.recording import RecordingEngine
-from .state.world import AriError, World
+from .state.objects import Channel
+from .state.params import Handler
+from .state.world import World
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINTS = ("1000", "1001", "1002", "1003")
 DEFAULT_ASTERISK_ID = "02:42:ac:11:00:02"
 
-Handler = Callable[[World, SimRequest], SimResponse]
-
-
-def _handlers() -> Dict[Tuple[str, str], Handler]:
-    table: Dict[Tuple[str, str], Handler] = {}
-    for module in (rest_channels, rest_bridges, rest_media, rest_system):
-        table.update(module.HANDLERS)
-    return table
+#: Every simulated operation, by (resource, nickname) of the carried description.
+HANDLERS: Dict[Tuple[str, str], Handler] = {
+    key: handler
+    for module in (rest_channels, rest_bridges, rest_media, rest_system)
+    for key, handler in module.HANDLERS.items()
+}
 
 
 class AsteriskState:
@@ -47,45 +44,30 @@ class AsteriskState:
         epoch = int(time.time()) if start_epoch is None else start_epoch
         self.world = World(asterisk_id=asterisk_id, pjsip_endpoints=endpoints,
                            start_epoch=epoch)
-        self.world.calls = CallEngine(self.world)
-        self.world.playback = PlaybackEngine(self.world)
-        self.world.recording = RecordingEngine(self.world)
-        self.world.system = rest_system.SystemTables()
-        self._handlers = _handlers()
 
     # -- Backend ----------------------------------------------------------------------------
 
     def bind(self, scheduler: Scheduler, events: EventSink) -> None:
-        self.world.scheduler = scheduler
-        self.world.sink = events
-        self.world.system.startup = scheduler.timestamp()
+        self.world.bind(scheduler, events)
 
     def handle(self, request: SimRequest) -> SimResponse:
         resource = request.resource or request.path.strip("/").split("/", 1)[0]
-        handler = self._handlers.get((resource, request.nickname))
+        handler = HANDLERS.get((resource, request.nickname))
         if handler is None:
             return SimResponse(501, {"message": f"Not implemented in the simulator: {resource}.{request.nickname}"})
         try:
             return handler(self.world, request)
-        except AriError as e:
+        except SimError as e:
             return SimResponse(e.status, {"message": e.message})
 
     def app_connected(self, app: str, subscribe_all: bool) -> None:
-        state = self.world.apps.get(app)
-        if state is None:
-            state = self.world.apps[app] = App(app)
-        state.subscribe_all = (state.subscribe_all and state.connected) or subscribe_all
-        state.connected = True
+        self.world.system.app_connected(app, subscribe_all)
 
     def event_allowed(self, app: str, event_type: str) -> bool:
-        state = self.world.apps.get(app)
-        return state is None or state.allows(event_type)
+        return self.world.system.event_allowed(app, event_type)
 
     def app_disconnected(self, app: str) -> None:
-        state = self.world.apps.get(app)
-        if state is not None:
-            state.connected = False
-            state.subscribe_all = False
+        self.world.system.app_disconnected(app)
 
     # -- the test-facing side (called on the loop thread) -------------------------------------
 
@@ -100,7 +82,8 @@ class AsteriskState:
              endpoint: str = "PJSIP/1000", answer: bool = True, exten: str = "s",
              far_end: Optional[FarEnd] = None) -> str:
         """An incoming call from ``endpoint`` whose dialplan runs Stasis(app,args)."""
-        if not self.world.registered(app):
+        gate = self.world.stasis_gate
+        if not self.world.registered(app) and not (gate is not None and gate.takes(app)):
             raise ValueError(f"application {app!r} has no WebSocket connected")
         ch = self.world.calls.incoming(app, caller, list(args), endpoint, answer,
                                        far_end or FarEnd(ring=0.0), exten)
@@ -115,12 +98,7 @@ class AsteriskState:
     def dtmf(self, chan_id: str, digits: str, gap: float = 0.2, duration_ms: int = 100,
              done: Optional[Callable[[], None]] = None) -> None:
         """The caller presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
-        ch = self.channel(chan_id)
-        for i, digit in enumerate(digits):
-            ch.timers.append(self.world.later(
-                i * gap, partial(self.world.calls.dtmf_received, ch, digit, duration_ms)))
-        if done is not None:
-            self.world.later(max(0, len(digits) - 1) * gap, done)
+        self.world.calls.press(self.channel(chan_id), digits, gap, duration_ms, done)
 
     def hangup(self, chan_id: str, cause: int = 16) -> None:
         """The far end hangs up."""
@@ -131,10 +109,8 @@ class AsteriskState:
         if endpoint not in self.world.endpoints:
             raise KeyError(f"no endpoint {endpoint!r}")
         tech, _, resource = endpoint.partition("/")
-        self.world.emit("TextMessageReceived", {
-            "message": {"from": sender, "to": f"{tech.lower()}:{resource}",
-                        "body": body},
-            "endpoint": rest_system.endpoint_json(self.world, endpoint)}, endpoint=endpoint)
+        self.world.system.message_received(
+            endpoint, {"from": sender, "to": f"{tech.lower()}:{resource}", "body": body})
 
     def is_idle(self) -> bool:
         """No channel, bridge, playback or live recording is left."""

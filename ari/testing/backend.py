@@ -24,6 +24,11 @@ class SimRequest:
     path_params: Dict[str, str]  # percent-decoded
     query: Dict[str, str]  # as sent (last value wins); api_key removed
     body: Any = None  # parsed JSON body, or None
+    #: the HTTP request's headers without Authorization; for a RESTRequest on the events
+    #: socket, the socket's upgrade request's (as Asterisk passes them)
+    headers: Dict[str, str] = field(default_factory=dict)
+    #: how it came: "http", or "websocket" (a RESTRequest on the events socket)
+    transport: str = "http"
 
 
 @dataclass

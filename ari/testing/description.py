@@ -54,14 +54,10 @@ from importlib import resources as _resources
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import unquote
 
+from .errors import REASONS
+
 FORMAT = "ari-interface/1"
 DEFAULT_VERSION = "22.10.1"
-
-PRIMITIVES = frozenset(
-    {"string", "int", "long", "double", "float", "boolean", "Date", "object", "binary", "void",
-     "containers"}
-)
-
 
 def load(version: str = DEFAULT_VERSION) -> Dict[str, Any]:
     """Return the carried description of Asterisk ``version`` (a fresh dict each call)."""
@@ -76,16 +72,10 @@ def load(version: str = DEFAULT_VERSION) -> Dict[str, Any]:
     return carried
 
 
-# Generic reasons for the error codes (the carried file keeps codes, not Asterisk's prose).
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed",
-            422: "Unprocessable Entity", 500: "Internal Server Error",
-            501: "Not Implemented", 503: "Service Unavailable"}
-
-
 def _reason(code: Any) -> str:
     try:
-        return _REASONS.get(int(code), "Error")
+        # Generic reasons for the error codes (the carried file keeps codes, not Asterisk's prose).
+        return REASONS.get(int(code), "Error")
     except ValueError:
         return "Error"
 
@@ -182,8 +172,11 @@ class NoSuchPath(LookupError):  # noqa: N818 - named like the HTTP outcome
     """No described path matches (Asterisk: 404 "Resource not found")."""
 
 
-class MethodNotAllowed(LookupError):  # noqa: N818 - named like the HTTP outcome
-    """The path is described but not with this method (Asterisk: 405 "Invalid method")."""
+class NoSuchMethod(LookupError):  # noqa: N818 - named like the HTTP outcome
+    """The path is described but not with this method (Asterisk: 405 "Invalid method").
+
+    Not ``ari.MethodNotAllowed``, the client's exception for such an answer.
+    """
 
 
 class Route(NamedTuple):
@@ -234,7 +227,7 @@ class Router:
             node.ops[op["method"].upper()] = Route(resource, path, op, tuple(names))
 
     def match(self, method: str, raw_path: str) -> RouteMatch:
-        """Raise ``NoSuchPath`` or ``MethodNotAllowed`` when nothing fits."""
+        """Raise ``NoSuchPath`` or ``NoSuchMethod`` when nothing fits."""
         if not raw_path.startswith("/"):
             raise NoSuchPath(raw_path)
         segments = raw_path[1:].split("/")
@@ -244,7 +237,7 @@ class Router:
         route = self._walk(self._root, segments, 0, method, values, found)
         if route is None:
             if found:
-                raise MethodNotAllowed(raw_path)
+                raise NoSuchMethod(raw_path)
             raise NoSuchPath(raw_path)
         params = {name: unquote(v) for name, v in zip(route.param_names, values)}
         return RouteMatch(route.resource, route.operation["nickname"], route.operation, params,

@@ -5,30 +5,37 @@ events (``send_event``), then check what the application asked (``requests``).  
 without a stub answer something plausible worked out from the description: ``[]`` for a
 ``List[...]``, 204 for ``void``, and for a model an object with its required properties filled.
 It keeps no Asterisk state; ``Simulator`` does that.
+
+``MockBackend`` is all of it, a ``backend.Backend`` like the simulator's; ``MockServer`` is a
+``LoopbackServer`` serving one, and reaches it only through the server's public API
+(``backend``, ``call_in_loop``, ``running``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from . import description as _description
 from .backend import EventSink, Scheduler, SimRequest, SimResponse
-from .server import EventDelivery, LoopbackServer, LoopScheduler
+from .server import LoopbackServer
+
+T = TypeVar("T")
 
 Body = Any  # a JSON-serialisable value, or a callable ``fn(request) -> value``
 
 
 @dataclass(frozen=True)
 class RecordedRequest(SimRequest):
-    """A request the mock answered: the checked ``SimRequest`` and its headers."""
+    """A request the mock answered: the checked ``SimRequest``, as the server handed it over.
 
-    headers: Dict[str, str] = field(default_factory=dict)  # without Authorization
-    #: how it came: "http", or "websocket" (a RESTRequest on the events socket; its
-    #: headers are then the socket's upgrade request's, as Asterisk passes them)
-    transport: str = "http"
+    ``headers`` come without Authorization; ``transport`` says how it came ("http", or
+    "websocket" for a RESTRequest on the events socket, whose headers are then the socket's
+    upgrade request's, as Asterisk passes them).
+    """
 
 
 @dataclass(frozen=True)
@@ -121,8 +128,13 @@ def _identity(prop: str, model_id: str, request: SimRequest) -> str:
     return str(uuid.uuid4()) if prop == "id" else ""
 
 
-class _StubBackend:
-    """The mock's backend; runs on the server's loop thread like any backend."""
+class MockBackend:
+    """The mock's backend: stubs, recorded requests, default answers, events pushed by tests.
+
+    ``handle`` and the other Backend methods run on the server's loop thread; the stub tables
+    are changed there too (``MockServer`` marshals), and ``requests`` is guarded by a lock
+    so a test thread can read it at any time.
+    """
 
     def __init__(self, carried: Dict[str, Any]) -> None:
         self.defaults = _Defaults(carried)
@@ -132,12 +144,20 @@ class _StubBackend:
         self.path_stubs: Dict[Tuple[str, str], _Stub] = {}
         self.scheduler: Optional[Scheduler] = None
         self.events: Optional[EventSink] = None
-        self.subscribe_all: Dict[str, bool] = {}
+        self.subscribe_all: Dict[str, bool] = {}  # the connected apps
+        self._requests: List[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+
+    # -- Backend ---------------------------------------------------------------------------
 
     def bind(self, scheduler: Scheduler, events: EventSink) -> None:
         self.scheduler, self.events = scheduler, events
 
     def handle(self, request: SimRequest) -> SimResponse:
+        recorded = RecordedRequest(**{f.name: getattr(request, f.name)
+                                      for f in dataclasses.fields(SimRequest)})
+        with self._requests_lock:
+            self._requests.append(recorded)
         stub = self.path_stubs.get((request.method, request.path)) or self.stubs.get(
             (request.resource, request.nickname))
         if stub is None:
@@ -161,9 +181,50 @@ class _StubBackend:
     def event_allowed(self, app: str, event_type: str) -> bool:
         return True  # the mock keeps no event filters
 
+    # -- stubs (loop thread) ---------------------------------------------------------------
+
+    def set_stub(self, resource: str, nickname: str, stub: _Stub) -> None:
+        self.stubs[(resource, nickname)] = stub
+
+    def set_path_stub(self, method: str, path: str, stub: _Stub) -> None:
+        self.path_stubs[(method, path)] = stub
+
+    def clear_stubs(self) -> None:
+        self.stubs.clear()
+        self.path_stubs.clear()
+
+    # -- recorded requests (any thread) ----------------------------------------------------
+
+    @property
+    def requests(self) -> List[RecordedRequest]:
+        with self._requests_lock:
+            return list(self._requests)
+
+    def forget_requests(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    # -- events (loop thread) --------------------------------------------------------------
+
+    def send_event(self, event: Dict[str, Any], asterisk_id: str) -> None:
+        """Push ``event`` to ``event["application"]``, or to every connected app."""
+        assert self.scheduler is not None and self.events is not None
+        event.setdefault("timestamp", self.scheduler.timestamp())
+        event.setdefault("asterisk_id", asterisk_id)
+        app = event.get("application")
+        apps = [app] if app else sorted(self.subscribe_all)
+        for name in apps:
+            one = event if app else dict(event, application=name)
+            self.events.send(name, one)
+
+    def send_text(self, app: str, text: str) -> None:
+        send_text = getattr(self.events, "send_text", None)
+        if send_text is not None:
+            send_text(app, text)
+
 
 class MockServer(LoopbackServer):
-    """A ``LoopbackServer`` answering from stubs; takes the same options.
+    """A ``LoopbackServer`` serving a ``MockBackend``; takes the same options.
 
     ::
 
@@ -175,14 +236,19 @@ class MockServer(LoopbackServer):
             assert mock.requests_for("channels", "hangup")
     """
 
+    backend: MockBackend
+
     def __init__(self, **options: Any) -> None:
         carried = options.get("description")
         if carried is None:
             carried = options["description"] = _description.load()
-        self._stub_backend = _StubBackend(carried)
-        super().__init__(self._stub_backend, **options)
-        self._requests: List[RecordedRequest] = []
-        self._requests_lock = threading.Lock()
+        super().__init__(MockBackend(carried), **options)
+
+    def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        # Before start and after stop no loop runs: the tables are then this thread's alone.
+        if self.running:
+            return self.call_in_loop(fn, *args)
+        return fn(*args)
 
     # -- stubs -----------------------------------------------------------------------------
 
@@ -192,9 +258,9 @@ class MockServer(LoopbackServer):
         ``body`` may be a callable ``fn(request) -> body`` (run on the server thread); it may
         also return a ``SimResponse`` to choose everything, and bytes answer a binary body.
         """
-        if (resource, nickname) not in self._stub_backend.operations:
+        if (resource, nickname) not in self.backend.operations:
             raise ValueError(f"no operation {resource}.{nickname} in the description")
-        self._set_stub(self._stub_backend.stubs, (resource, nickname), _Stub(status, body))
+        self._on_loop(self.backend.set_stub, resource, nickname, _Stub(status, body))
 
     def stub_path(self, method: str, path: str, status: int = 200, body: Body = None) -> None:
         """Answer ``method path`` (under /ari, percent-decoded, e.g. ``/channels/c1``).
@@ -203,27 +269,12 @@ class MockServer(LoopbackServer):
         """
         if path.startswith("/ari/"):
             path = path[4:]
-        self._set_stub(self._stub_backend.path_stubs, (method.upper(), path), _Stub(status, body))
-
-    def _set_stub(self, table: Dict[Tuple[str, str], _Stub], key: Tuple[str, str],
-                  stub: _Stub) -> None:
-        if self._ready.is_set() and not self._stopped:
-            self.call_in_loop(table.__setitem__, key, stub)
-        else:
-            table[key] = stub
+        self._on_loop(self.backend.set_path_stub, method.upper(), path, _Stub(status, body))
 
     def clear(self) -> None:
         """Forget the recorded requests and every stub."""
-        with self._requests_lock:
-            self._requests.clear()
-        if self._ready.is_set() and not self._stopped:
-            self.call_in_loop(self._clear_stubs)
-        else:
-            self._clear_stubs()
-
-    def _clear_stubs(self) -> None:
-        self._stub_backend.stubs.clear()
-        self._stub_backend.path_stubs.clear()
+        self.backend.forget_requests()
+        self._on_loop(self.backend.clear_stubs)
 
     # -- recorded requests -----------------------------------------------------------------
 
@@ -233,22 +284,10 @@ class MockServer(LoopbackServer):
 
         Requests the server refused itself (auth, unknown path, bad parameters) are not here.
         """
-        with self._requests_lock:
-            return list(self._requests)
+        return self.backend.requests
 
     def requests_for(self, resource: str, nickname: str) -> List[RecordedRequest]:
         return [r for r in self.requests if r.resource == resource and r.nickname == nickname]
-
-    def _dispatch(self, request: SimRequest, headers: Mapping[str, str],
-                  transport: str = "http") -> SimResponse:
-        recorded = RecordedRequest(
-            request.resource, request.nickname, request.method, request.path,
-            request.path_params, request.query, request.body,
-            headers={k: v for k, v in headers.items() if k.lower() != "authorization"},
-            transport=transport)
-        with self._requests_lock:
-            self._requests.append(recorded)
-        return self.backend.handle(request)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -257,30 +296,19 @@ class MockServer(LoopbackServer):
 
         ``timestamp``, ``asterisk_id`` and ``application`` are filled when missing.
         """
-        self.call_in_loop(self._send_event, dict(event))
-
-    def _send_event(self, event: Dict[str, Any]) -> None:
-        assert isinstance(self.scheduler, LoopScheduler)
-        event.setdefault("timestamp", self.scheduler.timestamp())
-        event.setdefault("asterisk_id", self.asterisk_id)
-        app = event.get("application")
-        apps = [app] if app else sorted(self._apps)
-        for name in apps:
-            one = event if app else dict(event, application=name)
-            self.events.send(name, one)
+        self.call_in_loop(self.backend.send_event, dict(event), self.asterisk_id)
 
     def send_raw(self, app: str, text: str) -> None:
         """Send ``text`` as one text frame to ``app``'s socket, as it is (it need not be JSON)."""
-        events: EventDelivery = self.events
-        self.call_in_loop(events.send_text, app, text)
+        self.call_in_loop(self.backend.send_text, app, text)
 
     def subscribed_all(self, app: str) -> Optional[bool]:
         """Whether ``app`` connected with ``subscribeAll=true`` (None: not connected)."""
-        return self.call_in_loop(self._stub_backend.subscribe_all.get, app)
+        return self.call_in_loop(self.backend.subscribe_all.get, app)
 
     def minimal(self, model_id: str) -> Dict[str, Any]:
         """A minimal object of ``model_id`` (required properties only), for building bodies."""
-        return self._stub_backend.defaults.minimal(model_id, None, "1970-01-01T00:00:00.000+0000")
+        return self.backend.defaults.minimal(model_id, None, "1970-01-01T00:00:00.000+0000")
 
 
-__all__ = ["MockServer", "RecordedRequest"]
+__all__ = ["MockBackend", "MockServer", "RecordedRequest"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .asterisk import DEFAULT_ENDPOINTS, AsteriskState
 from .dialplan import FarEnd, FarEndSpec
+from .outbound import Outbound, OutboundConnections
 from .server import LoopbackServer
 
 Event = Dict[str, Any]
@@ -32,7 +33,12 @@ class Simulator:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, username: str = "asterisk",
                  password: str = "asterisk", description: Optional[Dict[str, Any]] = None,
                  speed: float = 1.0, endpoints: Sequence[str] = DEFAULT_ENDPOINTS,
-                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+                 ssl_context: Optional[ssl.SSLContext] = None,
+                 outbound: Union[None, str, Outbound, Sequence[Outbound]] = None,
+                 mode: str = "persistent", apps: Sequence[str] = ()) -> None:
+        """``outbound``: connect out to an application's WebSocket server as Asterisk's
+        ``outbound_websocket`` does: a ws:// URL (with ``mode`` "persistent" or "per_call"
+        and ``apps``), or ``testing.outbound.Outbound`` values."""
         self.state = AsteriskState(endpoints=tuple(endpoints))
         self.server = LoopbackServer(self.state, host=host, port=port, username=username,
                                      password=password, description=description, speed=speed,
@@ -41,14 +47,22 @@ class Simulator:
         self.state.world.asterisk_id = self.server.asterisk_id
         self._changed = threading.Condition()
         self.state.world.event_listeners.append(self._on_event)
+        if isinstance(outbound, str):
+            outbound = Outbound(outbound, apps=tuple(apps), mode=mode)
+        specs = [outbound] if isinstance(outbound, Outbound) else list(outbound or ())
+        self.outbound = OutboundConnections(self.server, self.state.world, specs) if specs else None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> Simulator:
         self.server.start(timeout)
+        if self.outbound is not None:
+            self.outbound.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        if self.outbound is not None:
+            self.outbound.stop(timeout)
         self.server.stop(timeout)
 
     def __enter__(self) -> Simulator:
@@ -86,7 +100,8 @@ class Simulator:
         Waits (up to ``timeout`` real seconds) for ``app``'s WebSocket, as Stasis() on a
         real Asterisk fails for an application nobody holds.
         """
-        if not self.server.wait_for_app(app, timeout):
+        per_call = self.outbound is not None and self.server.call_in_loop(self.outbound.takes, app)
+        if not per_call and not self.server.wait_for_app(app, timeout):
             raise TimeoutError(f"application {app!r} did not connect within {timeout}s")
         return self.server.call_in_loop(self.state.call, app, caller, tuple(args), endpoint,
                                         answer, exten, far_end)

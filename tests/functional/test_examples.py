@@ -267,3 +267,33 @@ def _wait_for(condition: Any, timeout: float = WAIT) -> bool:
             return False
         tick.wait(0.01)
     return True
+
+
+@pytest.mark.parametrize("mode", ["persistent", "per_call"])
+def test_example_outbound(mode: str) -> None:
+    from ari.testing.outbound import Outbound
+
+    said: List[str] = []
+    with ari.serve("127.0.0.1", 0) as server:
+        load("outbound").main(server, said.append, "hello")
+        apps = ("hello", "other") if mode == "persistent" else ()
+        with Simulator(speed=50, outbound=Outbound(server.ws_url + "/ari", apps=apps, mode=mode)) as sim:
+            ignored = sim.call("other", answer=False) if mode == "persistent" else None
+            channel_id = sim.call("hello", answer=False)
+            assert wait_for(lambda: any(" left " in line for line in said))
+            if ignored is not None:
+                sim.hangup(ignored)
+            sim.wait_idle(WAIT)
+    assert [line.split(": ", 1)[1].split(" ")[0] for line in said] == ["entered", "hang", "left"]
+    assert all(line.startswith(f"{channel_id}: ") for line in said)
+    played = [e["playback"]["media_uri"] for e in sim.events_sent if e["type"] == "PlaybackFinished"]
+    assert played == ["sound:hello-world"]
+
+
+def wait_for(predicate: Any, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -102,3 +102,15 @@ def test_the_event_socket_refuses_an_unknown_certificate(tls_mock: Any, tmp_path
         with pytest.raises(ari.ConnectionError, match="(?i)certificate"):
             client.start("secure")
     assert not tls_mock.connected_apps()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_from_the_environment_verifies_wss_as_it_does_https(
+    tls_mock: Any, certificate: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv(variable, str(certificate / "cert.pem"))
+    with ari.connect(tls_mock.url, tls_mock.username, tls_mock.password) as client:  # https: the description
+        client.start("secure")  # wss
+        assert tls_mock.wait_for_app("secure", 5)

@@ -57,5 +57,7 @@ def main() -> None:
         client.on("StasisStart", stasis_start)
         client.on("ChannelDtmfReceived", dtmf)
         client.on("WebSocketReconnecting", lambda event: print(event.error))
+        client.on("*", lambda event: print(event.type))
+        created.on("*", lambda event: print(event.type))
         client.device_states.update(deviceName="Stasis:x", deviceState="BUSY")
         client.run("hello")

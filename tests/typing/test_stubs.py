@@ -189,13 +189,19 @@ def test_client_attributes_models_and_events_match(client: Any) -> None:
     assert ast.literal_eval(ast.unparse(literal).removeprefix("Literal")) == [*api.event_types, *stubs.CLIENT_EVENTS]
 
 
+def test_the_clients_own_events_are_the_runtimes() -> None:
+    from ari.events import CLIENT_EVENTS
+
+    assert set(stubs.CLIENT_EVENTS) == set(CLIENT_EVENTS)
+
+
 def test_connect_signature_matches() -> None:
     from ari import client as runtime
 
     tree = ast.parse(SHIPPED.read_text())
     connect = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "connect")
     stub_names = [a.arg for a in (*connect.args.args, *connect.args.kwonlyargs)]
-    assert stub_names == [p for p in inspect.signature(runtime.connect).parameters if p != "event_options"]
+    assert stub_names == list(inspect.signature(runtime.connect).parameters)
 
 
 # -- type checkers -----------------------------------------------------------------------------

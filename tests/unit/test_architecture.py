@@ -15,23 +15,26 @@ OWNERS = {
     "requests": {"http"},
     "urllib3": {"http"},
     "websocket": {"stream"},
-    "websockets": {"stream"},
-    "blinker": {"dispatch"},
-    "aiohttp": {"testing.server"},
+    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
+    "blinker": {"listeners"},
+    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
 LAYERS = [
     {"errors", "naming"},
-    {"http", "backoff", "workers"},
-    {"spec", "socket_rest"},  # spec's command line (python -m ari.spec save) fetches through http
+    {"transports", "backoff", "workers"},  # the transport contract, the router
+    {"http", "socket_rest"},  # the transports
+    {"spec"},  # its command line (python -m ari.spec save) fetches through http
     {"model"},
     {"operations"},
     {"resources", "subscriptions"},
     {"events"},
+    {"listeners"},
     {"dispatch"},
     {"stream"},
     {"client"},
+    {"outbound"},
     {"__init__", "demo", "__main__", "cli", "stubs", "types"},
 ]
 
@@ -60,15 +63,20 @@ def test_public_surface() -> None:
     assert set(ari.__all__) == {
         "ARIError",
         "AuthenticationError",
+        "Backoff",
         "BadRequest",
         "Client",
+        "ClientState",
         "Conflict",
         "ConnectionError",
+        "Event",
         "Forbidden",
         "HTTPError",
         "MethodNotAllowed",
         "NotFound",
         "PreconditionFailed",
+        "Resource",
+        "Server",
         "ServerError",
         "SpecError",
         "Timeout",
@@ -77,11 +85,20 @@ def test_public_surface() -> None:
         "__version__",
         "connect",
         "connect_async",
+        "serve",
     }
     for name in ari.__all__:
         assert getattr(ari, name) is not None
-    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n != "Client"]
+    plain = {"Backoff", "Client", "ClientState", "Event", "Resource", "Server"}
+    errors = [getattr(ari, n) for n in ari.__all__ if isinstance(getattr(ari, n), type) and n not in plain]
     assert all(issubclass(error, ari.ARIError) for error in errors)
+
+
+def test_all_lists_every_public_name() -> None:
+    """``__all__`` is explicit and complete: every public name the package holds is in it (httpx's guard)."""
+    public = {name for name in vars(ari) if not name.startswith("_") and name != "logging"}
+    submodules = {name for name in public if type(getattr(ari, name)).__name__ == "module"}
+    assert public - submodules == set(ari.__all__) - {"__version__"}
 
 
 def test_each_dependency_has_one_module() -> None:
@@ -101,3 +118,47 @@ def test_imports_point_one_way() -> None:
                 continue
             target = name[len("ari.") :].split(".")[0]
             assert level[target] <= level[module], f"{module} imports {target}, a higher layer"
+
+
+def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
+    # Seam 1: the client sequences dispatcher and stream; the stream only knows submit/emit.
+    assert "ari.dispatch" not in _imports()["stream"]
+
+
+#: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
+#: the models, the test-facing classes on top (``state`` stands for every ``state.*`` module).
+TESTING_LAYERS = [
+    {"errors", "backend", "clock", "media", "dialplan"},
+    {"description", "framing"},
+    {"checks", "state"},
+    {"asterisk", "events_socket"},
+    {"server"},
+    {"outbound"},  # the simulator connecting out, through the server's events sockets
+    {"mock", "simulator"},
+    {"__init__", "__main__", "pytest_plugin"},
+]
+
+
+def test_testing_imports_point_one_way() -> None:
+    level = {name: index for index, layer in enumerate(TESTING_LAYERS) for name in layer}
+    for module, names in _imports().items():
+        if not module.startswith("testing."):
+            continue
+        mine = module.split(".")[1]
+        assert mine in level, f"ari.{module} is in no layer of TESTING_LAYERS"
+        for name in names:
+            if not name.startswith("ari.testing."):
+                continue
+            target = name[len("ari.testing.") :].split(".")[0]
+            if target == mine:
+                continue
+            assert level[target] <= level[mine], f"testing.{mine} imports {target}, a higher layer"
+
+
+def test_simulator_handlers_reach_no_server_part() -> None:
+    """The state model answers requests; sockets, framing and checks are the server's."""
+    server_parts = {"server", "events_socket", "framing", "checks", "clock", "mock", "simulator"}
+    for module, names in _imports().items():
+        if module.startswith("testing.state") or module in ("testing.asterisk", "testing.errors"):
+            used = {n[len("ari.testing.") :].split(".")[0] for n in names if n.startswith("ari.testing.")}
+            assert not used & server_parts, (module, used & server_parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import sys
 import threading
 from concurrent.futures import Future
 from typing import Any, Dict, List, Optional
@@ -397,3 +398,66 @@ def test_subscriptions_are_noted_however_they_are_made(client: ari.Client, rsps:
         client.applications.subscribe(applicationName="other", eventSource="channel:x")
     client.applications.unsubscribe(applicationName="hello", eventSource="bridge:b1")
     assert client._subscriptions.snapshot() == {"hello": ["channel:c1", "endpoint:PJSIP/1000", "deviceState:d"]}
+
+
+def test_reconnect_policy_is_one_value(rsps: responses.RequestsMock, swagger: Dict[str, Any]) -> None:
+    serve_description(rsps, swagger)
+    policy = ari.Backoff(initial=0.01, maximum=0.5, max_retries=2)
+    with ari.connect(URL, "u", "p", reconnect=policy) as client:
+        assert client._backoff is policy
+    # the reconnect_* keywords are aliases of its fields, applied over it
+    with ari.connect(URL, "u", "p", reconnect=policy, reconnect_max=2.0, reconnect_max_retries=None) as client:
+        assert client._backoff == ari.Backoff(initial=0.01, maximum=2.0, max_retries=None)
+    with ari.connect(URL, "u", "p", reconnect_initial=0.2, reconnect_jitter=0.0, reconnect_factor=3) as client:
+        assert client._backoff == ari.Backoff(initial=0.2, jitter=0.0, factor=3)
+    with pytest.raises(TypeError, match="ari.Backoff"):
+        ari.connect(URL, "u", "p", reconnect={"initial": 1})  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        ari.connect(URL, "u", "p", reconect=policy)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="dispatch"):
+        ari.connect(URL, "u", "p", dispatch="parallel")
+
+
+def test_connect_names_every_option() -> None:
+    parameters = inspect.signature(ari.connect).parameters
+    for name in ("timeout", "verify", "spec", "callback", "workers", "pool_size", "transport", "dispatch",
+                 "dispatch_workers", "on_handler_error", "ping_interval", "ping_timeout", "connect_timeout",
+                 "reconnect", "reconnect_initial", "reconnect_max", "reconnect_factor", "reconnect_jitter",
+                 "reconnect_max_retries"):
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert name in (ari.connect.__doc__ or "") or name in ("timeout", "verify", "workers", "pool_size"), name
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    if sys.version_info >= (3, 11):
+        import typing
+
+        returns = [typing.get_type_hints(o)["return"] for o in typing.get_overloads(ari.connect)]
+        assert returns[0] is ari.Client and "Future" in str(returns[1])
+
+
+def test_the_router_is_told_not_to_use_the_socket_while_the_backlog_is_full(
+    rsps: responses.RequestsMock, swagger: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ari.dispatch import Dispatcher
+    from ari.events import Promoter
+
+    gates: List[Any] = []
+    serve_description(rsps, swagger)
+    with ari.connect(URL, "u", "p") as first:
+        router_class = type(first.meta.router)  # wherever the router lives
+    monkeypatch.setattr(router_class, "set_socket_gate", lambda self, gate: gates.append(gate), raising=False)
+    with ari.connect(URL, "u", "p") as client:
+        (usable,) = gates
+        assert usable() is True  # no events started: nothing queued
+        client._dispatcher = dispatcher = Dispatcher(
+            client.meta.events, Promoter(client.meta), backlog_frames=1, backlog_wait=0.0
+        )
+        sink = dispatcher.start()
+        gate = threading.Event()
+        client.on("ApplicationReplaced", lambda e: gate.wait(5))
+        try:
+            sink.submit([b'{"type":"ApplicationReplaced","application":"a"}'], 0.0)
+            assert usable() is False and sink.saturated
+        finally:
+            gate.set()
+            dispatcher.stop()
+        assert usable() is True

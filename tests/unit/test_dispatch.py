@@ -12,6 +12,10 @@ from ari.dispatch import Dispatcher
 from ari.events import Promoter
 
 
+def make(client, **options):
+    return Dispatcher(client.meta.events, Promoter(client.meta), **options)
+
+
 def frames(*events):
     """Events as the reader hands them over: JSON text frames."""
     return [json.dumps(event).encode() for event in events]
@@ -21,9 +25,21 @@ def channel_event(event_type, channel_id, **fields):
     return {"type": event_type, "channel": {"id": channel_id}, **fields}
 
 
+class Both:
+    """The registry's methods and the dispatcher's ``deliver`` on one object, as tests use them."""
+
+    def __init__(self, client):
+        self.registry = client.meta.events
+        self.dispatcher = make(client)
+        self.deliver = self.dispatcher.deliver
+
+    def __getattr__(self, name):
+        return getattr(self.registry, name)
+
+
 @pytest.fixture
 def events(client):
-    return client.meta.events
+    return Both(client)
 
 
 def test_client_level_handlers_in_order_with_the_instance(client, events):
@@ -80,18 +96,26 @@ def test_once_and_remove_and_aliases(client, events):
 
 def test_a_raising_handler_is_logged_and_the_rest_still_run(client, caplog):
     errors = []
-    events = Dispatcher(Promoter(client.meta), on_handler_error=lambda exc, event: errors.append((exc, event.type)))
+    events = make(client, on_handler_error=lambda exc, event: errors.append((exc, event.type)))
     calls = []
 
     def bad(e, ch):
         raise RuntimeError("boom")
 
-    events.add("StasisStart", bad)
-    events.add("StasisStart", lambda e, ch: calls.append(ch.id))
+    client.on("StasisStart", bad)
+    client.on("StasisStart", lambda e, ch: calls.append(ch.id))
     with caplog.at_level(logging.ERROR, logger="ari"):
         events.deliver(channel_event("StasisStart", "c1"))
     assert calls == ["c1"]
     assert len(errors) == 1 and str(errors[0][0]) == "boom" and errors[0][1] == "StasisStart"
+    assert not caplog.records  # the application's hook has it: reported once
+
+
+def test_a_raising_handler_is_logged_when_logging_is_configured(client, caplog):
+    events = make(client)
+    client.on("StasisStart", lambda e, ch: 1 / 0)
+    with caplog.at_level(logging.ERROR, logger="ari"):
+        events.deliver(channel_event("StasisStart", "c1"))
     record = caplog.records[-1]
     assert record.name.startswith("ari") and "StasisStart" in record.getMessage()
     assert "c1" in record.getMessage() and record.exc_info
@@ -101,10 +125,11 @@ def test_a_raising_error_hook_is_logged_too(client, caplog):
     def hook(exc, event):
         raise ValueError("hook")
 
-    events = Dispatcher(Promoter(client.meta), on_handler_error=hook)
-    events.add("StasisStart", lambda e, ch: 1 / 0)
-    events.deliver(channel_event("StasisStart", "c1"))
-    assert any("on_handler_error" in r.getMessage() for r in caplog.records)
+    events = make(client, on_handler_error=hook)
+    client.on("StasisStart", lambda e, ch: 1 / 0)
+    with caplog.at_level(logging.ERROR, logger="ari"):
+        events.deliver(channel_event("StasisStart", "c1"))
+    assert any("hook" in r.getMessage() and isinstance(r.exc_info[1], ValueError) for r in caplog.records)
 
 
 def test_several_instances_reach_each_resources_listeners(client, events):
@@ -139,7 +164,9 @@ def test_listeners_added_and_removed_inside_a_handler(client, events):
     assert calls == ["first", "second"]
 
 
-@pytest.mark.parametrize("terminal", ["ChannelDestroyed", "BridgeDestroyed", "PlaybackFinished", "RecordingFinished"])
+@pytest.mark.parametrize(
+    "terminal", ["ChannelDestroyed", "BridgeDestroyed", "PlaybackFinished", "RecordingFinished", "RecordingFailed"]
+)
 def test_terminal_event_releases_instance_listeners(client, events, terminal):
     field = {"Channel": "channel", "Bridge": "bridge", "Playback": "playback", "Recording": "recording"}
     model = next(m for m in field if terminal.startswith(m))
@@ -151,7 +178,7 @@ def test_terminal_event_releases_instance_listeners(client, events, terminal):
         inst = getattr(client, model)("x1")
         key_field, data = field[model], {"id": "x1"}
     inst.on(terminal, lambda e, i: fired.append(e.type))
-    inst.on("SomethingElse", lambda e, i: None)
+    inst.on("ChannelVarset", lambda e, i: None)
     assert events.keyed_count() == 1
     events.deliver({"type": terminal, key_field: data})
     assert fired == [terminal]
@@ -181,7 +208,7 @@ def test_memory_flat_over_many_channels(client, events):
 
 
 def test_serial_thread_keeps_arrival_order(client):
-    events = Dispatcher(Promoter(client.meta))
+    events = make(client)
     order = []
     done = threading.Event()
 
@@ -190,10 +217,10 @@ def test_serial_thread_keeps_arrival_order(client):
         if len(order) == 1000:
             done.set()
 
-    events.add("ChannelDtmfReceived", h)
+    client.on("ChannelDtmfReceived", h)
     events.start()
     try:
-        submit = events.submitter()
+        submit = events.sink().submit
         for n in range(1000):
             submit(frames(channel_event("ChannelDtmfReceived", f"c{n % 7}", digit="1", n=n)), 0.0)
         assert done.wait(5)
@@ -204,7 +231,7 @@ def test_serial_thread_keeps_arrival_order(client):
 
 
 def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
-    events = Dispatcher(Promoter(client.meta), mode="concurrent", workers=4)
+    events = make(client, mode="concurrent", workers=4)
     lock = threading.Lock()
     per_channel = {}
     threads = set()
@@ -221,10 +248,10 @@ def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
             if sum(map(len, per_channel.values())) == total:
                 done.set()
 
-    events.add("ChannelDtmfReceived", h)
+    client.on("ChannelDtmfReceived", h)
     events.start()
     try:
-        submit = events.submitter()
+        submit = events.sink().submit
         submit(frames(channel_event("ChannelDtmfReceived", "slow", n=0)), 0.0)
         submit(frames(*(channel_event("ChannelDtmfReceived", f"c{n % 13}", n=n) for n in range(1, total))), 0.0)
         # the other channels progress while "slow" blocks its worker
@@ -246,7 +273,7 @@ def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
 
 
 def test_remove_from_another_thread_during_dispatch(client):
-    events = Dispatcher(Promoter(client.meta))
+    events = make(client)
     started, release, done = threading.Event(), threading.Event(), threading.Event()
     calls = []
 
@@ -260,16 +287,16 @@ def test_remove_from_another_thread_during_dispatch(client):
         if e.n == 1:
             done.set()
 
-    events.add("ChannelDtmfReceived", slow)
-    events.add("ChannelDtmfReceived", other)
+    client.on("ChannelDtmfReceived", slow)
+    client.on("ChannelDtmfReceived", other)
     events.start()
     try:
-        submit = events.submitter()
+        submit = events.sink().submit
         submit(frames(channel_event("ChannelDtmfReceived", "c1", n=0)), 0.0)
         assert started.wait(5)
-        events.remove("ChannelDtmfReceived", other)  # while slow() runs
-        events.add("ChannelDtmfReceived", other)
-        events.remove("ChannelDtmfReceived", slow)
+        client.remove_listener("ChannelDtmfReceived", other)  # while slow() runs
+        client.on("ChannelDtmfReceived", other)
+        client.remove_listener("ChannelDtmfReceived", slow)
         release.set()
         submit(frames(channel_event("ChannelDtmfReceived", "c1", n=1)), 0.0)
         assert done.wait(5)
@@ -280,16 +307,16 @@ def test_remove_from_another_thread_during_dispatch(client):
 
 def test_bad_options(client):
     with pytest.raises(ValueError):
-        Dispatcher(Promoter(client.meta), mode="parallel")
+        make(client, mode="parallel")
     with pytest.raises(ValueError):
-        Dispatcher(Promoter(client.meta), mode="concurrent", workers=0)
+        make(client, mode="concurrent", workers=0)
     with pytest.raises(TypeError):
         client.on("StasisStart", "not callable")
 
 
 @pytest.mark.parametrize("mode", ["serial", "concurrent"])
 def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog, mode):
-    events = Dispatcher(Promoter(client.meta), mode=mode, workers=2)
+    events = make(client, mode=mode, workers=2)
     seen = []
     done = threading.Event()
 
@@ -298,10 +325,10 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
         if e.n == 2:
             done.set()
 
-    events.add("ChannelDtmfReceived", handler)
+    client.on("ChannelDtmfReceived", handler)
     events.start()
     try:
-        submit = events.submitter()
+        submit = events.sink().submit
         good = frames(channel_event("ChannelDtmfReceived", "c1", n=1), channel_event("ChannelDtmfReceived", "c1", n=2))
         submit([good[0], b"{not json", b"[1, 2]", good[1]], 0.0)
         assert done.wait(5)
@@ -332,32 +359,195 @@ def test_decoding_frames(payload, expected, caplog):
         assert "skipped a frame" in caplog.text
 
 
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
 @pytest.mark.parametrize("mode", ["serial", "concurrent"])
-def test_the_reader_slows_down_behind_a_backlog_but_never_stops(client, mode):
-    events = Dispatcher(Promoter(client.meta), mode=mode, workers=1, backlog_limit=3, backlog_pause=0.2)
+def test_a_full_backlog_holds_the_reader_a_bounded_time_and_says_saturated(client, mode, caplog):
+    events = make(client, mode=mode, workers=1, backlog_frames=3, backlog_bytes=10**6, backlog_wait=0.2)
     gate, handled = threading.Event(), []
 
     def held(e, ch):
         gate.wait(5)
         handled.append(e.n)
 
-    events.add("ChannelDtmfReceived", held)
-    events.start()
+    client.on("ChannelDtmfReceived", held)
+    sink = events.start()
     try:
-        submit = events.submitter()
-        batch = frames(*(channel_event("ChannelDtmfReceived", "c1", digit="1", n=n) for n in range(3)))
+        assert not sink.saturated
+        one = [frames(channel_event("ChannelDtmfReceived", "c1", digit="1", n=n))[0] for n in range(5)]
         started = time.monotonic()
-        submit(batch, 0.0)  # 3 waiting: at the limit, no pause
+        sink.submit(one[:3], 0.0)  # reaches the bound: no wait yet
         assert time.monotonic() - started < 0.15
-        submit(frames(channel_event("ChannelDtmfReceived", "c1", digit="1", n=3)), 0.0)
-        paused = time.monotonic() - started
-        assert 0.19 < paused < 2.0  # past the limit with the handler stuck: a bounded pause, then on
-        assert events.backlog.count == 4
+        assert sink.saturated and events.saturated
+        sink.submit(one[3:4], 0.0)  # full: the reader waits its bounded time, then is let through
+        waited = time.monotonic() - started
+        assert 0.19 < waited < 2.0
+        assert events.backlog.count == 4 and events.dropped == 0
         gate.set()
         deadline = time.monotonic() + 5
-        while len(handled) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert handled == [0, 1, 2, 3] and events.backlog.count == 0
+        while (len(handled) < 4 or events.backlog.count) and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert handled == [0, 1, 2, 3] and not sink.saturated
     finally:
         gate.set()
         events.stop()
+    assert any("event backlog full" in r.getMessage() for r in caplog.records)
+
+
+def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client):
+    events = make(client, backlog_frames=2, backlog_wait=5.0)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    try:
+        batch = frames(*(channel_event("ChannelDtmfReceived", "c1", n=n) for n in range(2)))
+        sink.submit(batch, 0.0)
+        threading.Timer(0.1, gate.set).start()
+        started = time.monotonic()
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=2)), 0.0)
+        assert 0.05 < time.monotonic() - started < 2.0  # woken by the handlers, not the 5 s bound
+    finally:
+        gate.set()
+        events.stop()
+
+
+def test_the_backlog_is_bounded_in_bytes_too(client):
+    events = make(client, backlog_frames=1000, backlog_bytes=300, backlog_wait=0.05)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    try:
+        big = frames(channel_event("ChannelDtmfReceived", "c1", pad="x" * 400))
+        sink.submit(big, 0.0)
+        assert sink.saturated  # one frame, but 400 bytes of the 300 allowed
+    finally:
+        gate.set()
+        events.stop()
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_past_twice_the_bound_frames_are_dropped_counted_and_logged(client, mode, caplog):
+    events = make(client, mode=mode, workers=1, backlog_frames=2, backlog_wait=0.01)
+    gate, handled = threading.Event(), []
+
+    def held(e, ch):
+        gate.wait(5)
+        handled.append(e.n)
+
+    client.on("ChannelDtmfReceived", held)
+    sink = events.start()
+    try:
+        for n in range(8):
+            sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=n)), 0.0)
+        assert events.backlog.count == 4 and events.dropped == 4  # 2 x the bound, then dropped
+        gate.set()
+        deadline = time.monotonic() + 5
+        while len(handled) < 4 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert handled == [0, 1, 2, 3]
+    finally:
+        gate.set()
+        events.stop()
+    assert any("dropping new events" in r.getMessage() for r in caplog.records)
+
+
+def test_stop_wakes_a_reader_waiting_on_a_full_backlog(client):
+    events = make(client, backlog_frames=1, backlog_wait=10.0)
+    gate = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
+    sink = events.start()
+    submitted = threading.Event()
+
+    def reader():
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=0)), 0.0)
+        sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=1)), 0.0)
+        submitted.set()
+
+    thread = threading.Thread(target=reader, name="test-reader")
+    thread.start()
+    try:
+        threading.Event().wait(0.1)
+        assert not submitted.is_set()
+        events.stop(timeout=0.1)
+        assert submitted.wait(2)
+    finally:
+        gate.set()
+        thread.join(2)
+
+
+def test_stasis_end_releases_a_channels_listeners_after_the_grace_unless_seen_again(client):
+    clock = Clock()
+    events = make(client, grace=5.0, clock=clock)
+    registry = client.meta.events
+    for cid in ("dialplan", "originated", "back"):
+        client.Channel(cid).on("ChannelDtmfReceived", lambda e, ch: None)
+        events.deliver(channel_event("StasisStart", cid))
+        events.deliver(channel_event("StasisEnd", cid))
+    assert registry.keyed_count() == 3  # within the grace: an originated channel's last events may follow
+    clock.now += 1
+    events.deliver(channel_event("ChannelVarset", "originated", variable="X", value="1"))  # still subscribed
+    events.deliver(channel_event("StasisStart", "back"))  # back into Stasis
+    clock.now += 5
+    events.deliver(channel_event("ChannelDtmfReceived", "back", digit="1"))
+    assert set(registry.keys()) == {("Channel", "originated"), ("Channel", "back")}
+    events.deliver(channel_event("ChannelDestroyed", "originated"))
+    assert set(registry.keys()) == {("Channel", "back")}
+
+
+def test_a_channels_own_stasis_end_listener_fires_before_it_is_released(client):
+    clock = Clock()
+    events = make(client, grace=0.0, clock=clock)
+    fired = []
+    ch = client.Channel("c1")
+    ch.on("StasisEnd", lambda e, c: fired.append(c.id))
+    events.deliver(channel_event("StasisEnd", "c1"))
+    events.deliver(channel_event("ChannelDtmfReceived", "other"))
+    events.deliver(channel_event("StasisEnd", "c1"))
+    assert fired == ["c1"] and client.meta.events.keyed_count() == 0
+
+
+def test_an_unknown_event_type_is_refused_with_a_suggestion(client):
+    with pytest.raises(ValueError, match=r"unknown event type 'StasisStrat'; did you mean 'StasisStart'"):
+        client.on("StasisStrat", lambda e, ch: None)
+    with pytest.raises(ValueError, match="WebSocketConnected"):
+        client.once("WebSocketConected", lambda e: None)
+    with pytest.raises(ValueError, match="ChannelDtmfReceived"):
+        client.Channel("c1").on("ChannelDtmfRecieved", lambda e, ch: None)
+    with pytest.raises(TypeError):
+        client.on(None, lambda e: None)
+    for known in ("StasisStart", "WebSocketConnected", "WebSocketReconnecting", "WebSocketMaxRetries", "*"):
+        client.on(known, lambda *args: None)
+
+
+def test_star_listens_to_every_event(client, events):
+    seen = []
+    client.on("*", lambda event: seen.append(event.type))
+    events.deliver(channel_event("StasisStart", "c1"))
+    events.deliver({"type": "ApplicationReplaced", "application": "a"})
+    events.deliver({"type": "BrandNewEvent"})
+    events.dispatcher.emit(__import__("ari.events").events.client_event("WebSocketConnected", attempt=0))
+    assert seen == ["StasisStart", "ApplicationReplaced", "BrandNewEvent", "WebSocketConnected"]
+
+
+def test_blinker_tables_are_changed_only_through_connect_and_disconnect(client):
+    import blinker
+
+    registry = client.meta.events
+
+    def h(e, ch):
+        return None
+
+    client.on("StasisStart", h)
+    client.once("StasisStart", h)
+    signal = registry._ns.signal("StasisStart")
+    assert isinstance(signal, blinker.NamedSignal) and len(signal.receivers) == 2
+    client.remove_all_listeners()
+    assert not signal.receivers and not signal._by_receiver  # disconnect keeps blinker's indexes in step

@@ -53,7 +53,7 @@ def test_event_access(promoter):
     assert "args" in event and event.get("nope") is None and len(event) == 4
     assert event.timestamp == "t" and list(event)[0] == "type"
     assert event.to_dict()["channel"] == {"id": "c1"}
-    assert repr(event) == "<Event StasisStart>"
+    assert repr(event) == "<Event StasisStart channel=Channel('c1')>"
     with pytest.raises(AttributeError):
         event.nothing  # noqa: B018
     assert Event({"replace_channel": {"id": 1}}).replaceChannel == {"id": 1}
@@ -67,3 +67,43 @@ def test_route_key_prefers_the_channel(promoter):
     assert promoter.route_key({"type": "BridgeDestroyed", "bridge": {"id": "b"}}) == ("Bridge", "b")
     assert promoter.route_key({"type": "ApplicationReplaced"}) is None
     assert promoter.route_key({"type": "Nope"}) is None
+
+
+def test_repr_names_the_type_and_every_resource(promoter):
+    event, _, _ = promoter.promote({"type": "ChannelEnteredBridge", "bridge": {"id": "b1"}, "channel": {"id": "c1"}})
+    assert repr(event) == "<Event ChannelEnteredBridge bridge=Bridge('b1') channel=Channel('c1')>"
+    event, _, _ = promoter.promote({"type": "ApplicationReplaced", "application": "a"})
+    assert repr(event) == "<Event ApplicationReplaced>"
+
+
+def test_dir_lists_the_fields(promoter):
+    event, _, _ = promoter.promote({"type": "ChannelDtmfReceived", "digit": "5", "channel": {"id": "c1"}})
+    names = dir(event)
+    assert {"type", "digit", "channel", "to_dict", "get"} <= set(names)
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "StasisStart", "channel": "c1"},
+        {"type": "StasisStart", "channel": ["c1"]},
+        {"type": "ChannelEnteredBridge", "bridge": {"id": "b"}, "channel": 7},
+    ],
+)
+def test_a_resource_field_that_is_not_an_object_is_an_odd_event(promoter, data):
+    from ari.events import OddEvent
+
+    with pytest.raises(OddEvent, match="not an object"):
+        promoter.promote(dict(data))
+    with pytest.raises(OddEvent):
+        promoter.route_key(data)
+
+
+def test_route_key_of_an_identity_that_is_not_a_value(promoter):
+    from ari.events import OddEvent
+
+    with pytest.raises(OddEvent, match="identity"):
+        promoter.route_key({"type": "StasisStart", "channel": {"id": {"a": 1}}})
+    with pytest.raises(OddEvent, match="identity"):
+        promoter.route_key({"type": "StasisStart", "channel": {"id": ["x"]}})

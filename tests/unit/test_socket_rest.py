@@ -9,10 +9,27 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 import ari
-from ari.http import Transport
-from ari.socket_rest import Router, SocketRequests
+from ari.socket_rest import SocketRequests
+from ari.transports import MockTransport, PreparedRequest, Reply, Router
 
 ROOT = "http://pbx:8088/ari"
+
+
+def _request(
+    requests: SocketRequests,
+    method: str,
+    path: str,
+    query: Optional[Dict[str, str]] = None,
+    body: Any = None,
+    *,
+    operation: Optional[str] = None,
+    reasons: Optional[Dict[int, str]] = None,
+) -> Reply:
+    """One call over the socket transport, raising for an error status as the call path does."""
+    request = PreparedRequest(
+        method, path, query or {}, None if body is None else json.dumps(body), operation, False, reasons or {}
+    )
+    return requests.send(request).raise_for_status(request)
 
 
 def _answer(request: Dict[str, Any], status: int = 200, body: Any = None, **extra: Any) -> str:
@@ -52,7 +69,8 @@ class FakeSocket:
 def test_a_request_is_framed_as_asterisk_reads_it_and_its_answer_comes_back() -> None:
     requests = SocketRequests(ROOT, timeout=2)
     sock = FakeSocket(requests, lambda r: _answer(r, 200, {"id": "c1"}))
-    reply = requests.request(
+    reply = _request(
+        requests,
         "POST",
         "/channels/c%2F1/variable",
         {"variable": "X", "value": "a b&c"},
@@ -60,7 +78,7 @@ def test_a_request_is_framed_as_asterisk_reads_it_and_its_answer_comes_back() ->
         operation="channels.setChannelVar",
         reasons={},
     )
-    assert json.loads(reply.content) == {"id": "c1"} and reply.status_code == 200 and reply.reason == "OK"
+    assert json.loads(reply.content) == {"id": "c1"} and reply.status == 200 and reply.reason == "OK"
     sent = sock.sent[0]
     assert sent["type"] == "RESTRequest" and sent["method"] == "POST"
     assert sent["uri"] == "channels/c%2F1/variable"  # no leading slash; the path keeps its encoding
@@ -73,7 +91,7 @@ def test_a_request_is_framed_as_asterisk_reads_it_and_its_answer_comes_back() ->
 def test_no_query_strings_or_body_are_sent_when_there_are_none() -> None:
     requests = SocketRequests(ROOT, timeout=2)
     sock = FakeSocket(requests, lambda r: _answer(r, 204))
-    assert requests.request("GET", "/asterisk/ping", {}, None, operation=None, reasons={}).content == ""
+    assert _request(requests, "GET", "/asterisk/ping", {}, None).content == ""
     assert set(sock.sent[0]) == {"type", "transaction_id", "request_id", "method", "uri"}
 
 
@@ -81,7 +99,9 @@ def test_error_answers_raise_the_same_exceptions_as_http() -> None:
     requests = SocketRequests(ROOT, timeout=2)
     FakeSocket(requests, lambda r: _answer(r, 404, {"message": "Channel not found"}))
     with pytest.raises(ari.NotFound) as caught:
-        requests.request("GET", "/channels/x", None, None, operation="channels.get", reasons={404: "Channel not found"})
+        _request(
+            requests, "GET", "/channels/x", None, None, operation="channels.get", reasons={404: "Channel not found"}
+        )
     error = caught.value
     assert (error.status_code, error.message, error.method, error.url) == (
         404,
@@ -106,9 +126,7 @@ def test_answers_find_their_callers_by_request_id_whatever_their_order() -> None
 
     def call(name: str) -> None:
         both_sent.wait()
-        results[name] = json.loads(
-            requests.request("GET", f"/channels/{name}", None, None, operation=None, reasons={}).content
-        )
+        results[name] = json.loads(_request(requests, "GET", f"/channels/{name}", None, None).content)
 
     threads = [threading.Thread(target=call, args=(n,)) for n in ("a", "b")]
     for thread in threads:
@@ -130,7 +148,7 @@ def test_losing_the_socket_fails_requests_in_flight_at_once_and_sends_nothing_ag
 
     def call() -> None:
         try:
-            requests.request("POST", "/channels/c1/answer", None, None, operation=None, reasons={})
+            _request(requests, "POST", "/channels/c1/answer", None, None)
         except BaseException as exc:
             errors.append(exc)
 
@@ -153,7 +171,7 @@ def test_no_answer_within_the_timeout_is_a_timeout_and_a_late_answer_is_dropped(
     requests = SocketRequests(ROOT, timeout=0.05)
     sock = FakeSocket(requests, lambda r: None)
     with pytest.raises(ari.Timeout, match="no answer over the event socket within 0.05 s; the outcome is unknown"):
-        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+        _request(requests, "GET", "/asterisk/ping", None, None)
     assert requests.deliver(_answer(sock.sent[0], 200, {}).encode()) is True  # consumed, never an event
     assert "for no request in flight" in caplog.text
 
@@ -169,7 +187,7 @@ def test_a_malformed_answer_fails_its_request_with_a_clear_error() -> None:
     requests = SocketRequests(ROOT, timeout=2)
     FakeSocket(requests, lambda r: _answer(r, 200, status_code="200"))
     with pytest.raises(ari.ConnectionError, match="malformed RESTResponse"):
-        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+        _request(requests, "GET", "/asterisk/ping", None, None)
 
 
 def test_a_send_that_fails_is_a_connection_error() -> None:
@@ -181,27 +199,19 @@ def test_a_send_that_fails_is_a_connection_error() -> None:
 
     requests.attach(broken, reader=-1)
     with pytest.raises(ari.ConnectionError, match="sending over the event socket failed"):
-        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+        _request(requests, "GET", "/asterisk/ping", None, None)
 
 
 # -- the transport of each call -----------------------------------------------------------
-class RecordingTransport(Transport):
-    def __init__(self) -> None:
-        super().__init__(ROOT, "u", "secret", timeout=0.2)
-        self.calls: List[str] = []
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.calls.append(f"{method} {path}")
-        return "over http"
-
-
 def _router(mode: str, supported: bool = True) -> Router:
-    return Router(RecordingTransport(), mode, supported)
+    http = MockTransport(lambda request: Reply(200, "OK", "over http"), ROOT)
+    http.timeout = 0.2
+    return Router(http, mode, SocketRequests(ROOT, 0.2) if supported else None)
 
 
 def _call(router: Router, path: str = "/asterisk/ping", **options: Any) -> Any:
-    options.setdefault("operation", None)
-    return router.request("GET", path, params=None, json=None, reasons={}, **options)
+    reply = router.send(PreparedRequest("GET", path, **options))
+    return reply.content if reply.content == "over http" else reply
 
 
 def test_http_mode_and_old_asterisks_never_use_the_socket() -> None:
@@ -254,8 +264,8 @@ def test_an_event_filter_that_drops_answers_sends_calls_around_the_socket() -> N
     sock = FakeSocket(router.socket, lambda r: _answer(r, 200, {}))
     dropping = {"allowed": [{"type": "StasisStart"}]}
     # The filter call itself: Asterisk would filter its own answer.
-    router.request(
-        "PUT", "/applications/app/eventFilter", params=None, json=dropping, operation="applications.filter", reasons={}
+    router.send(
+        PreparedRequest("PUT", "/applications/app/eventFilter", {}, json.dumps(dropping), "applications.filter")
     )
     assert not sock.sent
     router.note_filter({"applicationName": "app", "filter": dropping})
@@ -279,9 +289,7 @@ def test_stopping_lets_calls_in_flight_finish_and_sends_no_new_ones() -> None:
     held: List[Dict[str, Any]] = []
     sock = FakeSocket(requests, lambda r: held.append(r))  # type: ignore[func-returns-value]
     result: List[Any] = []
-    thread = threading.Thread(
-        target=lambda: result.append(requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={}))
-    )
+    thread = threading.Thread(target=lambda: result.append(_request(requests, "GET", "/asterisk/ping", None, None)))
     thread.start()
     while not held:
         threading.Event().wait(0.01)
@@ -292,7 +300,7 @@ def test_stopping_lets_calls_in_flight_finish_and_sends_no_new_ones() -> None:
     answer.join()
     assert json.loads(result[0].content) == {"late": "but fine"}
     with pytest.raises(ari.ConnectionError, match="not connected"):
-        requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+        _request(requests, "GET", "/asterisk/ping", None, None)
     assert len(sock.sent) == 1
 
 
@@ -303,7 +311,7 @@ def test_stopping_fails_calls_whose_answer_does_not_come_within_the_drain() -> N
 
     def call() -> None:
         try:
-            requests.request("GET", "/asterisk/ping", None, None, operation=None, reasons={})
+            _request(requests, "GET", "/asterisk/ping", None, None)
         except ari.ConnectionError as exc:
             errors.append(exc)
 

@@ -2,23 +2,29 @@
 
 Its one job is to move channels between states and send the events Asterisk 22 sends on
 the way (ChannelStateChange, Dial, StasisStart/End, ChannelEnteredBridge/LeftBridge,
-ChannelHangupRequest, ChannelDestroyed, ChannelDtmfReceived).  Both the REST handlers and
-the Simulator's test API drive calls through it.  It must not parse requests.
+ChannelHangupRequest, ChannelDestroyed, ChannelDtmfReceived, ChannelVarset), and the
+channel operations of ``/channels`` (originate's field setting, ring, mute, hold, music on
+hold, variables, redirect), refusing them with the named errors of ``errors.py``.  Both the
+REST handlers and the Simulator's test API drive calls through it.  It must not parse
+requests.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 
-from ..dialplan import DIALSTATUS, FarEnd, cause_txt
+from .. import errors
+from ..dialplan import DIALSTATUS, FarEnd, UnknownEndpoint, cause_txt
 from .objects import Bridge, Channel
-from .world import World
+
+if TYPE_CHECKING:
+    from .world import World
 
 DTMF_DIGITS = frozenset("0123456789ABCDabcd*#")
 
 
-def parse_caller_id(value: str) -> tuple[str, str]:
+def parse_caller_id(value: str) -> Tuple[str, str]:
     """``"Name" <1234>`` / ``Name <1234>`` / ``1234`` -> (name, number)."""
     value = value.strip()
     if "<" in value and value.endswith(">"):
@@ -27,11 +33,85 @@ def parse_caller_id(value: str) -> tuple[str, str]:
     return "", value
 
 
+def apply_var(ch: Channel, name: str, value: str) -> None:
+    """Set a channel variable; the dialplan functions that change the channel JSON do so."""
+    if name == "CALLERID(name)":
+        ch.caller_name = value
+    elif name == "CALLERID(num)":
+        ch.caller_number = value
+    elif name == "CALLERID(all)":
+        ch.caller_name, ch.caller_number = parse_caller_id(value)
+    elif name == "CHANNEL(language)":
+        ch.language = value
+    elif name == "CHANNEL(accountcode)":
+        ch.accountcode = value
+    ch.vars[name] = value
+
+
+def read_var(ch: Channel, name: str) -> Optional[str]:
+    """A variable or a dialplan function's value on ``ch``; None when it has none."""
+    if name in ch.vars:
+        return ch.vars[name]
+    builtin = {"CALLERID(name)": ch.caller_name, "CALLERID(num)": ch.caller_number,
+               "CHANNEL(name)": ch.name, "CHANNEL(state)": ch.state,
+               "CHANNEL(language)": ch.language, "CHANNEL(accountcode)": ch.accountcode,
+               "UNIQUEID": ch.id, "CHANNEL": ch.name, "CONTEXT": ch.context,
+               "EXTEN": ch.exten, "PRIORITY": str(ch.priority), "LANGUAGE()": ch.language}
+    return builtin.get(name)
+
+
 class CallEngine:
     def __init__(self, world: World) -> None:
         self.w = world
 
     # -- creation -------------------------------------------------------------------------
+
+    def check_new_ids(self, *ids: Optional[str]) -> None:
+        """Refuse ids a live channel already has (409)."""
+        for chan_id in ids:
+            if chan_id and chan_id in self.w.channels:
+                raise errors.ChannelExists()
+
+    def reach(self, endpoint: str) -> FarEnd:
+        """The far end ``endpoint`` dials, or 400 when no channel driver reaches it."""
+        try:
+            return self.w.dialplan.far_end(endpoint)
+        except UnknownEndpoint:
+            raise errors.UnreachableEndpoint() from None
+
+    def originate(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
+                  other_id: Optional[str], *, caller: Optional[str],
+                  variables: Dict[str, str], app: Optional[str], args: List[str],
+                  context: Optional[str], extension: Optional[str], priority: int,
+                  timeout: int) -> Channel:
+        """A new outgoing channel (Down); it dials from another thread, as Asterisk's does."""
+        ch = self.outgoing(endpoint, far, chan_id, other_id)
+        if caller:
+            ch.caller_name, ch.caller_number = parse_caller_id(caller)
+        for name, value in variables.items():
+            apply_var(ch, name, value)
+            ch.channelvars[name] = value
+        if app:
+            ch.pending_app = app
+            ch.pending_args = args
+        else:
+            ch.context = context or "default"
+            ch.exten = extension or "s"
+            ch.priority = priority
+        limit = None if timeout < 0 else float(timeout)
+        ch.timers.append(self.w.later(0.0, lambda: self.dial(ch, limit)))
+        return ch
+
+    def create(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
+               other_id: Optional[str], *, variables: Dict[str, str], app: str,
+               args: List[str]) -> Channel:
+        """A new channel not yet dialled; its channel thread runs Stasis(): StasisStart in Down."""
+        ch = self.outgoing(endpoint, far, chan_id, other_id)
+        for name, value in variables.items():
+            apply_var(ch, name, value)
+            ch.channelvars[name] = value
+        ch.timers.append(self.w.later(0.0, lambda: self.enter_stasis(ch, app, args)))
+        return ch
 
     def new_channel(self, name: str, chan_id: Optional[str] = None) -> Channel:
         ch = Channel(chan_id or self.w.unique_id(), name, self.w.timestamp())
@@ -84,6 +164,17 @@ class CallEngine:
         return ch
 
     # -- dialling -------------------------------------------------------------------------
+
+    def dial_created(self, ch: Channel, caller_id: Optional[str], timeout: int) -> None:
+        """``POST /channels/{id}/dial`` of a channel made by ``create``."""
+        if ch.state != "Down":
+            raise errors.ChannelNotDown()
+        if ch.dialed or ch.far_end is None:
+            raise errors.ChannelNotDialable()
+        if caller_id and caller_id in self.w.channels:
+            caller = self.w.channels[caller_id]
+            ch.connected_name, ch.connected_number = caller.caller_name, caller.caller_number
+        self.dial(ch, float(timeout) if timeout > 0 else None)
 
     def dial(self, ch: Channel, timeout: Optional[float]) -> None:
         """Call the far end; ``timeout`` None = wait for ever."""
@@ -158,19 +249,74 @@ class CallEngine:
             ch.answered_at = self.w.now()
             self.set_state(ch, "Up")
 
+    def ring(self, ch: Channel) -> None:
+        if ch.state != "Up":
+            self.set_state(ch, "Ringing")
+
+    def ring_stop(self, ch: Channel) -> None:
+        if ch.state == "Ringing" and not ch.dialed:
+            self.set_state(ch, "Ring")
+
+    # -- media flags ----------------------------------------------------------------------
+
+    def mute(self, ch: Channel, direction: str) -> None:
+        ch.muted.add(direction)
+        self.w.audio_changed(ch)
+
+    def unmute(self, ch: Channel, direction: str) -> None:
+        if direction == "both":
+            ch.muted.clear()
+        else:
+            ch.muted.discard(direction)
+            if "both" in ch.muted:
+                ch.muted.discard("both")
+                ch.muted.add("out" if direction == "in" else "in")
+        self.w.audio_changed(ch)
+
+    def set_moh(self, ch: Channel, value: bool) -> None:
+        ch.moh = value
+        self.w.audio_changed(ch)
+
+    # -- variables ------------------------------------------------------------------------
+
+    def variable(self, ch: Channel, name: str) -> str:
+        value = read_var(ch, name)
+        if value is None:
+            raise errors.VariableNotFound()
+        return value
+
+    def variables(self, ch: Channel, names: Iterable[str]) -> Dict[str, str]:
+        return {name: self.variable(ch, name) for name in names}
+
+    def set_variable(self, ch: Channel, name: str, value: str) -> None:
+        apply_var(ch, name, value)
+        self.w.emit("ChannelVarset", {"variable": name, "value": value,
+                                      "channel": ch.to_json()}, channels=[ch])
+
+    # -- leaving --------------------------------------------------------------------------
+
+    def redirect(self, ch: Channel, tech: str) -> None:
+        if tech.lower() != ch.technology.lower():
+            raise errors.EndpointTechnologyMismatch(tech, ch.technology)
+        # The driver sends a 302 and the channel leaves: as a far-end hangup.
+        self.hangup(ch, 16, soft=False)
+
     # -- Stasis ---------------------------------------------------------------------------
 
-    def enter_stasis(self, ch: Channel, app: str, args: List[str]) -> None:
+    def enter_stasis(self, ch: Channel, app: str, args: List[str], app_data: Optional[str] = None) -> None:
         ch.pending_app = None
         ch.pending_args = []
         ch.app_name = "Stasis"
-        ch.app_data = ",".join([app] + list(args))
+        ch.app_data = app_data if app_data is not None else ",".join([app] + list(args))
+        gate = self.w.stasis_gate
+        if gate is not None and gate.takes(app):
+            gate.enter(ch, app, args)  # an outbound per-call connection: Stasis() of its own app
+            return
         if not self.w.registered(app):
             # Stasis() fails for an unregistered app and the dialplan hangs the call up.
             self.hangup(ch, 16, soft=False, request=False)
             return
         ch.app = app
-        ch.args = list(args)
         self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
                     channels=[ch])
 
@@ -273,6 +419,15 @@ class CallEngine:
                                             "channel": ch.to_json()}, channels=[ch])
         if ch.recording is not None:
             self.w.recording.dtmf(ch.recording, digit)
+
+    def press(self, ch: Channel, digits: str, gap: float, duration_ms: int,
+              done: Optional[Callable[[], None]] = None) -> None:
+        """The far end presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
+        for i, digit in enumerate(digits):
+            ch.timers.append(self.w.later(i * gap, partial(self.dtmf_received, ch, digit,
+                                                           duration_ms)))
+        if done is not None:
+            self.w.later(max(0, len(digits) - 1) * gap, done)
 
     def send_dtmf(self, ch: Channel, dtmf: str, before: int, between: int, duration: int,
                   after: int) -> None:

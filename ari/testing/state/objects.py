@@ -15,9 +15,9 @@ class Channel:
     __slots__ = (
         "id", "name", "state", "caller_name", "caller_number", "connected_name",
         "connected_number", "accountcode", "context", "exten", "priority", "app_name",
-        "app_data", "creationtime", "language", "vars", "channelvars", "app", "args",
-        "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted", "held",
-        "moh", "silence", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
+        "app_data", "creationtime", "language", "vars", "channelvars", "app",
+        "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted",
+        "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
     )
 
@@ -41,16 +41,13 @@ class Channel:
         self.vars: Dict[str, str] = {}
         self.channelvars: Dict[str, str] = {}  # the variables shown in the JSON
         self.app: Optional[str] = None  # the Stasis application it is in
-        self.args: List[str] = []
         self.pending_app: Optional[str] = None  # enters this app once answered
         self.pending_args: List[str] = []
         self.bridge_id: Optional[str] = None
         self.far_end: Optional[FarEnd] = None
         self.endpoint: Optional[str] = None  # "PJSIP/1000" when it uses an endpoint
         self.muted: Set[str] = set()
-        self.held = False
         self.moh = False
-        self.silence = False
         self.playing = 0  # playbacks currently sounding on it
         self.dialed = False
         self.timers: List[Any] = []  # far-end timers to cancel at hangup

@@ -1,15 +1,22 @@
-"""Reading a checked request: typed query values and JSON bodies, as Asterisk reads them.
+"""What every REST handler shares: the ``Handler`` type, reading a checked request, writing answers.
 
-Its one job is conversion (the server has already checked presence and allowable values);
-it must not know any resource.
+Its one job is conversion: typed query values and JSON bodies read as Asterisk reads them
+(the server has already checked presence and allowable values), and ``SimResponse`` built
+from a body.  It must not know any resource nor change any state.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
+from .. import errors
 from ..backend import SimRequest, SimResponse
-from .world import AriError
+
+if TYPE_CHECKING:
+    from .world import World
+
+#: A REST handler: parse the request, call the world's engines, serialise the answer.
+Handler = Callable[["World", SimRequest], SimResponse]
 
 
 def q(req: SimRequest, name: str, default: Optional[str] = None) -> Optional[str]:
@@ -22,7 +29,7 @@ def q(req: SimRequest, name: str, default: Optional[str] = None) -> Optional[str
 def need(req: SimRequest, name: str, message: str) -> str:
     value = q(req, name)
     if value is None or value == "":
-        raise AriError(400, message)
+        raise errors.MissingParameter(message)
     return value
 
 
@@ -33,7 +40,7 @@ def q_int(req: SimRequest, name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise AriError(400, f"{name} must be an integer") from None
+        raise errors.NotAnInteger(name) from None
 
 
 def q_bool(req: SimRequest, name: str, default: bool = False) -> bool:
@@ -55,7 +62,7 @@ def body_vars(req: SimRequest) -> Dict[str, str]:
         return {}
     inner = body.get("variables", body)
     if not isinstance(inner, dict):
-        raise AriError(400, "Invalid variables")
+        raise errors.InvalidVariables()
     return {str(k): "" if v is None else str(v) for k, v in inner.items()}
 
 

@@ -9,11 +9,14 @@ requests.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from .. import errors
 from ..media import MediaError, media_duration
 from .objects import Playback
-from .world import AriError, World
+
+if TYPE_CHECKING:
+    from .world import World
 
 
 class PlaybackEngine:
@@ -49,6 +52,16 @@ class PlaybackEngine:
         return None if stored is None else stored.duration
 
     # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, target_uri: str, media: List[str], playback_id: Optional[str],
+              language: str, skipms: int) -> Playback:
+        """A new playback of ``media`` on ``target_uri`` (``channel:ID`` / ``bridge:ID``)."""
+        if playback_id and playback_id in self.w.playbacks:
+            raise errors.PlaybackExists()
+        pb = Playback(playback_id or self.w.unique_id().replace(".", "-") + "-pb", media,
+                      target_uri, language, skipms)
+        self.play(pb)
+        return pb
 
     def play(self, pb: Playback) -> None:
         self.w.playbacks[pb.id] = pb
@@ -153,7 +166,7 @@ class PlaybackEngine:
 
     def control(self, pb: Playback, operation: str) -> None:
         if pb.state not in ("playing", "paused"):
-            raise AriError(409, "Playback not in a state to be controlled")
+            raise errors.PlaybackNotControllable()
         left = self._left(pb)
         if operation == "pause":
             if not pb.paused:
@@ -183,6 +196,6 @@ class PlaybackEngine:
                 self._item_done(pb)
                 return
         else:
-            raise AriError(400, f"Invalid operation {operation}")
+            raise errors.InvalidPlaybackOperation(operation)
         if not pb.paused:
             self._schedule(pb)

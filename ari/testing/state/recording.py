@@ -9,10 +9,13 @@ only the captured sound.  It must not parse requests.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import TYPE_CHECKING, Any, Dict
 
+from .. import errors
 from .objects import LiveRecording, StoredRecording
-from .world import World
+
+if TYPE_CHECKING:
+    from .world import World
 
 BEEP_SECONDS = 0.25
 
@@ -40,6 +43,38 @@ class RecordingEngine:
         target: Any = (self.w.channels if kind == "channel" else self.w.bridges).get(ident)
         if target is not None:
             target.recording = name
+
+    def record(self, name: str, fmt: str, target_uri: str, *, max_duration: int,
+               max_silence: int, terminate_on: str, if_exists: str, beep: bool
+               ) -> LiveRecording:
+        """A new live recording of ``target_uri``; refused while ``name`` is taken."""
+        if name in self.w.live_recordings or (if_exists == "fail" and name in self.w.stored):
+            raise errors.RecordingExists(name)
+        rec = LiveRecording(name, fmt, target_uri)
+        rec.max_silence = max_silence
+        rec.terminate_on = terminate_on
+        rec.if_exists = if_exists
+        self.start(rec, max_duration, beep)
+        return rec
+
+    def in_session(self, name: str) -> LiveRecording:
+        """The live recording ``name`` while it records or is paused (else 404 / 409)."""
+        rec = self.w.live_recording(name)
+        if rec.state not in ("recording", "paused"):
+            raise errors.RecordingNotInSession()
+        return rec
+
+    def copy_stored(self, name: str, destination: str) -> StoredRecording:
+        stored = self.w.stored_recording(name)
+        if destination in self.w.stored:
+            raise errors.StoredRecordingExists()
+        copy = StoredRecording(destination, stored.format, stored.sound, stored.duration)
+        self.w.stored[destination] = copy
+        return copy
+
+    def delete_stored(self, name: str) -> None:
+        if self.w.stored.pop(name, None) is None:
+            raise errors.RecordingNotFound()
 
     def start(self, rec: LiveRecording, max_duration: int, beep: bool) -> None:
         self.w.live_recordings[rec.name] = rec

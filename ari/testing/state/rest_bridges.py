@@ -1,20 +1,20 @@
-"""REST handlers of /bridges: checks and answers as Asterisk 22's resource_bridges.c.
+"""REST handlers of /bridges: reading and answering requests as Asterisk 22's resource_bridges.c.
 
-Its one job is request -> engine call -> response; membership events and destruction
-live in ``calls.CallEngine``.
+Its one job is request -> engine call -> response: parse the parameters, call
+``bridging.BridgeEngine`` (membership, video, music on hold, variables), serialise what it
+returns.  It must not change any state nor send any event itself.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from .. import errors
 from ..backend import SimRequest, SimResponse
-from .objects import Bridge, Channel
-from .params import body_vars, need, no_content, ok, q, q_list
+from .objects import Bridge
+from .params import Handler, body_vars, need, no_content, ok, q, q_list
 from .rest_media import start_playback, start_recording
-from .world import AriError, World
-
-Handler = Callable[[World, SimRequest], SimResponse]
+from .world import World
 
 BRIDGE_TYPES = frozenset(["mixing", "holding", "dtmf_events", "proxy_media", "video_sfu",
                           "video_single", "sdp_label"])
@@ -24,14 +24,9 @@ def _create(w: World, req: SimRequest, bridge_id: Optional[str]) -> SimResponse:
     types = q_list(req, "type") or ["mixing"]
     for kind in types:
         if kind not in BRIDGE_TYPES:
-            raise AriError(400, f"Invalid bridge type '{kind}'")
-    if bridge_id and bridge_id in w.bridges:
-        raise AriError(409, f"Bridge with id '{bridge_id}' already exists")
-    br = Bridge(bridge_id or w.unique_id().replace(".", "-") + "-br", types,
-                q(req, "name") or "", w.timestamp())
-    br.vars.update(body_vars(req))
-    w.bridges[br.id] = br
-    w.emit("BridgeCreated", {"bridge": br.to_json()}, bridge=br)
+            raise errors.InvalidBridgeType(kind)
+    w.bridging.check_new_id(bridge_id)  # before the body is read, as Asterisk does
+    br = w.bridging.create(bridge_id, types, q(req, "name") or "", body_vars(req))
     return ok(br.to_json())
 
 
@@ -56,79 +51,42 @@ def get(w: World, req: SimRequest) -> SimResponse:
 
 
 def destroy(w: World, req: SimRequest) -> SimResponse:
-    w.calls.destroy_bridge(_bridge(w, req))
+    w.bridging.destroy(_bridge(w, req))
     return no_content()
 
 
-def _members(w: World, req: SimRequest) -> List[Channel]:
+def _member_ids(req: SimRequest) -> List[str]:
     ids = q_list(req, "channel")
     if not ids:
-        raise AriError(400, "Missing parameter channel")
-    found = []
-    for chan_id in ids:
-        ch = w.channels.get(chan_id)
-        if ch is None:
-            raise AriError(400, "Channel not found")
-        found.append(ch)
-    return found
+        raise errors.MissingParameter("Missing parameter channel")
+    return ids
 
 
 def add_channel(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
-    members = _members(w, req)
-    for ch in members:
-        if ch.app is None:
-            raise AriError(422, "Channel not in Stasis application")
-        if ch.recording is not None:
-            raise AriError(409, "Channel currently recording")
-    for ch in members:
-        w.calls.enter_bridge(br, ch)
+    w.bridging.add_channels(br, w.bridging.members(_member_ids(req)))
     return no_content()
 
 
 def remove_channel(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
-    members = _members(w, req)
-    for ch in members:
-        if ch.bridge_id != br.id:
-            raise AriError(422, "Channel not in this bridge")
-    for ch in members:
-        w.calls.leave_bridge(ch)
+    w.bridging.remove_channels(br, w.bridging.members(_member_ids(req)))
     return no_content()
 
 
 def set_video_source(w: World, req: SimRequest) -> SimResponse:
-    br = _bridge(w, req)
-    ch = w.channels.get(req.path_params["channelId"])
-    if ch is None:
-        raise AriError(404, "Channel not found")
-    if ch.app is None:
-        raise AriError(409, "Channel not in Stasis application")
-    if ch.bridge_id != br.id:
-        raise AriError(422, "Channel not in this bridge")
-    old = br.video_source_id
-    br.video_mode = "single"
-    br.video_source_id = ch.id
-    if old != ch.id:
-        fields: Dict[str, object] = {"bridge": br.to_json()}
-        if old:
-            fields["old_video_source_id"] = old
-        w.emit("BridgeVideoSourceChanged", fields, bridge=br)
+    w.bridging.set_video_source(_bridge(w, req), req.path_params["channelId"])
     return no_content()
 
 
 def clear_video_source(w: World, req: SimRequest) -> SimResponse:
-    br = _bridge(w, req)
-    br.video_mode = "talker"
-    br.video_source_id = None
+    w.bridging.clear_video_source(_bridge(w, req))
     return no_content()
 
 
 def _moh(value: bool) -> Handler:
     def handler(w: World, req: SimRequest) -> SimResponse:
-        br = _bridge(w, req)
-        br.moh = value
-        w.audio_changed(br=br)
+        w.bridging.set_moh(_bridge(w, req), value)
         return no_content()
     return handler
 
@@ -150,14 +108,13 @@ def record(w: World, req: SimRequest) -> SimResponse:
 def get_var(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
     name = need(req, "variable", "Variable name is required")
-    if name not in br.vars:
-        raise AriError(404, "Provided variable was not found")
-    return ok({"value": br.vars[name]})
+    return ok({"value": w.bridging.variable(br, name)})
 
 
 def set_var(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
-    br.vars[need(req, "variable", "Variable name is required")] = q(req, "value") or ""
+    name = need(req, "variable", "Variable name is required")
+    w.bridging.set_variables(br, {name: q(req, "value") or ""})
     return no_content()
 
 
@@ -165,19 +122,16 @@ def get_vars(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
     names = q_list(req, "variables")
     if not names:
-        raise AriError(400, "Variables parameter is required")
-    missing = [n for n in names if n not in br.vars]
-    if missing:
-        raise AriError(404, "Provided variable was not found")
-    return ok({"variables": {n: br.vars[n] for n in names}})
+        raise errors.VariablesRequired()
+    return ok({"variables": w.bridging.variables(br, names)})
 
 
 def set_vars(w: World, req: SimRequest) -> SimResponse:
     br = _bridge(w, req)
     variables = body_vars(req)
     if not variables:
-        raise AriError(400, "Variables parameter is required")
-    br.vars.update(variables)
+        raise errors.VariablesRequired()
+    w.bridging.set_variables(br, variables)
     return no_content()
 
 

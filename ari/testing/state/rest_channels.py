@@ -1,22 +1,23 @@
-"""REST handlers of /channels: checks and answers as Asterisk 22's resource_channels.c.
+"""REST handlers of /channels: reading and answering requests as Asterisk 22's resource_channels.c.
 
-Its one job is request -> engine call -> response (status, body, wording of errors); the
-channel state machine itself is ``calls.CallEngine``.
+Its one job is request -> engine call -> response: parse the parameters (refusing malformed
+ones with the named errors of ``errors.py``), call ``calls.CallEngine`` or
+``media_channels.MediaChannelEngine``, serialise what they return.  It must not change any
+state nor send any event itself.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from .. import errors
 from ..backend import SimRequest, SimResponse
-from ..dialplan import HANGUP_REASONS, UnknownEndpoint
-from .calls import DTMF_DIGITS, parse_caller_id
+from ..dialplan import HANGUP_REASONS
+from .calls import DTMF_DIGITS
 from .objects import Channel
-from .params import body_vars, need, no_content, ok, q, q_int, q_list
+from .params import Handler, body_vars, need, no_content, ok, q, q_int, q_list
 from .rest_media import start_playback, start_recording
-from .world import AriError, World
-
-Handler = Callable[[World, SimRequest], SimResponse]
+from .world import World
 
 # externalMedia takes a codec name (as in the UnicastRTP dial string's c() option), not a
 # file format: "slin16", where recordings say "sln16".
@@ -26,15 +27,9 @@ MEDIA_CODECS = frozenset(
     + [f"slin{rate}" for rate in (12, 16, 24, 32, 44, 48, 96, 192)])
 
 
-def _args(req: SimRequest) -> list:
+def _args(req: SimRequest) -> List[str]:
     value = q(req, "appArgs")
     return value.split(",") if value else []
-
-
-def _check_new_ids(w: World, *ids: Optional[str]) -> None:
-    for chan_id in ids:
-        if chan_id and chan_id in w.channels:
-            raise AriError(409, "Channel with given unique ID already exists")
 
 
 def _originate(w: World, req: SimRequest, chan_id: Optional[str]) -> SimResponse:
@@ -42,66 +37,20 @@ def _originate(w: World, req: SimRequest, chan_id: Optional[str]) -> SimResponse
     app = q(req, "app")
     extension = q(req, "extension")
     if app and (extension or q(req, "context") or q(req, "label")):
-        raise AriError(400, "Option 'app' is mutually exclusive with 'extension', 'context', "
-                            "'priority' and 'label'")
+        raise errors.AppExclusive()
     if not app and not extension:
-        raise AriError(400, "Application or extension must be specified")
+        raise errors.AppOrExtensionRequired()
     if "/" not in endpoint:
-        raise AriError(400, "Endpoint parameter is invalid")
+        raise errors.InvalidEndpoint()
     other_id = q(req, "otherChannelId")
-    _check_new_ids(w, chan_id, other_id)
-    try:
-        far = w.dialplan.far_end(endpoint)
-    except UnknownEndpoint:
-        # The description's answer for an endpoint no channel driver can reach.
-        raise AriError(400, "Invalid parameters for originating a channel.") from None
-    variables = body_vars(req)
-    ch = w.calls.outgoing(endpoint, far, chan_id, other_id)
-    caller = q(req, "callerId")
-    if caller:
-        ch.caller_name, ch.caller_number = parse_caller_id(caller)
-    for name, value in variables.items():
-        _apply_var(ch, name, value)
-        ch.channelvars[name] = value
-    if app:
-        ch.pending_app = app
-        ch.pending_args = _args(req)
-    else:
-        ch.context = q(req, "context") or "default"
-        ch.exten = extension or "s"
-        ch.priority = q_int(req, "priority", 1)
-    timeout = q_int(req, "timeout", 30)
-    response = ch.to_json()
+    w.calls.check_new_ids(chan_id, other_id)
+    far = w.calls.reach(endpoint)
+    ch = w.calls.originate(
+        endpoint, far, chan_id, other_id, caller=q(req, "callerId"), variables=body_vars(req),
+        app=app, args=_args(req), context=q(req, "context"), extension=extension,
+        priority=q_int(req, "priority", 1), timeout=q_int(req, "timeout", 30))
     # Asterisk answers with the new channel (Down) and dials from another thread.
-    limit = None if timeout < 0 else float(timeout)
-    ch.timers.append(w.later(0.0, lambda: w.calls.dial(ch, limit)))
-    return ok(response)
-
-
-def _apply_var(ch: Channel, name: str, value: str) -> None:
-    # The dialplan functions that change what the channel JSON shows.
-    if name == "CALLERID(name)":
-        ch.caller_name = value
-    elif name == "CALLERID(num)":
-        ch.caller_number = value
-    elif name == "CALLERID(all)":
-        ch.caller_name, ch.caller_number = parse_caller_id(value)
-    elif name == "CHANNEL(language)":
-        ch.language = value
-    elif name == "CHANNEL(accountcode)":
-        ch.accountcode = value
-    ch.vars[name] = value
-
-
-def _read_var(ch: Channel, name: str) -> Optional[str]:
-    builtin = {"CALLERID(name)": ch.caller_name, "CALLERID(num)": ch.caller_number,
-               "CHANNEL(name)": ch.name, "CHANNEL(state)": ch.state,
-               "CHANNEL(language)": ch.language, "CHANNEL(accountcode)": ch.accountcode,
-               "UNIQUEID": ch.id, "CHANNEL": ch.name, "CONTEXT": ch.context,
-               "EXTEN": ch.exten, "PRIORITY": str(ch.priority), "LANGUAGE()": ch.language}
-    if name in ch.vars:
-        return ch.vars[name]
-    return builtin.get(name)
+    return ok(ch.to_json())
 
 
 def originate(w: World, req: SimRequest) -> SimResponse:
@@ -116,37 +65,23 @@ def create(w: World, req: SimRequest) -> SimResponse:
     endpoint = need(req, "endpoint", "Endpoint must be specified")
     app = need(req, "app", "Application must be specified")
     chan_id, other_id = q(req, "channelId"), q(req, "otherChannelId")
-    _check_new_ids(w, chan_id, other_id)
+    w.calls.check_new_ids(chan_id, other_id)
     if "/" not in endpoint:
-        raise AriError(400, "Endpoint parameter is invalid")
-    try:
-        far = w.dialplan.far_end(endpoint)
-    except UnknownEndpoint:
-        raise AriError(400, "Invalid parameters for originating a channel.") from None
-    ch = w.calls.outgoing(endpoint, far, chan_id, other_id)
-    for name, value in body_vars(req).items():
-        _apply_var(ch, name, value)
-        ch.channelvars[name] = value
-    response = ch.to_json()
-    # Asterisk answers first, then its channel thread runs Stasis(): StasisStart in Down.
-    args = _args(req)
-    ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, args)))
-    return ok(response)
+        raise errors.InvalidEndpoint()
+    far = w.calls.reach(endpoint)
+    ch = w.calls.create(endpoint, far, chan_id, other_id, variables=body_vars(req), app=app,
+                        args=_args(req))
+    return ok(ch.to_json())
+
+
+def _stasis(w: World, req: SimRequest) -> Channel:
+    return w.stasis_channel(req.path_params["channelId"])
 
 
 def dial(w: World, req: SimRequest) -> SimResponse:
     # resource_channels.c looks the Stasis control up first, as every channel operation.
     ch = _stasis(w, req)
-    if ch.state != "Down":
-        raise AriError(409, "Channel is not in the 'Down' state")
-    if ch.dialed or ch.far_end is None:
-        raise AriError(409, "Channel cannot be dialed.")
-    caller_id = q(req, "caller")
-    if caller_id and caller_id in w.channels:
-        caller = w.channels[caller_id]
-        ch.connected_name, ch.connected_number = caller.caller_name, caller.caller_number
-    timeout = q_int(req, "timeout", 0)
-    w.calls.dial(ch, float(timeout) if timeout > 0 else None)
+    w.calls.dial_created(ch, q(req, "caller"), q_int(req, "timeout", 0))
     return no_content()
 
 
@@ -166,19 +101,15 @@ def hangup(w: World, req: SimRequest) -> SimResponse:
         try:
             cause = int(code)
         except ValueError:
-            raise AriError(400, "Invalid reason for hangup provided") from None
+            raise errors.InvalidHangupReason() from None
     elif reason:
         if reason not in HANGUP_REASONS:
-            raise AriError(400, "Invalid reason for hangup provided")
+            raise errors.InvalidHangupReason()
         cause = HANGUP_REASONS[reason]
     else:
         cause = 16
     w.calls.hangup(ch, cause, soft=True)
     return no_content()
-
-
-def _stasis(w: World, req: SimRequest) -> Channel:
-    return w.stasis_channel(req.path_params["channelId"])
 
 
 def answer(w: World, req: SimRequest) -> SimResponse:
@@ -187,21 +118,12 @@ def answer(w: World, req: SimRequest) -> SimResponse:
 
 
 def ring(w: World, req: SimRequest) -> SimResponse:
-    ch = _stasis(w, req)
-    if ch.state != "Up":
-        w.calls.set_state(ch, "Ringing")
+    w.calls.ring(_stasis(w, req))
     return no_content()
 
 
 def ring_stop(w: World, req: SimRequest) -> SimResponse:
-    ch = _stasis(w, req)
-    if ch.state == "Ringing" and not ch.dialed:
-        w.calls.set_state(ch, "Ring")
-    return no_content()
-
-
-def progress(w: World, req: SimRequest) -> SimResponse:
-    _stasis(w, req)
+    w.calls.ring_stop(_stasis(w, req))
     return no_content()
 
 
@@ -209,44 +131,36 @@ def send_dtmf(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     dtmf = q(req, "dtmf") or ""
     if not dtmf:
-        raise AriError(400, "DTMF is required")
+        raise errors.DtmfRequired()
     if any(d not in DTMF_DIGITS and d not in ",wW" for d in dtmf):
-        raise AriError(400, "Invalid DTMF")
+        raise errors.InvalidDtmf()
     w.calls.send_dtmf(ch, dtmf, q_int(req, "before", 0), q_int(req, "between", 100),
                       q_int(req, "duration", 100), q_int(req, "after", 0))
     return no_content()
 
 
 def mute(w: World, req: SimRequest) -> SimResponse:
-    ch = _stasis(w, req)
-    ch.muted.add(q(req, "direction") or "both")
-    w.audio_changed(ch)
+    w.calls.mute(_stasis(w, req), q(req, "direction") or "both")
     return no_content()
 
 
 def unmute(w: World, req: SimRequest) -> SimResponse:
-    ch = _stasis(w, req)
-    direction = q(req, "direction") or "both"
-    if direction == "both":
-        ch.muted.clear()
-    else:
-        ch.muted.discard(direction)
-        if "both" in ch.muted:
-            ch.muted.discard("both")
-            ch.muted.add("out" if direction == "in" else "in")
-    w.audio_changed(ch)
+    w.calls.unmute(_stasis(w, req), q(req, "direction") or "both")
     return no_content()
 
 
-def _flag(attr: str, value: bool) -> Handler:
+def _moh(value: bool) -> Handler:
     def handler(w: World, req: SimRequest) -> SimResponse:
-        ch = _stasis(w, req)
-        setattr(ch, attr, value)
-        if attr == "moh" and value:
-            ch.silence = False
-        w.audio_changed(ch)
+        w.calls.set_moh(_stasis(w, req), value)
         return no_content()
     return handler
+
+
+def _accepted(w: World, req: SimRequest) -> SimResponse:
+    """progress, hold, unhold, startSilence, stopSilence: nothing an application observes
+    changes (ChannelHold comes from channel drivers, not from ARI's hold; silence is no sound)."""
+    _stasis(w, req)
+    return no_content()
 
 
 def play(w: World, req: SimRequest) -> SimResponse:
@@ -263,29 +177,20 @@ def play_with_id(w: World, req: SimRequest) -> SimResponse:
 def record(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     if ch.bridge_id is not None:
-        raise AriError(409, "Channel is currently bridged")
+        raise errors.ChannelBridged()
     return start_recording(w, req, "channel:" + ch.id)
 
 
 def get_var(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     name = need(req, "variable", "Variable name is required")
-    value = _read_var(ch, name)
-    if value is None:
-        raise AriError(404, "Provided variable was not found")
-    return ok({"value": value})
-
-
-def _set_var(w: World, ch: Channel, name: str, value: str) -> None:
-    _apply_var(ch, name, value)
-    w.emit("ChannelVarset", {"variable": name, "value": value, "channel": ch.to_json()},
-           channels=[ch])
+    return ok({"value": w.calls.variable(ch, name)})
 
 
 def set_var(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     name = need(req, "variable", "Variable name is required")
-    _set_var(w, ch, name, q(req, "value") or "")
+    w.calls.set_variable(ch, name, q(req, "value") or "")
     return no_content()
 
 
@@ -293,23 +198,17 @@ def get_vars(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     names = q_list(req, "variables")
     if not names:
-        raise AriError(400, "Variables parameter is required")
-    out: Dict[str, str] = {}
-    for name in names:
-        value = _read_var(ch, name)
-        if value is None:
-            raise AriError(404, "Provided variable was not found")
-        out[name] = value
-    return ok({"variables": out})
+        raise errors.VariablesRequired()
+    return ok({"variables": w.calls.variables(ch, names)})
 
 
 def set_vars(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     variables = body_vars(req)
     if not variables:
-        raise AriError(400, "Variables parameter is required")
+        raise errors.VariablesRequired()
     for name, value in variables.items():
-        _set_var(w, ch, name, value)
+        w.calls.set_variable(ch, name, value)
     return no_content()
 
 
@@ -332,11 +231,8 @@ def redirect(w: World, req: SimRequest) -> SimResponse:
     endpoint = need(req, "endpoint", "Endpoint parameter not provided")
     tech, _, resource = endpoint.partition("/")
     if not resource:
-        raise AriError(400, "Endpoint parameter not provided")
-    if tech.lower() != ch.technology.lower():
-        raise AriError(422, f"Endpoint technology '{tech}' does not match channel technology '{ch.technology}'")
-    # The driver sends a 302 and the channel leaves: as a far-end hangup.
-    w.calls.hangup(ch, 16, soft=False)
+        raise errors.EndpointNotProvided()
+    w.calls.redirect(ch, tech)
     return no_content()
 
 
@@ -344,19 +240,11 @@ def _snoop(w: World, req: SimRequest, snoop_id: Optional[str]) -> SimResponse:
     target = w.channel(req.path_params["channelId"])
     spy, whisper = q(req, "spy") or "none", q(req, "whisper") or "none"
     if spy == "none" and whisper == "none":
-        raise AriError(400, "Spy or whisper must be specified")
-    _check_new_ids(w, snoop_id)
+        raise errors.SpyOrWhisperRequired()
+    w.calls.check_new_ids(snoop_id)
     app = need(req, "app", "Application name is required")
-    snoop = w.calls.new_channel(f"Snoop/{target.id}-{w.name_suffix()}", snoop_id)
-    snoop.snoop_of = target.id
-    snoop.state = "Up"
-    snoop.answered_at = w.now()
-    target.snoops.add(snoop.id)
-    w.emit("ChannelCreated", {"channel": snoop.to_json()}, channels=[snoop])
-    response = snoop.to_json()
-    args = _args(req)
-    snoop.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(snoop, app, args)))
-    return ok(response)
+    snoop = w.media_channels.snoop(target, snoop_id, app, _args(req))
+    return ok(snoop.to_json())
 
 
 def snoop_channel(w: World, req: SimRequest) -> SimResponse:
@@ -374,37 +262,20 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     encapsulation = q(req, "encapsulation") or "rtp"
     transport = q(req, "transport") or "udp"
     if transport != "websocket" and not host:
-        raise AriError(400, "external_host is required for this transport")
+        raise errors.ExternalHostRequired()
     if fmt not in MEDIA_CODECS:
-        raise AriError(400, f"format '{fmt}' is unknown")
+        raise errors.UnknownCodec(fmt)
     chan_id = q(req, "channelId")
-    _check_new_ids(w, chan_id)
-    if transport == "websocket":
-        name = "WebSocket/{}/{}".format(host or "media", w.name_suffix())
-    elif encapsulation == "audiosocket":
-        name = f"AudioSocket/{host}-{w.name_suffix()}"
-    else:
-        name = f"UnicastRTP/{host}-{w.name_suffix()}"
-    ch = w.calls.new_channel(name, chan_id)
-    ch.state = "Up"
-    ch.answered_at = w.now()
-    port = 10000 + (len(w.channels) * 2) % 10000
-    if encapsulation == "rtp":
-        ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
-        ch.channelvars["UNICASTRTP_LOCAL_PORT"] = str(port)
-        ch.vars.update(ch.channelvars)
-    for name_, value in body_vars(req).items():
-        _apply_var(ch, name_, value)
-    w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
-    response = ch.to_json()
-    ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, [])))
-    return ok(response)
+    w.calls.check_new_ids(chan_id)
+    ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id,
+                                         body_vars(req))
+    return ok(ch.to_json())
 
 
 def rtp_statistics(w: World, req: SimRequest) -> SimResponse:
     ch = w.channel(req.path_params["channelId"])
     if ch.technology not in ("PJSIP", "UnicastRTP", "SIP"):
-        raise AriError(404, "Channel cannot be found.")
+        raise errors.RtpChannelNotFound()
     elapsed = w.now() - ch.answered_at if ch.answered_at is not None else 0.0
     packets = int(elapsed * 50)  # 20 ms packetisation
     return ok({"txcount": packets, "rxcount": packets, "txjitter": 0.0, "rxjitter": 0.0,
@@ -430,16 +301,16 @@ HANDLERS: Dict[Tuple[str, str], Handler] = {
     ("channels", "answer"): answer,
     ("channels", "ring"): ring,
     ("channels", "ringStop"): ring_stop,
-    ("channels", "progress"): progress,
+    ("channels", "progress"): _accepted,
     ("channels", "sendDTMF"): send_dtmf,
     ("channels", "mute"): mute,
     ("channels", "unmute"): unmute,
-    ("channels", "hold"): _flag("held", True),
-    ("channels", "unhold"): _flag("held", False),
-    ("channels", "startMoh"): _flag("moh", True),
-    ("channels", "stopMoh"): _flag("moh", False),
-    ("channels", "startSilence"): _flag("silence", True),
-    ("channels", "stopSilence"): _flag("silence", False),
+    ("channels", "hold"): _accepted,
+    ("channels", "unhold"): _accepted,
+    ("channels", "startMoh"): _moh(True),
+    ("channels", "stopMoh"): _moh(False),
+    ("channels", "startSilence"): _accepted,
+    ("channels", "stopSilence"): _accepted,
     ("channels", "play"): play,
     ("channels", "playWithId"): play_with_id,
     ("channels", "record"): record,

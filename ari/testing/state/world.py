@@ -1,34 +1,29 @@
 """The simulator's registries, ids, simulated clock access and event routing.
 
 Its one job is what every engine and handler shares: the tables of resources, the id and
-name counters, lookups that fail the way Asterisk does (404 / 409 with its wording), who can
-hear sound where, and ``emit``, which routes an event to the applications that would get
-it on Asterisk 22.  It must not implement any operation itself.
+name counters, lookups that fail the way Asterisk does (the named errors of ``errors.py``),
+who can hear sound where, and ``emit``, which routes an event to the applications that would
+get it on Asterisk 22.  It builds the engines (``calls``, ``bridging``, ``media_channels``,
+``playback``, ``recording``, ``system``), which hold every operation; it must not implement
+any operation itself.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
+from .. import errors
 from ..backend import EventSink, Scheduler, TimerHandle
 from ..dialplan import Dialplan
 from ..media import Sound, default_catalogue
+from .bridging import BridgeEngine
+from .calls import CallEngine
+from .media_channels import MediaChannelEngine
 from .objects import App, Bridge, Channel, LiveRecording, Playback, StoredRecording
-
-if TYPE_CHECKING:
-    from .calls import CallEngine
-    from .playback import PlaybackEngine
-    from .recording import RecordingEngine
-
-
-class AriError(Exception):
-    """Ends a request with Asterisk's status and ``{"message": ...}`` body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status} {message}")
-        self.status = status
-        self.message = message
+from .playback import PlaybackEngine
+from .recording import RecordingEngine
+from .system import SystemEngine
 
 
 class World:
@@ -55,12 +50,23 @@ class World:
         self.event_listeners: List[Callable[[str, Dict[str, Any]], None]] = []
         self._ids = itertools.count(1)
         self._names = itertools.count(1)
-        self.calls: CallEngine
-        self.playback: PlaybackEngine
-        self.recording: RecordingEngine
-        self.system: Any = None  # rest_system.SystemTables, set by AsteriskState
+        # The engines: every state change and every event is made by one of them.
+        self.calls = CallEngine(self)
+        self.bridging = BridgeEngine(self)
+        self.media_channels = MediaChannelEngine(self)
+        self.playback = PlaybackEngine(self)
+        self.recording = RecordingEngine(self)
+        self.system = SystemEngine(self)
+        #: takes channels entering per-call outbound apps (testing/outbound.py): takes(app), enter(ch, app, args)
+        self.stasis_gate: Any = None
 
     # -- clock ------------------------------------------------------------------------------
+
+    def bind(self, scheduler: Scheduler, sink: EventSink) -> None:
+        """Start the clock and the event delivery; Asterisk's startup time is now."""
+        self.scheduler = scheduler
+        self.sink = sink
+        self.system.startup = scheduler.timestamp()
 
     def bound(self) -> Scheduler:
         if self.scheduler is None:
@@ -90,26 +96,56 @@ class World:
     def channel(self, chan_id: str) -> Channel:
         ch = self.channels.get(chan_id)
         if ch is None:
-            raise AriError(404, "Channel not found")
+            raise errors.ChannelNotFound()
         return ch
 
     def stasis_channel(self, chan_id: str) -> Channel:
         ch = self.channel(chan_id)
         if ch.app is None:
-            raise AriError(409, "Channel not in Stasis application")
+            raise errors.ChannelNotInStasis()
         return ch
 
     def bridge(self, bridge_id: str) -> Bridge:
         br = self.bridges.get(bridge_id)
         if br is None:
-            raise AriError(404, "Bridge not found")
+            raise errors.BridgeNotFound()
         return br
 
     def app(self, name: str) -> App:
         app = self.apps.get(name)
         if app is None or not app.connected:
-            raise AriError(404, "Application not found")
+            raise errors.ApplicationNotFound()
         return app
+
+    def find_playback(self, playback_id: str) -> Playback:
+        pb = self.playbacks.get(playback_id)
+        if pb is None:
+            raise errors.PlaybackNotFound()
+        return pb
+
+    def live_recording(self, name: str) -> LiveRecording:
+        rec = self.live_recordings.get(name)
+        if rec is None:
+            raise errors.RecordingNotFound()
+        return rec
+
+    def stored_recording(self, name: str) -> StoredRecording:
+        stored = self.stored.get(name)
+        if stored is None:
+            raise errors.RecordingNotFound()
+        return stored
+
+    def sound(self, sound_id: str) -> Sound:
+        sound = self.sounds.get(sound_id)
+        if sound is None:
+            raise errors.SoundNotFound()
+        return sound
+
+    def endpoint(self, key: str) -> str:
+        """``key`` ("PJSIP/1000") when the endpoint exists."""
+        if key not in self.endpoints:
+            raise errors.EndpointNotFound()
+        return key
 
     def registered(self, name: str) -> bool:
         app = self.apps.get(name)

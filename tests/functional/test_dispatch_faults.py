@@ -1,0 +1,230 @@
+"""Handlers and events that misbehave, through a real socket: dispatch goes on, stop() means stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import pytest
+
+import ari
+from ari.testing import MockServer
+
+
+def channel(mock, channel_id):
+    return dict(mock.minimal("Channel"), id=channel_id)
+
+
+def stasis_start(mock, channel_id, **fields):
+    return {"type": "StasisStart", "application": "hello", "args": [], "channel": channel(mock, channel_id), **fields}
+
+
+class Recorder:
+    """Collects calls; ``wait(n)`` waits (bounded) for n of them."""
+
+    def __init__(self):
+        self.calls = []
+        self._cond = threading.Condition()
+
+    def __call__(self, *args):
+        with self._cond:
+            self.calls.append(args)
+            self._cond.notify_all()
+
+    def wait(self, count=1, timeout=5.0):
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
+        return self.calls
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.01)
+    return True
+
+
+@pytest.fixture
+def mock():
+    with MockServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_system_exit_and_keyboard_interrupt_in_handlers_never_end_dispatch(mock, mode):
+    errors, seen = Recorder(), Recorder()
+    with ari.connect(
+        mock.url, mock.username, mock.password, dispatch=mode, dispatch_workers=2, on_handler_error=errors
+    ) as client:
+
+        def handler(event, ch):
+            seen(ch.id)
+            if ch.id == "exit":
+                raise SystemExit(3)
+            if ch.id == "interrupt":
+                raise KeyboardInterrupt
+
+        client.on("StasisStart", handler)
+        runner = threading.Thread(target=client.run, args=("hello",), name="test-runner")
+        runner.start()
+        try:
+            assert mock.wait_for_app("hello", 2)
+            for cid in ("exit", "interrupt", "after-1", "after-2", "after-3"):
+                mock.send_event(stasis_start(mock, cid))  # concurrent: one per resource, so all may die
+            assert sorted(c for (c,) in seen.wait(5)) == ["after-1", "after-2", "after-3", "exit", "interrupt"]
+            kinds = {type(error) for error, _ in errors.wait(2)}
+            assert kinds == {SystemExit, KeyboardInterrupt}
+        finally:
+            client.stop()
+            runner.join(3)
+        assert not runner.is_alive()  # run() returns on stop()
+
+
+def test_odd_events_in_concurrent_dispatch_are_skipped_and_logged(mock, caplog):
+    with ari.connect(mock.url, mock.username, mock.password, dispatch="concurrent", dispatch_workers=2) as client:
+        seen, reconnecting = Recorder(), Recorder()
+        client.on("StasisStart", lambda e, ch: seen(ch.id))
+        client.on("WebSocketReconnecting", reconnecting)
+        client.start("hello")
+        assert mock.wait_for_app("hello", 2)
+        odd = [
+            {"type": ["StasisStart"], "channel": {"id": "x"}},
+            {"type": "StasisStart", "channel": {"id": {"not": "hashable"}}},
+            {"type": "StasisStart", "channel": {"id": ["x"]}},
+            {"type": "StasisStart", "channel": "not an object"},
+            {"type": 7},
+        ]
+        for event in odd:
+            mock.send_raw("hello", json.dumps(event))
+        mock.send_event(stasis_start(mock, "good"))
+        assert seen.wait(1) == [("good",)]
+        assert reconnecting.calls == []  # the reader never took an odd event for a lost socket
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == len(odd), skipped
+
+
+def test_a_raising_handler_is_reported_on_stderr_when_nothing_else_listens(mock, monkeypatch, capfd):
+    # pytest's own log capture sits on the root logger: cut the ari logger off it, as in a
+    # program that configured no logging (the package has only its NullHandler).
+    monkeypatch.setattr(logging.getLogger("ari"), "propagate", False)
+    with ari.connect(mock.url, mock.username, mock.password) as client:
+        seen = Recorder()
+
+        def typo(event, ch):
+            return ch.idd  # the typo that would otherwise swallow every event silently
+
+        client.on("StasisStart", typo)
+        client.on("StasisStart", lambda e, ch: seen(ch.id))
+        client.start("hello")
+        assert mock.wait_for_app("hello", 2)
+        mock.send_event(stasis_start(mock, "c1"))
+        assert seen.wait(1) == [("c1",)]
+        client.stop()
+    err = capfd.readouterr().err
+    assert "Exception in handler" in err and "StasisStart" in err and "Traceback" in err
+    assert "AttributeError" in err and "idd" in err and "ari-dispatch" in err
+
+
+def test_a_raising_handler_goes_to_the_ari_logger_when_the_application_configured_one(mock, monkeypatch, capfd):
+    logger = logging.getLogger("ari")
+    monkeypatch.setattr(logger, "propagate", False)
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        with ari.connect(mock.url, mock.username, mock.password) as client:
+            seen = Recorder()
+            client.on("StasisStart", lambda e, ch: 1 / 0)
+            client.on("StasisStart", lambda e, ch: seen(ch.id))
+            client.start("hello")
+            assert mock.wait_for_app("hello", 2)
+            mock.send_event(stasis_start(mock, "c1"))
+            assert seen.wait(1)
+            client.stop()
+    finally:
+        logger.removeHandler(handler)
+    assert "ZeroDivisionError" not in capfd.readouterr().err
+    raised = [r for r in records if r.exc_info and isinstance(r.exc_info[1], ZeroDivisionError)]
+    assert len(raised) == 1 and "StasisStart" in raised[0].getMessage()
+
+
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_no_handler_starts_after_stop_returns(mock, mode, caplog):
+    gate, started, calls = threading.Event(), threading.Event(), []
+    with ari.connect(mock.url, mock.username, mock.password, dispatch=mode, dispatch_workers=1) as client:
+
+        def handler(event, ch):
+            calls.append(ch.id)
+            started.set()
+            gate.wait(5)
+
+        client.on("StasisStart", handler)
+        client.start("hello")
+        assert mock.wait_for_app("hello", 2)
+        for n in range(50):
+            mock.send_event(stasis_start(mock, f"c{n}"))
+        assert started.wait(2)
+        dispatcher = client._dispatcher
+        assert wait_until(lambda: dispatcher.backlog is not None and dispatcher.backlog.count >= 50, 5)
+        client.stop()
+        gate.set()  # the handler that was running finishes; nothing else may start
+        assert client._dispatcher.dropped == 49
+        threading.Event().wait(0.2)
+        assert calls == ["c0"]
+    assert any("dropped 49 events" in r.getMessage() for r in caplog.records)
+
+
+def test_listeners_of_resources_that_ended_while_the_socket_was_down_are_released(mock):
+    with ari.connect(mock.url, mock.username, mock.password, reconnect_initial=0.05, reconnect_max=0.1) as client:
+        dtmf, connected = Recorder(), Recorder()
+
+        def on_start(event, ch):
+            ch.on("ChannelDtmfReceived", dtmf)
+
+        client.on("StasisStart", on_start)
+        client.on("WebSocketConnected", connected)
+        client.start("hello")
+        assert mock.wait_for_app("hello", 2)
+        for cid in ("gone", "alive"):
+            mock.send_event(stasis_start(mock, cid))
+            mock.send_event(
+                {"type": "ChannelDtmfReceived", "digit": "1", "duration_ms": 90, "channel": channel(mock, cid)}
+            )
+        dtmf.wait(2)
+        unseen = client.Channel("factory-not-yet-created")
+        unseen.on("StasisStart", dtmf)  # no event has named it: a reconnect must leave it
+        registry = client.meta.events
+        assert registry.keyed_count() == 3
+        mock.stub("channels", "list", body=[channel(mock, "alive")])
+        assert mock.drop_websockets() == 1
+        assert connected.wait(2)[1][0].reconnected is True
+        assert wait_until(lambda: registry.keyed_count() == 2, 3)
+        assert set(registry.keys()) == {("Channel", "alive"), ("Channel", "factory-not-yet-created")}
+        assert len(mock.requests_for("channels", "list")) == 1  # one call, not one per resource
+
+
+def test_client_lifecycle_states(mock):
+    client = ari.connect(mock.url, mock.username, mock.password)
+    assert client.state is ari.ClientState.IDLE
+    client.start("hello")
+    assert client.state is ari.ClientState.RUNNING
+    with pytest.raises(RuntimeError, match="already started"):
+        client.start("hello")
+    client.stop()
+    assert client.state is ari.ClientState.IDLE
+    client.start("hello")  # again, after a stop
+    assert client.state is ari.ClientState.RUNNING
+    client.close()
+    assert client.state is ari.ClientState.CLOSED
+    with pytest.raises(RuntimeError, match="closed"):
+        client.start("hello")
+    client.close()  # idempotent
