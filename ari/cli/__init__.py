@@ -7,8 +7,8 @@ module that owns it (``ari.spec``, ``ari.stubs``, ``ari.testing``, ``ari.demo``)
 only the public client API, and it is never imported by the library.
 
 Exit statuses: 0 done; 1 the server answered an error (404, 409...); 2 a usage error (an
-unknown resource, operation, option or parameter value); 3 the server could not be reached
-or refused the credentials; 130 interrupted.
+unknown resource, operation, option or parameter value, a saved description that cannot be
+read); 3 the server could not be reached or refused the credentials; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ calling an operation:
 server and credentials: --url, --user, --password, else ARI_URL, ARI_USERNAME, ARI_PASSWORD
 (URL default http://localhost:8088).
 
-exit status: 0 done, 1 the server answered an error, 2 usage error,
+exit status: 0 done, 1 the server answered an error, 2 usage error (or an unreadable --spec folder),
 3 server unreachable or credentials refused, 130 interrupted.
 """
 
@@ -89,7 +89,8 @@ def connect(args: argparse.Namespace) -> Any:
     except ari.ConnectionError as e:
         raise CommandError(f"cannot reach ARI at {url}: {e}", UNREACHABLE) from e
     except ari.SpecError as e:
-        raise CommandError(f"unusable API description: {e}", UNREACHABLE) from e
+        # A saved folder that is wrong is the user's to fix; a server's own description is not.
+        raise CommandError(f"unusable API description: {e}", USAGE if options.get("spec") else UNREACHABLE) from e
     except ari.HTTPError as e:
         raise CommandError(f"{url} answered {e.status_code} while describing its API: {e}", UNREACHABLE) from e
 

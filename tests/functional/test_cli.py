@@ -215,6 +215,10 @@ def test_spec_save_then_call_from_the_saved_description(ari_sim: Simulator, tmp_
     ).is_file()
     offline = ari_cli("--spec", str(tmp_path / "spec"), "asterisk", "ping", sim=ari_sim)
     assert offline.returncode == 0 and "pong" in offline.stdout
+    missing = ari_cli("--spec", str(tmp_path / "nowhere"), "channels", "list", sim=ari_sim)
+    assert (
+        missing.returncode == 2 and "unusable API description" in missing.stderr and "file not found" in missing.stderr
+    )
     failed = ari_cli("spec", "save", str(tmp_path / "other"), ARI_URL="http://127.0.0.1:1")
     assert failed.returncode == 3 and "cannot connect" in failed.stderr
 
