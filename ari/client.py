@@ -25,17 +25,17 @@ from .resources import Collection, Meta, build_classes, new_instance
 from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
 from .subscriptions import Subscriptions
+from .threads import call_guarded
 from .transports import Router, check_transport
 
 if TYPE_CHECKING:  # the stream (and the WebSocket libraries) load on the first start()
     from .dispatch import Dispatcher
-    from .listeners import Key
+    from .listeners import Handler, Key
     from .stream import Apps, EventStream
 
 log = logging.getLogger(__name__)
 
 ConnectCallback = Callable[[Optional[BaseException], Optional["Client"]], None]
-Handler = Callable[..., Any]
 ErrorHook = Callable[[BaseException, Any], Any]
 
 
@@ -480,21 +480,14 @@ def _in_background(fn: Callable[[], Client], callback: Optional[ConnectCallback]
         except BaseException as exc:  # delivered, never lost: the future holds it
             future.set_exception(exc)
             if callback is not None:
-                _safe_callback(callback, exc, None)
+                call_guarded(log, "connect callback", callback, exc, None)
             return
         future.set_result(client)
         if callback is not None:
-            _safe_callback(callback, None, client)
+            call_guarded(log, "connect callback", callback, None, client)
 
     threading.Thread(target=run, name="ari-connect", daemon=True).start()
     return future
-
-
-def _safe_callback(callback: ConnectCallback, error: Optional[BaseException], client: Optional[Client]) -> None:
-    try:
-        callback(error, client)
-    except Exception:
-        log.exception("connect callback %r raised", callback)
 
 
 __all__ = ["Client", "ClientState", "backoff_from", "connect", "connect_async"]

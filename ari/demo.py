@@ -118,7 +118,8 @@ def run(speed: float = 10.0, digits: str = "12*#", out: TextIO = sys.stdout, exa
         with progress:
             seen.append(event.type)
             channel = event.get("channel")
-            if event.type == "ChannelDestroyed" and channel is not None and channel["id"] == call.get("id"):
+            # The call entered through the dialplan: StasisEnd is the last the app hears of it.
+            if event.type == "StasisEnd" and channel is not None and channel["id"] == call.get("id"):
                 seen.append("hung up")
             progress.notify_all()
 

@@ -43,6 +43,7 @@ from .model import API, build_api
 from .resources import Collection, Meta, build_classes
 from .socket_rest import SocketRequests
 from .spec import fetch_description, read_description
+from .threads import call_guarded, join_by
 from .transports import NotSent, PreparedRequest, Reply, Router
 
 if TYPE_CHECKING:  # the WebSocket server loads on the first start()
@@ -300,10 +301,8 @@ class OutboundClient(Client):
     def _handler_failed(self, exc: BaseException) -> None:
         hook = self._on_error
         if hook is not None:
-            try:
-                hook(exc, client_event("OutboundConnected", application=self.application))
-            except Exception:
-                log.exception("on_handler_error hook %r raised", hook)
+            event = client_event("OutboundConnected", application=self.application)
+            call_guarded(log, "on_handler_error hook", hook, exc, event)
 
 
 def _drain(dispatcher: Any, timeout: float) -> None:
@@ -579,13 +578,16 @@ class Server:
                 slot.client.close()
             elif slot.link is not None:
                 slot.link.ws.close(1001)
+        ending: List[threading.Thread] = []
         if server is not None:
             # shutdown() waits for every connection's thread: bound it.
             closer = threading.Thread(target=server.shutdown, name="ari-outbound-stop", daemon=True)
             closer.start()
-            closer.join(timeout)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            ending.append(closer)
+        if thread is not None:
+            ending.append(thread)
+        for late in join_by(ending, time.monotonic() + timeout):
+            log.warning("%s did not stop within %.1fs", late.name, timeout)
         if self._http is not None:
             self._http.close()
 

@@ -147,6 +147,11 @@ class SocketRequests:
     def attached(self) -> bool:
         return self._send is not None
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered (the router's measure of the socket's queue)."""
+        return len(self._pending)
+
     def on_reader_thread(self) -> bool:
         """True on the thread reading the socket: it cannot wait for an answer it must read."""
         return self._reader == threading.get_ident()

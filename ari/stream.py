@@ -49,9 +49,10 @@ from websockets.protocol import Side, State
 from .backoff import Backoff
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import Event, client_event
-from .http import Transport, Verify
+from .http import HTTPTransport, Verify
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
+from .threads import join_by
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,8 @@ class Link:
     def read(self) -> List[Tuple[int, bytes]]:
         """The next messages, as (opcode, payload): all that one socket read completed.
 
-        Pings are answered here.  Raises when the connection is closed, broken or speaks
-        anything but the WebSocket protocol.
+        Pings are answered here.  Raises ``ari.ConnectionError`` when the connection is
+        closed, broken or speaks anything but the WebSocket protocol.
         """
         while True:
             if self._failed is not None:
@@ -220,7 +221,9 @@ class Link:
             except TimeoutError as exc:
                 if exc.errno is None:  # the socket's own timeout: idle, not dead (pings tell)
                     continue
-                raise
+                raise ConnectionError(f"the event socket broke ({exc})") from exc
+            except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
+                raise ConnectionError(f"the event socket broke ({exc})") from exc
             if not chunk:
                 raise ConnectionError("the event socket was closed")
             self.received_at = time.monotonic()
@@ -387,7 +390,7 @@ class EventStream:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: HTTPTransport,
         sink: Sink,
         apps: Apps,
         *,
@@ -507,12 +510,8 @@ class EventStream:
         link = self._link
         if link is not None:
             link.abort()
-        current = threading.current_thread()
-        for thread in self._threads:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic() - 0.5))
-                if thread.is_alive():
-                    log.warning("%s did not stop in time", thread.name)
+        for thread in join_by(self._threads, deadline - 0.5):
+            log.warning("%s did not stop in time", thread.name)
         self.finished.set()
 
     # -- the reader --------------------------------------------------------------------

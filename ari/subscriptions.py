@@ -32,8 +32,8 @@ class Subscriptions:
 
     def observe(self, meta: Meta) -> None:
         """Note every successful subscribe and unsubscribe made through the client."""
-        meta.observers["applications.subscribe"] = functools.partial(self._note, True)
-        meta.observers["applications.unsubscribe"] = functools.partial(self._note, False)
+        meta.observers.add("applications.subscribe", functools.partial(self._note, True))
+        meta.observers.add("applications.unsubscribe", functools.partial(self._note, False))
 
     def _note(self, subscribed: bool, values: Mapping[str, Any]) -> None:
         app = values.get("applicationName")

@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the benchmarks, print the table, exit 1 on a miss.
 
 ``python -m bench soak [--minutes N]`` runs the soak under faults instead (bench/soak.py).
+``python -m bench e2e --url URL ...`` runs the end-to-end calls against a real Asterisk (bench/e2e.py).
 
 Its one job is running the measurement modules in order and printing their rows; a module
 that fails to run is reported and counts as a miss.
@@ -27,6 +28,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .soak import main as soak
 
         return soak(argv[1:])
+    if argv[:1] == ["e2e"]:  # against a real Asterisk only: never part of the default run
+        from .e2e import main as e2e
+
+        return e2e(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 40 s in all)")
     parser.add_argument("--only", action="append", choices=MODULES, help="run only this figure (repeatable)")

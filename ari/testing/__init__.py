@@ -14,25 +14,26 @@ The servers need ``aiohttp`` (the ``ari[testing]`` extra); they are imported on 
 that importing ``ari.testing`` (the pytest plugin does) never requires it.
 """
 
-from __future__ import annotations
+# Imported under private names: the package's public names are exactly ``__all__``
+# (tests/unit/test_exports.py), not ``importlib``, ``Any`` or ``TYPE_CHECKING``.
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .mock import MockServer
     from .server import LoopbackServer
+    from .simulator import Simulator
 
 __all__ = ["LoopbackServer", "MockServer", "Simulator"]
 
 _LAZY = {"LoopbackServer": ".server", "MockServer": ".mock", "Simulator": ".simulator"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     # Lazy only so that aiohttp stays optional; each name maps to exactly one module.
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(_importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

@@ -58,7 +58,7 @@ class AsteriskState:
         try:
             return handler(self.world, request)
         except SimError as e:
-            return SimResponse(e.status, {"message": e.message})
+            return SimResponse(e.status, {e.key: e.message})
 
     def app_connected(self, app: str, subscribe_all: bool) -> None:
         self.world.system.app_connected(app, subscribe_all)

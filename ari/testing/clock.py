@@ -14,6 +14,8 @@ import logging
 import time
 from typing import Callable
 
+from ..threads import call_guarded
+
 log = logging.getLogger(__name__)
 
 
@@ -47,10 +49,7 @@ class LoopScheduler:
 
     @staticmethod
     def _guard(fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except Exception:
-            log.exception("scheduled callback %r failed", fn)
+        call_guarded(log, "scheduled callback", fn)
 
     def now(self) -> float:
         return (self._loop.time() - self._t0) * self.speed

@@ -59,7 +59,9 @@ class FarEnd:
     ``sound``: it sends audio (music on hold, a talker): a recording of the leg holds sound;
     ``echo``: it sends back audio and DTMF it receives;
     ``dtmf``: digits it sends after answering (``dtmf_gap`` apart), e.g. an IVR tester;
-    ``hangup_after``: seconds after answering at which it hangs up with ``cause``.
+    ``hangup_after``: seconds after answering at which it hangs up with ``cause``;
+    ``steps``: for a ``Local/<exten>@<context>`` far end, the dialplan applications its ;2
+    half runs, as ``(app, data)`` by priority (ChannelDialplan events name them).
     """
 
     ring: Optional[float] = 1.0
@@ -70,14 +72,25 @@ class FarEnd:
     dtmf: str = ""
     dtmf_gap: float = 0.25
     hangup_after: Optional[float] = None
+    steps: Tuple[Tuple[str, str], ...] = ()
 
 
-ECHO = FarEnd(ring=0.0, echo=True)
-WAIT = FarEnd(ring=0.0)
-MOH = FarEnd(ring=0.0, sound=True)
-BUSY = FarEnd(ring=0.0, answer=False, cause=17)
-NOANSWER = FarEnd(ring=None, answer=False, cause=19)
+# The far ends of the project's test Asterisk (its extensions.conf, context "default").
+ECHO = FarEnd(ring=0.0, echo=True, steps=(("Answer", ""), ("Echo", "")))
+WAIT = FarEnd(ring=0.0, steps=(("Answer", ""), ("Wait", "3600")))
+HELLO = FarEnd(ring=0.0, steps=(("Answer", ""), ("Playback", "hello-world"), ("Wait", "3600")))
+DTMF = FarEnd(ring=0.0, dtmf="123#", dtmf_gap=0.35,
+              steps=(("Answer", ""), ("Wait", "1"), ("SendDTMF", "123#"), ("Wait", "3600")))
+MOH = FarEnd(ring=0.0, sound=True, steps=(("Answer", ""), ("MusicOnHold", "default")))
+BUSY = FarEnd(ring=0.0, answer=False, cause=17, steps=(("Busy", "10"),))
+NOANSWER = FarEnd(ring=None, answer=False, cause=19, steps=(("Wait", "3600"),))
 PHONE = FarEnd(ring=1.0)
+#: A ``Local/<exten>`` with no such extension: chan_local accepts it, the call then fails.
+NO_EXTENSION = FarEnd(ring=0.0, answer=False, cause=0)
+
+#: The dialplan steps of an extension that hands the call to an application:
+#: ``app-<name>`` (NoOp, then Stasis(<name>)) and ``1000`` (Stasis(test-app)).
+STASIS_PRIORITY = 2
 
 FarEndSpec = Union[FarEnd, str]
 
@@ -95,6 +108,7 @@ class Dialplan:
         self.local: Dict[Tuple[str, str], FarEnd] = {
             ("echo", "default"): ECHO, ("wait", "default"): WAIT, ("moh", "default"): MOH,
             ("busy", "default"): BUSY, ("noanswer", "default"): NOANSWER,
+            ("hello", "default"): HELLO, ("dtmf", "default"): DTMF,
         }
         self.user: List[Tuple[str, FarEnd]] = []
 
@@ -102,11 +116,11 @@ class Dialplan:
         """Register ``behaviour`` for endpoints matching ``pattern`` (exact or fnmatch glob).
 
         ``behaviour`` is a ``FarEnd`` or the name of a built-in one ("echo", "wait", "moh",
-        "busy", "noanswer", "phone").
+        "busy", "noanswer", "hello", "dtmf", "phone").
         """
         if isinstance(behaviour, str):
             named = {"echo": ECHO, "wait": WAIT, "moh": MOH, "busy": BUSY,
-                     "noanswer": NOANSWER, "phone": PHONE}
+                     "noanswer": NOANSWER, "hello": HELLO, "dtmf": DTMF, "phone": PHONE}
             if behaviour not in named:
                 raise ValueError(f"unknown far end behaviour {behaviour!r}")
             behaviour = named[behaviour]
@@ -124,9 +138,21 @@ class Dialplan:
             found = self.local.get((exten, (context or "default").split("/", 1)[0]))
             if found is None:
                 # chan_local accepts the request; the call then fails for want of the
-                # extension, like any failed dial.
-                return FarEnd(ring=0.0, answer=False, cause=1)
+                # extension (both halves destroyed, cause 0, no Dial event).
+                return NO_EXTENSION
             return found
         if tech == "PJSIP" and resource in self.pjsip_endpoints:
             return PHONE
         raise UnknownEndpoint(endpoint)
+
+    def stasis_app(self, context: str, exten: str) -> Optional[str]:
+        """The application an extension hands its call to (``app-<name>``, ``1000``), if any."""
+        if context != "default":
+            return None
+        if exten.startswith("app-") and len(exten) > 4:
+            return exten[4:]
+        return "test-app" if exten == "1000" else None
+
+    def extension(self, context: str, exten: str) -> Optional[FarEnd]:
+        """The behaviour of a far-end extension (``echo``, ``wait``...) run by a channel itself."""
+        return self.local.get((exten, context))

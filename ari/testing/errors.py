@@ -50,6 +50,7 @@ class SimError(Exception):
 
     status = 500
     message = "Internal server error"
+    key = "message"  # the answer body's one key
 
     def __init__(self, message: Optional[str] = None) -> None:
         if message is not None:
@@ -94,7 +95,7 @@ class VariablesRequired(InvalidRequest):
 
 
 class InvalidEndpoint(InvalidRequest):
-    message = "Endpoint parameter is invalid"
+    message = "Invalid endpoint specified"
 
 
 class EndpointNotProvided(InvalidRequest):
@@ -128,21 +129,59 @@ class InvalidDtmf(InvalidRequest):
 
 
 class SpyOrWhisperRequired(InvalidRequest):
-    message = "Spy or whisper must be specified"
+    message = "Direction must be specified for at least spy or whisper"
 
 
 class ExternalHostRequired(InvalidRequest):
-    message = "external_host is required for this transport"
+    message = "external_host is required for all but websocket server connections"
 
 
-class UnknownCodec(InvalidRequest):
+class InvalidTransferStates(InvalidRequest):
+    message = "Invalid states value"
+
+
+class ReasonAndCode(InvalidRequest):
+    message = "The reason and reason_code can't both be specified"
+
+
+class AudioSocketNeedsTcp(InvalidRequest):
+    message = "transport must be 'tcp' for audiosocket encapsulation"
+
+
+class AllocationFailed(SimError):
+    """Originate to a technology no channel driver has: Asterisk answers with an "error" key."""
+
+    status = 500
+    message = "Allocation failed"
+    key = "error"
+
+
+class FunctionNotReadable(SimError):
+    """getChannelVar of a dialplan function Asterisk does not have."""
+
+    status = 500
+    message = "Unable to read provided function"
+
+
+class UnknownCodec(SimError):
+    """externalMedia's format names no codec: Asterisk fails inside and says only that."""
+
+    status = 500
+    message = "An internal error prevented this request from being handled"
+
     def __init__(self, codec: str) -> None:
-        super().__init__(f"format '{codec}' is unknown")
+        super().__init__()
+        self.codec = codec
 
 
-class InvalidBridgeType(InvalidRequest):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"Invalid bridge type '{kind}'")
+class BridgeNotCreated(SimError):
+    """A bridge type Asterisk cannot build (unknown, or dtmf_events / proxy_media /
+    video_single without mixing or holding): a 500 worded as a duplicate id."""
+
+    status = 500
+
+    def __init__(self, bridge_id: str) -> None:
+        super().__init__(f"Unable to create bridge. Possible duplicate bridge id '{bridge_id}'")
 
 
 class MemberNotFound(InvalidRequest):
@@ -167,7 +206,8 @@ class InvalidPlaybackOperation(InvalidRequest):
 
 class InvalidEventSource(InvalidRequest):
     def __init__(self, source: str) -> None:
-        super().__init__(f"Invalid event source URI scheme: {source}")
+        super().__init__("Invalid event source URI scheme")
+        self.source = source
 
 
 class InvalidEventFilter(InvalidRequest):
@@ -183,6 +223,10 @@ class InvalidMessageParameters(InvalidRequest):
 
 
 # -- 404 --------------------------------------------------------------------------------------
+
+
+class LabelNotFound(NoSuchResource):
+    message = "Requested label can not be found"
 
 
 class ChannelNotFound(NoSuchResource):
@@ -205,6 +249,10 @@ class ApplicationNotFound(NoSuchResource):
     message = "Application not found"
 
 
+class NoSoundsMatched(NoSuchResource):
+    message = "No sounds found that matched the query"
+
+
 class SoundNotFound(NoSuchResource):
     message = "Sound not found"
 
@@ -219,7 +267,13 @@ class NoEndpointsForTech(NoSuchResource):
 
 
 class MailboxNotFound(NoSuchResource):
-    message = "Mailbox not found"
+    """Asterisk's get says "is does not exist" (sic); delete drops the "is"."""
+
+    message = "Mailbox is does not exist"
+
+
+class MailboxNotDeleted(NoSuchResource):
+    message = "Mailbox does not exist"
 
 
 class VariableNotFound(NoSuchResource):
@@ -251,19 +305,35 @@ class ConfigTypeNotFound(NoSuchResource):
         super().__init__(f"Unable to retrieve object type '{object_type}' of configuration class '{config_class}'")
 
 
+class ConfigClassNotFound(NoSuchResource):
+    def __init__(self, config_class: str) -> None:
+        super().__init__(f"configClass '{config_class}' not found")
+
+
 class ConfigObjectNotFound(NoSuchResource):
     def __init__(self, object_id: str) -> None:
         super().__init__(f"Object '{object_id}' not found")
 
 
-class RtpChannelNotFound(NoSuchResource):
-    """rtpstatistics of a channel without RTP."""
+class ProvidedChannelNotFound(NoSuchResource):
+    """getChannelVar and snoop word an unknown channel their own way."""
 
-    message = "Channel cannot be found."
+    message = "Provided channel was not found"
+
+
+class RtpInfoNotFound(NoSuchResource):
+    message = "RTP info not found"
+
+
+class UnsupportedChannelType(SimError):
+    """rtp_statistics of a channel with no RTP (Local, Snoop...)."""
+
+    status = 403
+    message = "Unsupported channel type"
 
 
 class ChannelNotInBroadcast(NoSuchResource):
-    message = "Channel not found or not in broadcast state."
+    message = "Channel not found or not in broadcast state"
 
 
 # -- 409 --------------------------------------------------------------------------------------
@@ -306,6 +376,12 @@ class PlaybackNotControllable(StateConflict):
     message = "Playback not in a state to be controlled"
 
 
+class PauseNotPlaying(StateConflict):
+    """pause of a playback still queued behind another."""
+
+    message = "Can only pause while media is playing"
+
+
 class RecordingExists(StateConflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"Recording '{name}' already exists and can not be overwritten")
@@ -320,19 +396,27 @@ class RecordingNotInSession(StateConflict):
 
 
 class ModuleNotLoadable(StateConflict):
-    message = "Module could not be loaded"
+    """A module Asterisk does not have."""
+
+    message = "Module load declined"
+
+
+class ModuleAlreadyLoaded(StateConflict):
+    message = "Module is already loaded"
 
 
 class LogChannelNotCreated(StateConflict):
-    message = "Log channel could not be created"
+    message = "Log channel already exists"
 
 
 class UncontrolledDevice(StateConflict):
     message = "Uncontrolled device specified"
 
 
-class NotSubscribed(StateConflict):
-    message = "Application not subscribed to event source"
+class NotSubscribed(Unprocessable):
+    """unsubscribe of a source the app does not hold, or that does not exist."""
+
+    message = "Event source was not subscribed to"
 
 
 # -- 422 --------------------------------------------------------------------------------------
@@ -354,8 +438,11 @@ class UnknownAnnouncerFormat(Unprocessable):
 
 
 class UnknownRecordingFormat(Unprocessable):
+    message = "specified format is unknown on this system"
+
     def __init__(self, fmt: str) -> None:
-        super().__init__(f"Unknown format: {fmt}")
+        super().__init__()
+        self.format = fmt
 
 
 class EndpointTechnologyMismatch(Unprocessable):
@@ -370,7 +457,7 @@ class EventSourceMissing(Unprocessable):
 class SourceChannelNotFound(Unprocessable):
     """A user event's ``source`` names an unknown channel."""
 
-    message = "Channel not found"
+    message = "Event source was not found"
 
 
 class SourceBridgeNotFound(Unprocessable):

@@ -154,6 +154,11 @@ class MediaError(LookupError):
     """The media item cannot be played (unknown scheme or missing sound)."""
 
 
+class MediaLost(MediaError):
+    """Media Asterisk starts and then drops without a word: an unknown scheme or a missing
+    recording gives PlaybackStarted, then the playback is gone (no PlaybackFinished)."""
+
+
 def media_duration(uri: str, sounds: Dict[str, Sound],
                    recording_seconds: Callable[[str], Optional[float]]) -> Optional[float]:
     """Seconds one media item plays; None = until stopped; raises MediaError when it fails."""
@@ -179,9 +184,9 @@ def media_duration(uri: str, sounds: Dict[str, Sound],
     if scheme == "recording":
         seconds = recording_seconds(rest)
         if seconds is None:
-            raise MediaError(f"recording {rest!r} not found")
+            raise MediaLost(f"recording {rest!r} not found")
         return seconds
-    raise MediaError(f"unknown media scheme {scheme!r}")
+    raise MediaLost(f"unknown media scheme {scheme!r}")
 
 
 def _period() -> bytes:

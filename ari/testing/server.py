@@ -312,7 +312,7 @@ class LoopbackServer:
         """Check a routed request's parameters and have the backend answer it, for either transport."""
         problem = self._checks.check(match.operation, query, body)
         if problem is not None:
-            return SimResponse(400, {"message": problem})
+            return SimResponse(problem[0], {"message": problem[1]})
         sim = SimRequest(match.resource, match.nickname, method, unquote(path), match.path_params,
                          query, body, _without_credentials(headers), transport)
         try:

@@ -36,12 +36,11 @@ def test_demo_runs_the_dtmf_example_and_exits_cleanly() -> None:
         assert lines[event + 1 : event + 3] == [f"    -> pressed {digit}", f"    -> play sound:{sound}"]
     assert "PlaybackFinished       playback sound:vm-goodbye (done)" in out
     hangup = lines.index("    -> hang up")
-    assert [line.split()[0] for line in lines[hangup + 1 : hangup + 4]] == [
+    # The caller came in through the dialplan: StasisEnd is the last the app hears of it.
+    assert [line.split()[0] for line in lines[hangup + 1 : hangup + 3]] == [
         "ChannelHangupRequest",
         "StasisEnd",
-        "ChannelDestroyed",
     ]
-    assert "Normal Clearing" in lines[hangup + 3]
     assert lines[-1].startswith("call ") and "hung up" in lines[-1]
     assert "Traceback" not in done.stderr and "ERROR" not in done.stderr
 

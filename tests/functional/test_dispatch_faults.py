@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 
 import pytest
 
 import ari
 from ari.testing import MockServer
+
+from ..support import wait_until
 
 
 def channel(mock, channel_id):
@@ -37,15 +38,6 @@ class Recorder:
         with self._cond:
             assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
         return self.calls
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.01)
-    return True
 
 
 @pytest.fixture

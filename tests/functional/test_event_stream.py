@@ -314,7 +314,7 @@ def test_the_dtmf_example(caplog):
         sim.wait_for_event("PlaybackFinished")
         sim.dtmf(cid, "12*#")
         assert finished.wait(10)
-        sim.wait_for_event("ChannelDestroyed")
+        sim.wait_for_event("StasisEnd")
     assert transcript == [
         f"{cid}: entered hello, answering",
         f"{cid}: play sound:hello-world",

@@ -74,7 +74,7 @@ def test_example_hello(ari_sim: Simulator, client: Any) -> None:
     ari_sim.wait_for_event("PlaybackFinished")
     ari_sim.dtmf(cid, "1#")
     assert finished.wait(WAIT)
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid)
     media = [e["playback"]["media_uri"] for e in sent(ari_sim, "PlaybackStarted", "hello")]
     assert media == ["sound:hello-world", "sound:digits/1", "sound:vm-goodbye"]
     assert lines[-1] == f"{cid}: hang up"
@@ -114,8 +114,11 @@ def test_example_originate_far_end_hangs_up_first(ari_sim: Simulator, client: An
     incoming = ari_sim.call(app)
     entered = ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] != incoming, timeout=WAIT)
     ari_sim.hangup(entered["channel"]["id"])
-    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
-    assert destroyed["cause"] == 16  # the example hung the caller up normally once the far end left
+    # The example hung the caller up once the far end left: an ARI hangup (cause 32, Asterisk's
+    # soft-hangup flag); the caller came in through the dialplan, so StasisEnd is its last event.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    request = ari_sim.wait_for_event("ChannelHangupRequest", lambda e: e["channel"]["id"] == incoming)
+    assert (request["cause"], request.get("soft")) == (32, True)
     ari_sim.wait_idle(WAIT)
     assert ari_sim.channel_ids() == []
 
@@ -126,7 +129,7 @@ def test_example_originate_busy_endpoint_hangs_up_the_caller(ari_sim: Simulator,
     load("originate").main(client, app, "PJSIP/1003", lambda line: None)
     client.start(app)
     incoming = ari_sim.call(app)
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == incoming, timeout=WAIT)
     ari_sim.wait_idle(WAIT)
     assert not sent(ari_sim, "ChannelEnteredBridge", app)
 
@@ -168,8 +171,8 @@ def test_example_playback_dtmf_controls_then_hangup(ari_sim: Simulator, client: 
     assert _wait_for(lambda: world(ari_sim, lambda w: w.playbacks[pb_id].state) == "paused")
     ari_sim.dtmf(cid, "8642*#")
     assert finished.wait(WAIT)
-    destroyed = ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
-    assert destroyed["cause"] == 16
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    assert ari_sim.wait_for_event("ChannelHangupRequest", lambda e: e["channel"]["id"] == cid)["cause"] == 32
     assert [e["playback"]["id"] for e in sent(ari_sim, "PlaybackFinished", app)] == [pb_id]
     said = "\n".join(lines)
     for operation in ("pause", "unpause", "forward", "reverse", "restart", "stop"):
@@ -185,7 +188,7 @@ def test_example_playback_played_out_hangs_up(ari_sim: Simulator, client: Any) -
     assert finished.wait(WAIT)  # demo-congrats is 12.8 simulated seconds
     finished_event = ari_sim.wait_for_event("PlaybackFinished", timeout=WAIT)
     assert finished_event["playback"]["state"] == "done"
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
 
 
 def test_example_record_writes_the_callers_sound(ari_sim: Simulator, client: Any, tmp_path: Path) -> None:
@@ -202,7 +205,7 @@ def test_example_record_writes_the_callers_sound(ari_sim: Simulator, client: Any
     assert path.stat().st_size > 44
     with wave.open(str(path)) as wav:
         assert wav.getnframes() > 0
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
     assert lines[-1].endswith("hung up")
 
 
@@ -229,7 +232,7 @@ def test_example_mwi_counts_recorded_and_played_messages(ari_sim: Simulator, cli
     cid = ari_sim.call(app)
     ari_sim.wait_for_event("PlaybackStarted", lambda e: e["playback"]["media_uri"] == "sound:vm-next", timeout=WAIT)
     ari_sim.dtmf(cid, "5")
-    ari_sim.wait_for_event("ChannelDestroyed", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
     assert mailbox() == (0, 1)
     (stored,) = world(ari_sim, lambda w: list(w.stored))
     assert "mailbox mwi-example: 1 new, 0 old" in lines

@@ -273,15 +273,30 @@ def test_query_values_pass_as_strings_last_wins(server):
     assert r.json()["query"] == {"endpoint": "PJSIP/1", "timeout": "20", "app": "x"}
 
 
+@pytest.mark.parametrize("method,path,params,status,message", [
+    ("POST", "/channels/c1/play", {}, 500, "Failed to queue media for playback"),
+    ("PUT", "/deviceStates/Stasis:x", {"deviceState": "NOPE"}, 500, "Unknown device"),
+    ("POST", "/channels/c1/record", {"format": "wav"}, 500, "Error parsing request"),
+    ("POST", "/channels/c1/record", {"name": "n"}, 422, "specified format is unknown on this system"),
+    ("GET", "/asterisk/info", {"only": "build,nope"}, 200, None),  # Asterisk ignores the unknown
+])
+def test_parameters_refused_as_asterisks_handlers_do(server, backend, method, path, params, status,
+                                                     message):
+    r = call(server, method, path, params=params)
+    assert r.status_code == status
+    if message is not None:
+        assert r.json() == {"message": message}
+
+
 @pytest.mark.parametrize("method,path,params,message", [
     ("POST", "/channels", {}, "Endpoint must be specified"),
     ("POST", "/channels", {"endpoint": ""}, "Endpoint must be specified"),
-    ("POST", "/channels/c1/play", {}, "Media must be specified"),
-    ("PUT", "/deviceStates/Stasis:x", {}, "DeviceState must be specified"),
+    ("POST", "/channels/c1/dtmf", {}, "DTMF is required"),
+    ("POST", "/bridges/b1/addChannel", {}, "Missing parameter channel"),
     ("POST", "/channels", {"endpoint": "x", "timeout": "soon"}, "timeout"),
     ("POST", "/channels/c1/dial", {"timeout": "-1"}, "timeout"),
     ("POST", "/channels/c1/mute", {"direction": "up"}, "direction"),
-    ("GET", "/asterisk/info", {"only": "build,nope"}, "only"),
+    ("GET", "/channels/c1/variable", {}, "Variable name is required"),
     ("POST", "/channels/c1/redirect", {"endpoint": "x"}, None),
     ("POST", "/channels/c1/play", {"media": "sound:x", "skipms": "x1"}, "skipms"),
     ("POST", "/bridges/b1/addChannel", {"channel": "c1", "absorbDTMF": "yes"}, "absorbDTMF"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import Future
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -15,7 +14,7 @@ from ari.testing import MockServer, Simulator
 from ari.testing.backend import SimResponse
 from ari.testing.description import iter_operations, load
 
-from ..support import sample_value
+from ..support import sample_value, wait_until
 
 USER = PASSWORD = "asterisk"
 APP = "socket-app"
@@ -251,9 +250,7 @@ def test_request_bodies_and_binary_answers(sim: Simulator) -> None:
         recording = channel.record(name="socket-rec", format="wav")
         assert recording.name == "socket-rec"
         channel.hangup()
-        deadline = time.monotonic() + 10
-        while not _stored(client, "socket-rec") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: _stored(client, "socket-rec"), 10, interval=0.05)
         audio = client.recordings.getStoredFile(recordingName="socket-rec")  # over HTTP: Asterisk answers 406
         assert audio[:4] == b"RIFF"
 

@@ -163,7 +163,9 @@ def test_sounds(client: Any) -> None:
     assert "hello-world" in [s.id for s in sounds]
     english_gsm = client.sounds.list(lang="en", format="gsm")
     assert english_gsm and all((f["language"], f["format"]) == ("en", "gsm") for s in english_gsm for f in s.formats)
-    assert client.sounds.list(lang="xx") == []
+    with pytest.raises(ari.NotFound) as caught:
+        client.sounds.list(lang="xx")
+    assert caught.value.message == "No sounds found that matched the query"
     hello = client.sounds.get(soundId="hello-world")
     assert hello.text == "Hello world."
     with pytest.raises(ari.NotFound):

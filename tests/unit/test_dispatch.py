@@ -11,6 +11,8 @@ import pytest
 from ari.dispatch import Dispatcher
 from ari.events import Promoter
 
+from ..support import wait_until
+
 
 def make(client, **options):
     return Dispatcher(client.meta.events, Promoter(client.meta), **options)
@@ -230,6 +232,32 @@ def test_serial_thread_keeps_arrival_order(client):
     assert threading.current_thread().name not in {"ari-dispatch"}
 
 
+def test_concurrent_mode_wakes_the_worker_that_went_idle_last(client):
+    # Events one at a time should stay on one hot worker: waking the one asleep longest made
+    # every event a wake and a sleep of another thread (61 switches a call on a real Asterisk).
+    events = make(client, mode="concurrent", workers=4)
+    names = []
+    handled = threading.Semaphore(0)
+
+    def h(e, ch):
+        names.append(threading.current_thread().name)
+        handled.release()
+
+    client.on("ChannelDtmfReceived", h)
+    events.start()
+    try:
+        submit = events.sink().submit
+        for n in range(12):
+            # every worker asleep again before the next event, as between a call's events
+            assert handled.acquire(timeout=5) if n else True
+            assert wait_until(lambda: len(events._run.work._idle) == 4, 5)
+            submit(frames(channel_event("ChannelDtmfReceived", f"c{n}", n=n)), 0.0)
+        assert handled.acquire(timeout=5)
+        assert len(names) == 12 and len(set(names[1:])) == 1, names
+    finally:
+        events.stop()
+
+
 def test_concurrent_mode_keeps_per_resource_order_and_runs_in_parallel(client):
     events = make(client, mode="concurrent", workers=4)
     lock = threading.Lock()
@@ -392,9 +420,7 @@ def test_a_full_backlog_holds_the_reader_a_bounded_time_and_says_saturated(clien
         assert 0.19 < waited < 2.0
         assert events.backlog.count == 4 and events.dropped == 0
         gate.set()
-        deadline = time.monotonic() + 5
-        while (len(handled) < 4 or events.backlog.count) and time.monotonic() < deadline:
-            threading.Event().wait(0.01)
+        assert wait_until(lambda: len(handled) >= 4 and not events.backlog.count, 5)
         assert handled == [0, 1, 2, 3] and not sink.saturated
     finally:
         gate.set()
@@ -449,9 +475,7 @@ def test_past_twice_the_bound_frames_are_dropped_counted_and_logged(client, mode
             sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=n)), 0.0)
         assert events.backlog.count == 4 and events.dropped == 4  # 2 x the bound, then dropped
         gate.set()
-        deadline = time.monotonic() + 5
-        while len(handled) < 4 and time.monotonic() < deadline:
-            threading.Event().wait(0.01)
+        assert wait_until(lambda: len(handled) >= 4, 5)
         assert handled == [0, 1, 2, 3]
     finally:
         gate.set()

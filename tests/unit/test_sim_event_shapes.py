@@ -35,7 +35,7 @@ SENT_TYPES = {
     "ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated", "BridgeDestroyed",
     "BridgeVideoSourceChanged", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished",
     "RecordingStarted", "RecordingFinished", "ApplicationMoveFailed", "DeviceStateChanged",
-    "TextMessageReceived", "ChannelUserevent",
+    "TextMessageReceived", "ChannelUserevent", "ChannelDialplan",
 }
 
 

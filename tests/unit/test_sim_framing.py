@@ -162,10 +162,41 @@ def test_parameter_checks_word_problems_as_asterisk() -> None:
             ]
         }
     )
-    assert check.check({}, None) == "Endpoint must be specified" == missing_message("endpoint")
-    assert check.check({"endpoint": "x", "timeout": "a"}, None) == "Invalid timeout: 'a' is not an integer"
-    assert check.check({"endpoint": "x", "timeout": "11"}, None) == "Invalid timeout: 11 is above the maximum 10"
-    assert check.check({"endpoint": "x"}, None) == "Variables must be specified"
+    assert check.check({}, None) == (400, "Endpoint must be specified")
+    assert missing_message("endpoint") == "Endpoint must be specified"
+    assert check.check({"endpoint": "x", "timeout": "a"}, None) == (400, "Invalid timeout: 'a' is not an integer")
+    assert check.check({"endpoint": "x", "timeout": "11"}, None) == (400, "Invalid timeout: 11 is above the maximum 10")
+    assert check.check({"endpoint": "x"}, None) == (400, "Variables must be specified")
     query = {}
     assert check.check(query, {"endpoint": "PJSIP/1", "timeout": 5, "variables": {}}) is None
     assert query == {"endpoint": "PJSIP/1", "timeout": "5"}  # body keys read as query too
+
+
+def test_parameter_checks_take_a_handlers_own_wording() -> None:
+    """Where Asterisk's handler refuses a parameter itself, its status and words are kept."""
+    mute = OperationCheck(
+        {"nickname": "mute",
+         "params": [{"name": "direction", "paramType": "query", "dataType": "string",
+                     "allowableValues": {"valueType": "LIST", "values": ["both", "in", "out"]},
+                     "required": True}]},
+        "channels")
+    assert mute.check({"direction": "up"}, None) == (400, "Invalid direction specified")
+    get_var = OperationCheck(
+        {"nickname": "getChannelVar",
+         "params": [{"name": "variable", "paramType": "query", "required": True}]},
+        "channels")
+    assert get_var.check({}, None) == (400, "Variable name is required")
+    mailbox = OperationCheck(
+        {"nickname": "update",
+         "params": [{"name": "newMessages", "paramType": "query", "required": True,
+                     "dataType": "int"}]},
+        "mailboxes")
+    assert mailbox.check({}, None) is None  # Asterisk counts a missing number as 0
+    assert mailbox.check({"newMessages": "x"}, None) is None
+    record = OperationCheck(
+        {"nickname": "record",
+         "params": [{"name": "name", "paramType": "query", "required": True},
+                    {"name": "format", "paramType": "query", "required": True}]},
+        "channels")
+    assert record.check({"format": "wav"}, None) == (500, "Error parsing request")
+    assert record.check({"name": "n"}, None) == (422, "specified format is unknown on this system")

@@ -12,6 +12,8 @@ import ari
 from ari.socket_rest import SocketRequests
 from ari.transports import MockTransport, PreparedRequest, Reply, Router
 
+from ..support import wait_until
+
 ROOT = "http://pbx:8088/ari"
 
 
@@ -341,3 +343,33 @@ def test_a_call_that_never_left_goes_over_http_in_auto_and_fails_in_websocket_mo
     strict.socket.attach(closed, reader=-1)
     with pytest.raises(ari.ConnectionError, match="closed"):
         _call(strict)
+
+
+def test_auto_sends_over_http_while_the_socket_has_socket_depth_calls_in_flight() -> None:
+    # Asterisk answers one socket's requests one at a time: past a few in flight, HTTP's pool is faster.
+    http = MockTransport(lambda request: Reply(200, "OK", "over http"), ROOT)
+    router = Router(http, "auto", SocketRequests(ROOT, 5.0))
+    router.socket_depth = 2
+    held: List[Dict[str, Any]] = []
+    sock = FakeSocket(router.socket, lambda r: held.append(r) or None)  # answers later, by hand
+    results: List[Any] = []
+    callers = [threading.Thread(target=lambda: results.append(_call(router))) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    assert wait_until(lambda: router.socket.in_flight == 2, 2)
+    assert _call(router) == "over http"  # the third waits for no one
+    for request in list(held):
+        router.socket.deliver(_answer(request, 200, {"n": request["request_id"]}).encode())
+    for caller in callers:
+        caller.join(2)
+    assert sorted(json.loads(r.content)["n"] for r in results) == ["1", "2"] and router.socket.in_flight == 0
+    sock.reply = lambda r: _answer(r, 200, {"back": True})
+    assert json.loads(_call(router).content) == {"back": True} and len(sock.sent) == 3  # the socket again
+
+
+def test_websocket_mode_never_leaves_the_socket_however_deep_its_queue() -> None:
+    http = MockTransport(lambda request: Reply(200, "OK", "over http"), ROOT)
+    router = Router(http, "websocket", SocketRequests(ROOT, 5.0))
+    router.socket_depth = 0
+    FakeSocket(router.socket, lambda r: _answer(r, 200, {"socket": True}))
+    assert json.loads(_call(router).content) == {"socket": True}

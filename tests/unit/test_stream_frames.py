@@ -16,7 +16,7 @@ import websocket
 from websockets.frames import Frame, Opcode
 
 import ari
-from ari.http import Transport
+from ari.http import HTTPTransport
 from ari.socket_rest import NotSent, SocketRequests
 from ari.stream import CLOSE, PING, PONG, TEXT, EventStream, Link, sslopt_for
 from ari.transports import PreparedRequest
@@ -117,8 +117,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     ]
     for caller in callers:
         caller.start()
-    while len(sent) < 2:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: len(sent) >= 2, 5)
     compact = json.dumps(
         {
             "type": "RESTResponse",
@@ -145,7 +144,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     replaced = json.dumps({"type": "ApplicationReplaced", "application": "app"}, indent=2).encode()
     data = b"".join(_frame(Opcode.TEXT, p) for p in (compact.encode(), event, pretty.encode(), replaced))
     link, _ = _link(data, 65536)
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         batches: List[List[bytes]] = []
         sink = SimpleNamespace(submit=lambda batch, received_at: batches.append(batch), emit=lambda event: None)
         stream = EventStream(transport, sink, "app", requests=requests)
@@ -184,7 +183,7 @@ def test_answers_of_any_json_shape_reach_their_callers_never_the_handlers(shape:
     event = b'{"type": "StasisStart", "application": "app"}'
     link, _ = _link(_frame(Opcode.TEXT, _answer(sent[0], "shaped", **shape)) + _frame(Opcode.TEXT, event), 65536)
     batches: List[List[bytes]] = []
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         sink = SimpleNamespace(submit=lambda batch, received_at: batches.append(batch), emit=lambda event: None)
         stream = EventStream(transport, sink, "app", requests=requests)
         assert isinstance(stream._read(link), ari.ConnectionError)
@@ -357,7 +356,7 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
         release.wait(5)  # a full backlog: the sink holds the reader (bounded)
 
     link = Endless()
-    with Transport("http://pbx/ari", None, None) as transport:
+    with HTTPTransport("http://pbx/ari", None, None) as transport:
         stream = EventStream(transport, SimpleNamespace(submit=submit, emit=lambda event: None), "app")
         stream.requests = requests
         reader = threading.Thread(target=stream._read, args=(link,))

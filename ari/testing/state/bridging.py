@@ -8,6 +8,7 @@ too.  It must not parse requests.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from .. import errors
@@ -28,7 +29,11 @@ class BridgeEngine:
     def create(self, bridge_id: Optional[str], types: List[str], name: str, variables: Dict[str, str]) -> Bridge:
         w = self.w
         self.check_new_id(bridge_id)
-        br = Bridge(bridge_id or w.unique_id().replace(".", "-") + "-br", types, name, w.timestamp())
+        if not {"mixing", "holding", "video_sfu"} & set(types):
+            # Asterisk finds no bridge technology for dtmf_events, proxy_media or video_single
+            # alone, and words the failure as a duplicate id.
+            raise errors.BridgeNotCreated(bridge_id or "(null)")
+        br = Bridge(bridge_id or str(uuid.uuid4()), types, name, w.timestamp())
         br.vars.update(variables)
         w.bridges[br.id] = br
         w.emit("BridgeCreated", {"bridge": br.to_json()}, bridge=br)
@@ -66,7 +71,7 @@ class BridgeEngine:
     def set_video_source(self, br: Bridge, chan_id: str) -> None:
         ch = self.w.channels.get(chan_id)
         if ch is None:
-            raise errors.ChannelNotFound()
+            raise errors.MemberNotFound()  # a 400 there, as for addChannel
         if ch.app is None:
             raise errors.ChannelNotInStasis()
         if ch.bridge_id != br.id:
@@ -81,10 +86,18 @@ class BridgeEngine:
             self.w.emit("BridgeVideoSourceChanged", fields, bridge=br)
 
     def clear_video_source(self, br: Bridge) -> None:
+        old = br.video_source_id
         br.video_mode = "talker"
         br.video_source_id = None
+        if old:
+            self.w.emit("BridgeVideoSourceChanged", {"bridge": br.to_json(),
+                                                     "old_video_source_id": old}, bridge=br)
 
     def set_moh(self, br: Bridge, value: bool) -> None:
+        if value and not br.moh:
+            self.w.calls.bridge_helper(br, "Announcer/ARI_MOH")
+        elif br.moh and not value:
+            self.w.calls.bridge_helper_gone(br, "Announcer/ARI_MOH")
         br.moh = value
         self.w.audio_changed(br=br)
 

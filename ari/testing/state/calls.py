@@ -15,13 +15,20 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import errors
-from ..dialplan import DIALSTATUS, FarEnd, UnknownEndpoint, cause_txt
+from ..dialplan import DIALSTATUS, STASIS_PRIORITY, FarEnd, UnknownEndpoint, cause_txt
 from .objects import Bridge, Channel
 
 if TYPE_CHECKING:
     from .world import World
 
 DTMF_DIGITS = frozenset("0123456789ABCDabcd*#")
+
+#: What ChannelHangupRequest reports as ``cause`` for a hangup ARI asks for: the soft-hangup
+#: flag AST_SOFTHANGUP_EXPLICIT (ChannelDestroyed then carries the real cause).
+ARI_HANGUP_CAUSE = 32
+
+#: The dialplan a channel originated into an app shows outside Stasis: Dial's own.
+OUTGOING_LINE = ("AppDial2", "(Outgoing Line)")
 
 
 def parse_caller_id(value: str) -> Tuple[str, str]:
@@ -77,6 +84,8 @@ class CallEngine:
         try:
             return self.w.dialplan.far_end(endpoint)
         except UnknownEndpoint:
+            if endpoint.partition("/")[0] not in ("PJSIP", "Local"):
+                raise errors.AllocationFailed() from None  # no such channel driver
             raise errors.UnreachableEndpoint() from None
 
     def originate(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
@@ -88,12 +97,30 @@ class CallEngine:
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         if caller:
             ch.caller_name, ch.caller_number = parse_caller_id(caller)
+            # Dial shows the far end the same identity as connected line; a Local ;2 half
+            # calls with it.
+            ch.connected_name, ch.connected_number = ch.caller_name, ch.caller_number
+            half = self.half_of(ch)
+            if half is not None:
+                half.caller_name, half.caller_number = ch.caller_name, ch.caller_number
+                half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
         for name, value in variables.items():
             apply_var(ch, name, value)
-            ch.channelvars[name] = value
         if app:
             ch.pending_app = app
             ch.pending_args = args
+            ch.outgoing_line = True
+            ch.app_name, ch.app_data = OUTGOING_LINE
+            # ARI subscribes the originating app to the channel and to a Local channel's
+            # other half: it hears both until they are destroyed.
+            ch.subscribers.add(app)
+            half = self.half_of(ch)
+            if half is not None:
+                half.subscribers.add(app)
+        elif ch.half:
+            # A Local channel shows Dial's pseudo-app until answered, then runs the extension.
+            ch.app_name, ch.app_data = OUTGOING_LINE
+            ch.dialplan_target = (context or "default", extension or "s", priority)
         else:
             ch.context = context or "default"
             ch.exten = extension or "s"
@@ -109,8 +136,14 @@ class CallEngine:
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         for name, value in variables.items():
             apply_var(ch, name, value)
-            ch.channelvars[name] = value
-        ch.timers.append(self.w.later(0.0, lambda: self.enter_stasis(ch, app, args)))
+        ch.subscribers.add(app)  # the channel only: its Local ;2 half stays unheard
+
+        def run_stasis() -> None:
+            ch.app_name, ch.app_data = "Stasis", ",".join([app] + list(args))
+            self.dialplan_event(ch)
+            self.enter_stasis(ch, app, args)
+
+        ch.timers.append(self.w.later(0.0, run_stasis))
         return ch
 
     def new_channel(self, name: str, chan_id: Optional[str] = None) -> Channel:
@@ -122,6 +155,10 @@ class CallEngine:
         ch.endpoint = endpoint
         self.w.endpoint_channels.setdefault(endpoint, set()).add(ch.id)
 
+    def half_of(self, ch: Channel) -> Optional[Channel]:
+        """The other half of a Local channel, while it exists."""
+        return self.w.channels.get(ch.other_half) if ch.other_half else None
+
     def outgoing(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
                  other_id: Optional[str]) -> Channel:
         """The channel of a call to ``endpoint`` (a Local pair keeps its ;2 half too)."""
@@ -129,11 +166,19 @@ class CallEngine:
         suffix = self.w.name_suffix()
         if tech == "Local":
             ch = self.new_channel(f"Local/{resource}-{suffix};1", chan_id)
+            # Asterisk names an unnamed ;2 half after a given ;1 id ("<id>;2").
+            if other_id is None and chan_id is not None:
+                other_id = f"{chan_id};2"
             half = self.new_channel(f"Local/{resource}-{suffix};2", other_id)
-            ch.other_half = half.id
-            half.other_half = ch.id
+            ch.other_half, half.other_half = half.id, ch.id
+            ch.half, half.half = 1, 2
             exten, _, context = resource.partition("@")
-            half.exten, half.context = exten, context or "default"
+            exten = exten.split("/", 1)[0]
+            context = (context or "default").split("/", 1)[0]
+            for c in (ch, half):
+                c.exten, c.context = exten, context
+            half.state = "Ring"
+            half.far_end = far
         else:
             ch = self.new_channel("{}/{}-{}".format(tech, resource.split("/", 1)[0], suffix),
                                   chan_id)
@@ -141,6 +186,9 @@ class CallEngine:
                 self.attach_endpoint(ch, endpoint)
         ch.far_end = far
         self.w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
+        other = self.half_of(ch)
+        if other is not None:
+            self.w.emit("ChannelCreated", {"channel": other.to_json()}, channels=[other])
         return ch
 
     def incoming(self, app: str, caller: str, args: List[str], endpoint: str, answer: bool,
@@ -152,6 +200,7 @@ class CallEngine:
         ch.caller_name, ch.caller_number = parse_caller_id(caller)
         ch.state = "Ring"
         ch.exten = exten
+        ch.entered_by_dialplan = True
         if endpoint in self.w.endpoints:
             self.attach_endpoint(ch, endpoint)
         self.w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
@@ -176,22 +225,51 @@ class CallEngine:
             ch.connected_name, ch.connected_number = caller.caller_name, caller.caller_number
         self.dial(ch, float(timeout) if timeout > 0 else None)
 
+    def _dial_event(self, ch: Channel, status: str) -> None:
+        # Dial names the dial string; its outcome repeats it for an originate, not for
+        # ARI's own dial (which Asterisk runs without one).
+        dialstring = (ch.endpoint or ch.name.rsplit("-", 1)[0]).split("/", 1)[-1]
+        if status and not ch.outgoing_line and ch.app is not None:
+            dialstring = ""
+        self.w.emit("Dial", {"dialstatus": status, "forward": "", "dialstring": dialstring,
+                             "peer": ch.to_json()}, channels=[ch])
+
+    def dialplan_event(self, ch: Channel) -> None:
+        self.w.emit("ChannelDialplan", {"dialplan_app": ch.app_name,
+                                        "dialplan_app_data": ch.app_data,
+                                        "channel": ch.to_json()}, channels=[ch])
+
+    def half_step(self, half: Channel, priority: int) -> None:
+        """The ;2 half of a Local channel runs the far end's dialplan at ``priority``."""
+        steps = half.far_end.steps if half.far_end else ()
+        if half.id not in self.w.channels or half.hanging_up or priority > len(steps):
+            return
+        half.priority = priority
+        half.app_name, half.app_data = steps[priority - 1]
+        self.dialplan_event(half)
+
     def dial(self, ch: Channel, timeout: Optional[float]) -> None:
         """Call the far end; ``timeout`` None = wait for ever."""
         far = ch.far_end or FarEnd()
         ch.dialed = True
-        dialstring = (ch.endpoint or ch.name.rsplit("-", 1)[0]).split("/", 1)[-1]
-        self.w.emit("Dial", {"peer": ch.to_json(), "dialstring": dialstring,
-                             "dialstatus": ""}, channels=[ch])
+        half = self.half_of(ch)
+        if half is not None and not far.steps:
+            # No such extension: chan_local gives up before dialling; both halves go.
+            self.destroy_pair(ch, half, None, 0, 0)
+            return
+        self._dial_event(ch, "")
+        if half is not None:
+            self.half_step(half, 1)
         ring = far.ring
         if ring is not None and timeout is not None and ring > timeout and far.answer:
             ring, far = timeout, FarEnd(ring=timeout, answer=False, cause=19)
         if ring is None:
             if timeout is None:
-                self.set_state(ch, "Ringing")
+                if half is None:
+                    self.set_state(ch, "Ringing")
                 return  # rings until someone hangs it up
             ring = timeout
-        if ring > 0:
+        if ring > 0 and half is None:
             self.set_state(ch, "Ringing")
         if far.answer:
             ch.timers.append(self.w.later(ring, lambda: self.far_answered(ch)))
@@ -202,22 +280,65 @@ class CallEngine:
     def far_answered(self, ch: Channel) -> None:
         if ch.id not in self.w.channels or ch.hanging_up:
             return
+        half = self.half_of(ch)
+        if half is not None:
+            half.answered_at = self.w.now()
+            self.set_state(half, "Up")
         ch.answered_at = self.w.now()
         self.set_state(ch, "Up")
-        if ch.other_half and ch.other_half in self.w.channels:
-            half = self.w.channels[ch.other_half]
-            half.state = "Up"
-        self.w.emit("Dial", {"peer": ch.to_json(), "dialstatus": "ANSWER"}, channels=[ch])
+        self._dial_event(ch, "ANSWER")
         if ch.pending_app is not None:
             app, args = ch.pending_app, ch.pending_args
             self.enter_stasis(ch, app, args)
+        elif ch.app is None and not ch.outgoing_line:
+            self.run_dialplan(ch)
+        if half is not None and not self._answer_pending(half):
+            self.half_step(half, 2)
         self.far_end_script(ch)
+
+    def media_flows(self, ch: Channel) -> None:
+        """Audio now flows on ``ch`` (a playback, a recording, a two-party bridge, the dialplan
+        again): a Local ;2 half waiting in Answer() moves on."""
+        half = self.half_of(ch) if ch.half == 1 else None
+        if half is not None and self._answer_pending(half):
+            self.half_step(half, 2)
+
+    @staticmethod
+    def _answer_pending(half: Channel) -> bool:
+        """Answer() on a Local ;2 half returns once media flows: with a silent ``Wait`` next,
+        only when its ;1 half joins a bridge (as recorded on Asterisk 22)."""
+        steps = half.far_end.steps if half.far_end else ()
+        return len(steps) > 1 and steps[0][0] == "Answer" and steps[1][0] == "Wait" \
+            and half.priority == 1
+
+    def run_dialplan(self, ch: Channel) -> None:
+        """An originate to an extension: the answered channel runs it (Stasis() for
+        ``app-<name>``, or a far end such as ``echo``)."""
+        if ch.dialplan_target is not None:
+            ch.context, ch.exten, ch.priority = ch.dialplan_target
+            ch.dialplan_target = None
+        app = self.w.dialplan.stasis_app(ch.context, ch.exten)
+        if app is not None and ch.priority <= STASIS_PRIORITY:
+            ch.priority = STASIS_PRIORITY
+            ch.entered_by_dialplan = True
+            self.enter_stasis(ch, app, [])
+            return
+        own = self.w.dialplan.extension(ch.context, ch.exten)
+        if own is not None and own.steps:
+            ch.priority = min(2, len(own.steps))
+            ch.app_name, ch.app_data = own.steps[ch.priority - 1]
 
     def far_end_script(self, ch: Channel) -> None:
         """What an answered far end does by itself: send DTMF, hang up later."""
         far = ch.far_end
         if far is None:
             return
+        half = self.half_of(ch)
+        if half is not None and far.dtmf:
+            send = [i for i, (app, _) in enumerate(far.steps) if app == "SendDTMF"]
+            if send:
+                ch.timers.append(self.w.later(far.dtmf_gap / 2,
+                                              partial(self.half_step, half, send[0] + 1)))
         for i, digit in enumerate(far.dtmf):
             ch.timers.append(self.w.later(
                 (i + 1) * far.dtmf_gap, partial(self.dtmf_received, ch, digit, 100)))
@@ -231,10 +352,56 @@ class CallEngine:
     def dial_failed(self, ch: Channel, cause: int) -> None:
         if ch.id not in self.w.channels or ch.hanging_up:
             return
-        self.w.emit("Dial", {"peer": ch.to_json(),
-                             "dialstatus": DIALSTATUS.get(cause, "CHANUNAVAIL")},
-                    channels=[ch])
+        half = self.half_of(ch)
+        if half is not None and cause == 17:
+            self.set_state(half, "Busy")
+        if cause != 19 or half is None:
+            self._dial_event(ch, DIALSTATUS.get(cause, "CHANUNAVAIL"))
+        if ch.app is not None:
+            # ARI's own dial: a busy far end leaves the channel waiting in the app; an
+            # unanswered one is hung up by ARI when the dial times out.
+            if half is not None:
+                self.destroy_pair(None, half, None, cause, cause)
+            if cause == 19:
+                self.hangup(ch, cause, soft=True)
+            return
+        if half is not None:
+            # Busy: the ;2 half reports cause 0 to ;1, then goes itself with the real cause.
+            first = 0 if cause == 17 else cause
+            self.destroy_pair(ch, half, first, first, cause)
+            return
         self.hangup(ch, cause, soft=False, request=False)
+
+    def destroy_pair(self, ch: Optional[Channel], half: Channel, request_cause: Optional[int],
+                     cause: int, half_cause: int) -> None:
+        """The end of a Local pair seen from its ;2 half: its hangup request (``request_cause``,
+        None for none), ;1's ChannelDestroyed (``cause``), the ;2 half's own soft hangup
+        request and ChannelDestroyed (``half_cause``)."""
+        half.hanging_up = True
+        for timer in half.timers:
+            timer.cancel()
+        if request_cause is not None:
+            self.w.emit("ChannelHangupRequest", {"cause": request_cause,
+                                                 "channel": half.to_json()}, channels=[half])
+        if ch is not None:
+            self._destroyed(ch, cause)
+        if request_cause is not None:
+            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
+                                                 "channel": half.to_json()}, channels=[half])
+        half.app_name, half.app_data = "", ""
+        self._destroyed(half, half_cause)
+
+    def _destroyed(self, ch: Channel, cause: int) -> None:
+        ch.hanging_up = True
+        for timer in ch.timers:
+            timer.cancel()
+        ch.timers.clear()
+        if ch.outgoing_line and ch.app is None:
+            ch.app_name, ch.app_data = OUTGOING_LINE
+        self.w.emit("ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause),
+                                         "channel": ch.to_json()}, channels=[ch])
+        self._forget(ch)
+
 
     # -- state ----------------------------------------------------------------------------
 
@@ -282,14 +449,20 @@ class CallEngine:
     def variable(self, ch: Channel, name: str) -> str:
         value = read_var(ch, name)
         if value is None:
+            if name.endswith(")") and "(" in name:
+                raise errors.FunctionNotReadable()
             raise errors.VariableNotFound()
         return value
 
     def variables(self, ch: Channel, names: Iterable[str]) -> Dict[str, str]:
         return {name: self.variable(ch, name) for name in names}
 
-    def set_variable(self, ch: Channel, name: str, value: str) -> None:
+    def set_variable(self, ch: Channel, name: str, value: str, report: bool = False) -> None:
+        """``report``: setChannelVar's report_events, which makes Asterisk show the variable in
+        the channel's ``channelvars`` from then on."""
         apply_var(ch, name, value)
+        if report:
+            ch.channelvars[name] = value
         self.w.emit("ChannelVarset", {"variable": name, "value": value,
                                       "channel": ch.to_json()}, channels=[ch])
 
@@ -298,6 +471,9 @@ class CallEngine:
     def redirect(self, ch: Channel, tech: str) -> None:
         if tech.lower() != ch.technology.lower():
             raise errors.EndpointTechnologyMismatch(tech, ch.technology)
+        if ch.half:
+            self.media_flows(ch)
+            return  # a Local channel accepts a redirect and stays (as recorded on Asterisk 22)
         # The driver sends a 302 and the channel leaves: as a far-end hangup.
         self.hangup(ch, 16, soft=False)
 
@@ -314,42 +490,51 @@ class CallEngine:
             return
         if not self.w.registered(app):
             # Stasis() fails for an unregistered app and the dialplan hangs the call up.
+            self.set_variable(ch, "STASISSTATUS", "FAILED")
             self.hangup(ch, 16, soft=False, request=False)
             return
+        # Heard only by apps already subscribed (an originator), as on Asterisk.
+        self.set_variable(ch, "STASISSTATUS", "")
         ch.app = app
         self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
-                    channels=[ch])
+                    only=app)
+
+    def _stasis_end(self, ch: Channel) -> Optional[str]:
+        """StasisEnd to the app ``ch`` is in; returns that app."""
+        app = ch.app
+        if app is None:
+            return None
+        self.w.emit("StasisEnd", {"channel": ch.to_json()}, only=app)
+        ch.app = None
+        return app
 
     def leave_stasis(self, ch: Channel) -> Optional[str]:
         """StasisEnd; returns the app the channel was in."""
-        app = ch.app
-        if app is None:
+        if ch.app is None:
             return None
         self.w.playback.stop_target("channel:" + ch.id)
         if ch.bridge_id is not None:
             self.leave_bridge(ch)
-        self.w.emit("StasisEnd", {"channel": ch.to_json()}, channels=[ch])
-        ch.app = None
+        app = self._stasis_end(ch)
+        if app is not None:
+            ch.status_due += 1
         return app
 
     def move(self, ch: Channel, app: str, args: List[str]) -> None:
         if not self.w.registered(app):
             self.w.emit("ApplicationMoveFailed", {"channel": ch.to_json(), "destination": app,
-                                                  "args": list(args)}, channels=[ch])
+                                                  "args": list(args)}, only=ch.app)
             return
-        old = ch.app
-        self.w.emit("StasisEnd", {"channel": ch.to_json()}, channels=[ch])
-        ch.app = None
-        if old is not None:
-            ch.subscribers.discard(old)
-        self.enter_stasis(ch, app, args)
+        self._stasis_end(ch)
+        # The channel stays in the same Stasis() call: its dialplan does not change.
+        ch.app = app
+        self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
+                    only=app)
 
     def continue_in_dialplan(self, ch: Channel, context: Optional[str], exten: Optional[str],
                              priority: Optional[int]) -> None:
-        old = self.leave_stasis(ch)
-        if old is not None:
-            ch.subscribers.discard(old)
-        ch.app_name, ch.app_data = "", ""
+        self.leave_stasis(ch)
+        self.media_flows(ch)
         if context:
             ch.context = context
         if exten:
@@ -360,11 +545,40 @@ class CallEngine:
             ch.priority = 1
         else:
             ch.priority += 1
+        self.w.later(0.0, lambda: self._resume_dialplan(ch))
+
+    def _resume_dialplan(self, ch: Channel) -> None:
+        """The channel runs the dialplan from where continue put it."""
+        if ch.id not in self.w.channels or ch.hanging_up:
+            return
+        app = self.w.dialplan.stasis_app(ch.context, ch.exten)
+        if app is not None:
+            if ch.priority <= 1:
+                ch.priority, ch.app_name, ch.app_data = 1, "NoOp", f"Stasis app {app}"
+                self.dialplan_event(ch)
+            ch.priority, ch.app_name, ch.app_data = STASIS_PRIORITY, "Stasis", app
+            self.dialplan_event(ch)
+            self.enter_stasis(ch, app, [])
+            return
+        own = self.w.dialplan.extension(ch.context, ch.exten)
+        steps = own.steps if own is not None else ()
+        at = ch.priority
+        if at <= len(steps) and steps[at - 1][0] == "Answer" and ch.state == "Up":
+            at += 1  # Answer() on an answered channel returns at once
+        if at <= len(steps):
+            ch.priority = at
+            ch.app_name, ch.app_data = steps[at - 1]
+            self.dialplan_event(ch)
+        else:
+            ch.app_name, ch.app_data = "", ""
 
     # -- hangup ---------------------------------------------------------------------------
 
     def hangup(self, ch: Channel, cause: int, *, soft: bool, request: bool = True) -> None:
-        """Hang ``ch`` up: ChannelHangupRequest, ChannelLeftBridge, StasisEnd, ChannelDestroyed."""
+        """Hang ``ch`` up: ChannelHangupRequest (for a hangup ARI asks for, ``soft``: cause 32,
+        Asterisk's soft-hangup flag), ChannelLeftBridge, StasisEnd, STASISSTATUS, then
+        ChannelDestroyed (to apps still subscribed: the originator, not a call that entered
+        through Stasis() in the dialplan) and a Local channel's other half."""
         if ch.hanging_up or ch.id not in self.w.channels:
             return
         ch.hanging_up = True
@@ -372,7 +586,7 @@ class CallEngine:
             timer.cancel()
         ch.timers.clear()
         if request:
-            fields: Dict[str, object] = {"cause": cause}
+            fields: Dict[str, object] = {"cause": ARI_HANGUP_CAUSE if soft else cause}
             if soft:
                 fields["soft"] = True
             fields["channel"] = ch.to_json()
@@ -382,25 +596,35 @@ class CallEngine:
         self.w.playback.stop_target("channel:" + ch.id)
         self.w.playback.drop_queue("channel:" + ch.id)
         if ch.bridge_id is not None:
+            if ch.app is not None and ch.app in self.w.apps:
+                self.w.apps[ch.app].bridge_ids.add(ch.bridge_id)
             self.leave_bridge(ch)
-        app = None
-        if ch.app is not None:
-            app = ch.app
-            self.w.emit("StasisEnd", {"channel": ch.to_json()}, channels=[ch])
-        self.w.emit("ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause),
-                                         "channel": ch.to_json()}, channels=[ch], also=[app])
-        ch.app = None
-        self._forget(ch)
+        returns = ch.status_due + (self._stasis_end(ch) is not None)
+        ch.status_due = 0
+        for _ in range(returns):  # each Stasis() call returns as the channel goes
+            self.set_variable(ch, "STASISSTATUS", "SUCCESS")
+        if returns and not ch.outgoing_line:
+            ch.app_name, ch.app_data = "", ""  # Stasis() has returned
+        half = self.half_of(ch)
+        if ch.half == 2 and half is not None and not half.hanging_up:
+            # The ;2 half went: its ;1 half hangs up as by its far end.
+            self._destroyed(ch, cause)
+            self.hangup(half, 16, soft=False)
+            return
+        if half is not None and not half.hanging_up:
+            self.w.emit("ChannelHangupRequest", {"cause": cause, "channel": half.to_json()},
+                        channels=[half])
+        self._destroyed(ch, cause)
         for sid in list(ch.snoops):
             snoop = self.w.channels.get(sid)
             if snoop is not None:
                 self.hangup(snoop, 16, soft=False)
-        if ch.other_half and ch.other_half in self.w.channels:
-            half = self.w.channels[ch.other_half]
+        if half is not None and not half.hanging_up:
             half.hanging_up = True
-            self.w.emit("ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause),
-                                             "channel": half.to_json()}, channels=[half])
-            self._forget(half)
+            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
+                                                 "channel": half.to_json()}, channels=[half])
+            half.app_name, half.app_data = "", ""
+            self._destroyed(half, cause)
 
     def _forget(self, ch: Channel) -> None:
         self.w.channels.pop(ch.id, None)
@@ -431,16 +655,19 @@ class CallEngine:
 
     def send_dtmf(self, ch: Channel, dtmf: str, before: int, between: int, duration: int,
                   after: int) -> None:
-        """Digits to the far end; an echoing far end sends each one back."""
+        """Digits to the far end; an echoing far end sends each one back.  Through a Local
+        channel the digits reach its ;2 half, and Echo() there does not return them."""
         far = ch.far_end
+        half = self.half_of(ch) if ch.half == 1 else None
         if far is None or not far.echo:
             return
+        target = half or ch
         at = before / 1000.0
         for digit in dtmf:
             if digit in DTMF_DIGITS:
                 ch.timers.append(self.w.later(
                     at + duration / 1000.0,
-                    partial(self.dtmf_received, ch, digit, duration)))
+                    partial(self.dtmf_received, target, digit, duration)))
                 at += (duration + between) / 1000.0
             elif digit in ",wW":
                 at += 0.5  # Asterisk's pause characters
@@ -456,6 +683,32 @@ class CallEngine:
         ch.bridge_id = br.id
         self.w.emit("ChannelEnteredBridge", {"bridge": br.to_json(), "channel": ch.to_json()},
                     channels=[ch], bridge=br)
+        members = [self.w.channels[c] for c in br.channels if c in self.w.channels]
+        if len(members) > 1:
+            for member in members:
+                self.media_flows(member)
+        self.bridge_peers(br)
+
+    def bridge_peers(self, br: Bridge) -> None:
+        """Tell each member who else is in the bridge (BRIDGEPEER), when that changed: the
+        helper channels Asterisk adds to play or record first, then the other members."""
+        members = [self.w.channels[c] for c in br.channels if c in self.w.channels]
+        for member in members:
+            peers = ",".join(br.helpers + [m.name for m in members if m is not member])
+            if peers != member.vars.get("BRIDGEPEER", ""):
+                self.set_variable(member, "BRIDGEPEER", peers)
+
+    def bridge_helper(self, br: Bridge, kind: str, replace: bool = True) -> None:
+        """Asterisk adds a helper channel (``Announcer/ARI``, ``Announcer/ARI_MOH``,
+        ``Recorder/ARI``) to ``br``; one of the same kind leaves (``replace``)."""
+        if replace:
+            br.helpers = [h for h in br.helpers if not h.startswith(kind + "-")]
+        br.helpers.insert(0, f"{kind}-{self.w.name_suffix()};2")
+        self.bridge_peers(br)
+
+    def bridge_helper_gone(self, br: Bridge, kind: str) -> None:
+        br.helpers = [h for h in br.helpers if not h.startswith(kind + "-")]
+        self.bridge_peers(br)
         self.w.audio_changed(br=br)
 
     def leave_bridge(self, ch: Channel) -> None:
@@ -463,6 +716,8 @@ class CallEngine:
         ch.bridge_id = None
         if br is None:
             return
+        if ch.vars.get("BRIDGEPEER"):
+            self.set_variable(ch, "BRIDGEPEER", "")
         if ch.id in br.channels:
             br.channels.remove(ch.id)
         if br.video_source_id == ch.id:
@@ -477,13 +732,14 @@ class CallEngine:
         self.w.playback.drop_queue("bridge:" + br.id)
         if br.recording is not None:
             self.w.recording.finish(br.recording, "done")
-        # Apps whose channels were in the bridge still hear it go.
-        holders = [ch.app for ch in (self.w.channels.get(c) for c in br.channels) if ch]
         for cid in list(br.channels):
             ch = self.w.channels.get(cid)
             if ch is not None:
                 self.leave_bridge(ch)
-        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br, also=holders)
+        # Heard by apps subscribed to the bridge, which includes the app of a channel that
+        # hung up while in it (Stasis never drops that subscription), not by the apps of
+        # channels it still held.
+        self.w.emit("BridgeDestroyed", {"bridge": br.to_json()}, bridge=br)
         self.w.bridges.pop(br.id, None)
         for app in self.w.apps.values():
             app.bridge_ids.discard(br.id)

@@ -40,24 +40,41 @@ class MediaChannelEngine:
         transport: str,
         chan_id: Optional[str],
         variables: Dict[str, str],
+        codec: str = "",
     ) -> Channel:
         w = self.w
         if transport == "websocket":
-            name = "WebSocket/{}/{}".format(host or "media", w.name_suffix())
+            name = "WebSocket/{}/{}".format(host or "INCOMING", w.name_suffix())
         elif encapsulation == "audiosocket":
             name = f"AudioSocket/{host}-{w.name_suffix()}"
         else:
             name = f"UnicastRTP/{host}-{w.name_suffix()}"
         ch = w.calls.new_channel(name, chan_id)
-        ch.state = "Up"
-        ch.answered_at = w.now()
+        ch.outgoing_line = True
+        ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         port = 10000 + (len(w.channels) * 2) % 10000
         if encapsulation == "rtp":
-            ch.channelvars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
-            ch.channelvars["UNICASTRTP_LOCAL_PORT"] = str(port)
-            ch.vars.update(ch.channelvars)
+            # Shown in externalMedia's answer only (rest_channels), not in events.
+            ch.vars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
+            ch.vars["UNICASTRTP_LOCAL_PORT"] = str(port)
         for var, value in variables.items():
             apply_var(ch, var, value)
         w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
-        ch.timers.append(w.later(0.0, lambda: w.calls.enter_stasis(ch, app, [])))
+        # Asterisk originates the media channel into the app: its originator hears it to the end.
+        ch.subscribers.add(app)
+        if transport == "websocket":
+            dialstring = host or "INCOMING"
+        else:
+            dialstring = f"{host}/c({codec})" if codec else str(host)
+
+        def answered() -> None:
+            w.emit("Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring,
+                            "peer": ch.to_json()}, channels=[ch])
+            ch.answered_at = w.now()
+            w.calls.set_state(ch, "Up")
+            w.emit("Dial", {"dialstatus": "ANSWER", "forward": "", "dialstring": dialstring,
+                            "peer": ch.to_json()}, channels=[ch])
+            w.calls.enter_stasis(ch, app, [])
+
+        ch.timers.append(w.later(0.0, answered))
         return ch

@@ -6,7 +6,7 @@ Asterisk 22's ARI models do.  It must not schedule, route events or validate req
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..dialplan import FarEnd
 
@@ -19,6 +19,7 @@ class Channel:
         "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted",
         "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
+        "half", "outgoing_line", "entered_by_dialplan", "dialplan_target", "status_due",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -57,7 +58,17 @@ class Channel:
         self.answered_at: Optional[float] = None
         self.hanging_up = False
         self.other_half: Optional[str] = None  # the ;2 half of a Local channel
-        self.subscribers: Set[str] = set()  # apps explicitly subscribed (channel:<id>)
+        self.subscribers: Set[str] = set()  # apps subscribed (channel:<id>, its originator)
+        self.half = 0  # 1 or 2 for the halves of a Local channel
+        # Originated into an app: outside Stasis its dialplan shows Dial's AppDial2.
+        self.outgoing_line = False
+        # In Stasis through its own dialplan (Stasis() in an extension), not an originate:
+        # the app hears nothing of it after StasisEnd.
+        self.entered_by_dialplan = False
+        # Originated to an extension: where it goes once answered (context, exten, priority).
+        self.dialplan_target: Optional[Tuple[str, str, int]] = None
+        # Stasis() calls left by continue: each sets STASISSTATUS when the channel ends.
+        self.status_due = 0
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -82,7 +93,7 @@ class Channel:
 class Bridge:
     __slots__ = ("id", "types", "bridge_type", "name", "channels", "creationtime",
                  "video_mode", "video_source_id", "vars", "moh", "playing", "subscribers",
-                 "recording")
+                 "recording", "helpers")
 
     def __init__(self, bridge_id: str, types: List[str], name: str, creationtime: str) -> None:
         self.id = bridge_id
@@ -103,6 +114,10 @@ class Bridge:
         self.playing = 0
         self.subscribers: Set[str] = set()
         self.recording: Optional[str] = None
+        # Names of the channels Asterisk puts in the bridge to play or record
+        # ("Announcer/ARI-...;2", "Recorder/ARI-...;2"), newest first; members see them in
+        # BRIDGEPEER.
+        self.helpers: List[str] = []
 
     def technology(self) -> str:
         if self.bridge_type == "holding":
@@ -159,7 +174,7 @@ class Playback:
 class LiveRecording:
     __slots__ = ("name", "format", "target_uri", "state", "cause", "talking", "silent",
                  "last", "last_audible", "timers", "silence_timer", "max_silence",
-                 "terminate_on", "if_exists", "muted", "paused", "base_sound")
+                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames")
 
     def __init__(self, name: str, fmt: str, target_uri: str) -> None:
         self.name = name
@@ -179,14 +194,18 @@ class LiveRecording:
         self.muted = False
         self.paused = False
         self.base_sound = 0.0  # sound already in the file being appended to
+        self.frames = 0.0  # simulated seconds audio frames arrived (muted ones included)
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"name": self.name, "format": self.format,
                                "target_uri": self.target_uri, "state": self.state}
         if self.state in ("done", "canceled", "failed"):
-            out["duration"] = int(round(self.talking + self.silent))
-            out["talking_duration"] = int(round(self.talking))
-            out["silence_duration"] = int(round(self.silent))
+            # Asterisk counts the seconds of audio it wrote (none from a leg that sends no
+            # frames); the talking / silence split only when silence detection is on.
+            out["duration"] = int(self.frames)
+            if self.max_silence > 0:
+                out["talking_duration"] = int(self.talking)
+                out["silence_duration"] = int(self.silent)
         if self.cause:
             out["cause"] = self.cause
         return out
@@ -207,13 +226,15 @@ class StoredRecording:
 
 class App:
     __slots__ = ("name", "connected", "subscribe_all", "bridge_ids", "endpoint_ids",
-                 "device_names", "allowed", "disallowed")
+                 "device_names", "allowed", "disallowed", "bridge_refs")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.connected = False
         self.subscribe_all = False
         self.bridge_ids: Set[str] = set()
+        # Asterisk counts bridge subscriptions: subscribed twice, it takes two unsubscribes.
+        self.bridge_refs: Dict[str, int] = {}
         self.endpoint_ids: Set[str] = set()  # "PJSIP/1000" or "PJSIP" (a whole technology)
         self.device_names: Set[str] = set()
         self.allowed: List[Dict[str, Any]] = []

@@ -9,10 +9,11 @@ requests.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import errors
-from ..media import MediaError, media_duration
+from ..media import MediaError, MediaLost, media_duration
 from .objects import Playback
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class PlaybackEngine:
         """A new playback of ``media`` on ``target_uri`` (``channel:ID`` / ``bridge:ID``)."""
         if playback_id and playback_id in self.w.playbacks:
             raise errors.PlaybackExists()
-        pb = Playback(playback_id or self.w.unique_id().replace(".", "-") + "-pb", media,
+        pb = Playback(playback_id or str(uuid.uuid4()), media,
                       target_uri, language, skipms)
         self.play(pb)
         return pb
@@ -76,6 +77,11 @@ class PlaybackEngine:
         uri = pb.media[pb.index]
         try:
             length = media_duration(uri, self.w.sounds, self.recording_seconds)
+        except MediaLost:
+            pb.state = "playing"
+            self._emit("PlaybackStarted", pb)
+            self._vanish(pb)
+            return
         except MediaError:
             pb.state = "playing"
             self._emit("PlaybackStarted", pb)
@@ -89,6 +95,11 @@ class PlaybackEngine:
         self._emit("PlaybackStarted", pb)
         if first:
             self._sounding(pb, +1)
+            kind, _, ident = pb.target_uri.partition(":")
+            if kind == "channel" and ident in self.w.channels:
+                self.w.calls.media_flows(self.w.channels[ident])
+            elif kind == "bridge" and ident in self.w.bridges:
+                self.w.calls.bridge_helper(self.w.bridges[ident], "Announcer/ARI")
         self._schedule(pb)
 
     def _schedule(self, pb: Playback) -> None:
@@ -111,15 +122,12 @@ class PlaybackEngine:
         else:
             self._finish(pb, "done")
 
-    def _finish(self, pb: Playback, state: str, sounding: bool = True) -> None:
-        if pb.timer is not None:
-            pb.timer.cancel()
-            pb.timer = None
-        pb.state = state
+    def _vanish(self, pb: Playback) -> None:
+        """Gone without PlaybackFinished (as recorded on Asterisk 22 for a lost medium)."""
         self.w.playbacks.pop(pb.id, None)
-        self._emit("PlaybackFinished", pb)
-        if sounding:
-            self._sounding(pb, -1)
+        self._next(pb)
+
+    def _next(self, pb: Playback) -> None:
         if self.active.get(pb.target_uri) == pb.id:
             del self.active[pb.target_uri]
             queue = self.queues.get(pb.target_uri)
@@ -129,6 +137,17 @@ class PlaybackEngine:
                     del self.queues[pb.target_uri]
                 self.active[pb.target_uri] = nxt.id
                 self._item(nxt, first=True)
+
+    def _finish(self, pb: Playback, state: str, sounding: bool = True) -> None:
+        if pb.timer is not None:
+            pb.timer.cancel()
+            pb.timer = None
+        pb.state = state
+        self.w.playbacks.pop(pb.id, None)
+        self._emit("PlaybackFinished", pb)
+        if sounding:
+            self._sounding(pb, -1)
+        self._next(pb)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -166,6 +185,8 @@ class PlaybackEngine:
 
     def control(self, pb: Playback, operation: str) -> None:
         if pb.state not in ("playing", "paused"):
+            if operation == "pause":
+                raise errors.PauseNotPlaying()
             raise errors.PlaybackNotControllable()
         left = self._left(pb)
         if operation == "pause":

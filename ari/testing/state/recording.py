@@ -38,6 +38,20 @@ class RecordingEngine:
         br = self.w.bridges.get(ident)
         return br is not None and self.w.bridge_audible(br)
 
+    def _framed(self, rec: LiveRecording) -> bool:
+        """Audio frames reach the recording even when silent: a phone sends them all the time;
+        a Local channel whose far end runs Wait() sends none (duration 0 on Asterisk)."""
+        kind, _, ident = rec.target_uri.partition(":")
+        members = [ident] if kind == "channel" else list(
+            getattr(self.w.bridges.get(ident), "channels", []))
+        for cid in members:
+            ch = self.w.channels.get(cid)
+            while ch is not None and ch.snoop_of is not None:
+                ch = self.w.channels.get(ch.snoop_of)
+            if ch is not None and ch.technology not in ("Local", "Snoop"):
+                return True
+        return False
+
     def _set_target(self, rec: LiveRecording, name: Any) -> None:
         kind, _, ident = rec.target_uri.partition(":")
         target: Any = (self.w.channels if kind == "channel" else self.w.bridges).get(ident)
@@ -86,6 +100,11 @@ class RecordingEngine:
         if self.w.live_recordings.get(rec.name) is not rec:
             return
         rec.state = "recording"
+        kind, _, ident = rec.target_uri.partition(":")
+        if kind == "channel" and ident in self.w.channels:
+            self.w.calls.media_flows(self.w.channels[ident])
+        elif kind == "bridge" and ident in self.w.bridges:
+            self.w.calls.bridge_helper(self.w.bridges[ident], "Recorder/ARI", replace=True)
         rec.last = self.w.now()
         rec.last_audible = self._audible(rec)
         self.w.emit("RecordingStarted", {"recording": rec.to_json()}, **self._route(rec))
@@ -96,6 +115,8 @@ class RecordingEngine:
     def _accumulate(self, rec: LiveRecording) -> None:
         now = self.w.now()
         if rec.state in ("recording",) and not rec.paused:
+            if rec.last_audible or self._framed(rec):
+                rec.frames += now - rec.last
             if rec.last_audible and not rec.muted:
                 rec.talking += now - rec.last
             else:
@@ -151,8 +172,16 @@ class RecordingEngine:
         if rec.silence_timer is not None:
             rec.silence_timer.cancel()
         self._set_target(rec, None)
+        kind, _, ident = rec.target_uri.partition(":")
+        if kind == "bridge" and ident in self.w.bridges:
+            # The recorder stays listed; the announcer of earlier playbacks has left.
+            self.w.calls.bridge_helper_gone(self.w.bridges[ident], "Announcer/ARI")
+        canceled = state == "canceled"
+        if canceled:
+            # Asterisk reports a cancelled recording as done, of no length, and keeps no file.
+            state, rec.frames = "done", 0.0
         rec.state = state
-        if state == "done":
+        if state == "done" and not canceled:
             previous = self.w.stored.get(name) if rec.if_exists == "append" else None
             sound = rec.talking + (previous.sound if previous else 0.0)
             length = rec.talking + rec.silent + (previous.duration if previous else 0.0)

@@ -24,7 +24,7 @@ def _create(w: World, req: SimRequest, bridge_id: Optional[str]) -> SimResponse:
     types = q_list(req, "type") or ["mixing"]
     for kind in types:
         if kind not in BRIDGE_TYPES:
-            raise errors.InvalidBridgeType(kind)
+            raise errors.BridgeNotCreated(bridge_id or "(null)")
     w.bridging.check_new_id(bridge_id)  # before the body is read, as Asterisk does
     br = w.bridging.create(bridge_id, types, q(req, "name") or "", body_vars(req))
     return ok(br.to_json())

@@ -27,6 +27,11 @@ MEDIA_CODECS = frozenset(
     + [f"slin{rate}" for rate in (12, 16, 24, 32, 44, 48, 96, 192)])
 
 
+# transfer_progress's states (res/ari/resource_channels.c).
+TRANSFER_STATES = frozenset({"channel_progress", "channel_answered", "channel_unavailable",
+                             "channel_declined"})
+
+
 def _args(req: SimRequest) -> List[str]:
     value = q(req, "appArgs")
     return value.split(",") if value else []
@@ -36,8 +41,13 @@ def _originate(w: World, req: SimRequest, chan_id: Optional[str]) -> SimResponse
     endpoint = need(req, "endpoint", "Endpoint must be specified")
     app = q(req, "app")
     extension = q(req, "extension")
-    if app and (extension or q(req, "context") or q(req, "label")):
+    # Asterisk 22 lets app win over a lone extension (recorded: 200, into the app).
+    if app and (q(req, "context") or q(req, "label")):
         raise errors.AppExclusive()
+    if app:
+        extension = None
+    if extension and q(req, "label"):
+        raise errors.LabelNotFound()  # the test dialplan has no labels
     if not app and not extension:
         raise errors.AppOrExtensionRequired()
     if "/" not in endpoint:
@@ -97,6 +107,8 @@ def hangup(w: World, req: SimRequest) -> SimResponse:
     ch = w.channel(req.path_params["channelId"])
     code = q(req, "reason_code")
     reason = q(req, "reason")
+    if code and reason:
+        raise errors.ReasonAndCode()
     if code:
         try:
             cause = int(code)
@@ -140,12 +152,15 @@ def send_dtmf(w: World, req: SimRequest) -> SimResponse:
 
 
 def mute(w: World, req: SimRequest) -> SimResponse:
-    w.calls.mute(_stasis(w, req), q(req, "direction") or "both")
+    # The channel first, then the direction Asterisk requires despite the described default.
+    ch = _stasis(w, req)
+    w.calls.mute(ch, need(req, "direction", "Direction is required"))
     return no_content()
 
 
 def unmute(w: World, req: SimRequest) -> SimResponse:
-    w.calls.unmute(_stasis(w, req), q(req, "direction") or "both")
+    ch = _stasis(w, req)
+    w.calls.unmute(ch, need(req, "direction", "Direction is required"))
     return no_content()
 
 
@@ -182,6 +197,8 @@ def record(w: World, req: SimRequest) -> SimResponse:
 
 
 def get_var(w: World, req: SimRequest) -> SimResponse:
+    if req.path_params["channelId"] not in w.channels:
+        raise errors.ProvidedChannelNotFound()
     ch = _stasis(w, req)
     name = need(req, "variable", "Variable name is required")
     return ok({"value": w.calls.variable(ch, name)})
@@ -190,7 +207,8 @@ def get_var(w: World, req: SimRequest) -> SimResponse:
 def set_var(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     name = need(req, "variable", "Variable name is required")
-    w.calls.set_variable(ch, name, q(req, "value") or "")
+    w.calls.set_variable(ch, name, q(req, "value") or "",
+                         report=(q(req, "report_events") or "").lower() == "true")
     return no_content()
 
 
@@ -237,6 +255,8 @@ def redirect(w: World, req: SimRequest) -> SimResponse:
 
 
 def _snoop(w: World, req: SimRequest, snoop_id: Optional[str]) -> SimResponse:
+    if req.path_params["channelId"] not in w.channels:
+        raise errors.ProvidedChannelNotFound()
     target = w.channel(req.path_params["channelId"])
     spy, whisper = q(req, "spy") or "none", q(req, "whisper") or "none"
     if spy == "none" and whisper == "none":
@@ -265,17 +285,26 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
         raise errors.ExternalHostRequired()
     if fmt not in MEDIA_CODECS:
         raise errors.UnknownCodec(fmt)
+    if encapsulation == "audiosocket" and transport != "tcp":
+        raise errors.AudioSocketNeedsTcp()
     chan_id = q(req, "channelId")
     w.calls.check_new_ids(chan_id)
     ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id,
-                                         body_vars(req))
-    return ok(ch.to_json())
+                                         body_vars(req), codec=fmt)
+    answer = ch.to_json()
+    shown = {k: v for k, v in ch.vars.items() if k.startswith("UNICASTRTP_")}
+    if shown:
+        answer["channelvars"] = shown  # the answer carries where to send audio; events do not
+    return ok(answer)
 
 
 def rtp_statistics(w: World, req: SimRequest) -> SimResponse:
     ch = w.channel(req.path_params["channelId"])
-    if ch.technology not in ("PJSIP", "UnicastRTP", "SIP"):
-        raise errors.RtpChannelNotFound()
+    if ch.technology in ("Local", "Snoop", "WebSocket", "AudioSocket"):
+        raise errors.UnsupportedChannelType()  # no RTP instance at all (a 403 there)
+    if ch.technology not in ("PJSIP", "SIP"):
+        # UnicastRTP: no statistics until RTP has flowed both ways.
+        raise errors.RtpInfoNotFound()
     elapsed = w.now() - ch.answered_at if ch.answered_at is not None else 0.0
     packets = int(elapsed * 50)  # 20 ms packetisation
     return ok({"txcount": packets, "rxcount": packets, "txjitter": 0.0, "rxjitter": 0.0,
@@ -286,7 +315,9 @@ def rtp_statistics(w: World, req: SimRequest) -> SimResponse:
 
 def transfer_progress(w: World, req: SimRequest) -> SimResponse:
     _stasis(w, req)
-    need(req, "states", "states is required")
+    states = need(req, "states", "states is required")
+    if states not in TRANSFER_STATES:
+        raise errors.InvalidTransferStates()
     return no_content()
 
 

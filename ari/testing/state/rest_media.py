@@ -135,6 +135,8 @@ def list_sounds(w: World, req: SimRequest) -> SimResponse:
         if pairs:
             out.append({"id": sound.id, "text": sound.text,
                         "formats": [{"language": lg, "format": f} for lg, f in pairs]})
+    if not out:
+        raise errors.NoSoundsMatched()
     return ok(out)
 
 

@@ -7,7 +7,7 @@ change any state nor send any event itself.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..backend import SimRequest, SimResponse
@@ -215,7 +215,7 @@ def get_mailbox(w: World, req: SimRequest) -> SimResponse:
 
 
 def update_mailbox(w: World, req: SimRequest) -> SimResponse:
-    old, new = int(q(req, "oldMessages") or 0), int(q(req, "newMessages") or 0)
+    old, new = _atoi(q(req, "oldMessages")), _atoi(q(req, "newMessages"))
     w.system.update_mailbox(req.path_params["mailboxName"], old, new)
     return no_content()
 
@@ -273,8 +273,14 @@ def set_filter(w: World, req: SimRequest) -> SimResponse:
     app = w.app(req.path_params["applicationName"])
     body = req.body if isinstance(req.body, dict) else {}
     body = body.get("filter", body) if isinstance(body.get("filter"), dict) else body
-    w.system.set_filter(app, _filter_list(body.get("allowed")),
-                        _filter_list(body.get("disallowed")))
+    if not body:
+        w.system.set_filter(app, [], [])  # no filter at all clears both lists
+        return ok(w.system.app_json(app.name))
+    # A list a filter leaves out is kept (as recorded on Asterisk 22).
+    w.system.set_filter(
+        app,
+        _filter_list(body["allowed"]) if "allowed" in body else app.allowed,
+        _filter_list(body["disallowed"]) if "disallowed" in body else app.disallowed)
     return ok(w.system.app_json(app.name))
 
 
@@ -341,3 +347,16 @@ HANDLERS: Dict[Tuple[str, str], Handler] = {
     ("events", "userEvent"): user_event,
     ("events", "claimChannel"): claim,
 }
+
+
+def _atoi(value: Optional[str]) -> int:
+    """C's atoi, as Asterisk reads mailbox counts: leading digits, else 0."""
+    digits = ""
+    for ch in (value or "").strip():
+        if not (ch.isdigit() or (ch in "+-" and not digits)):
+            break
+        digits += ch
+    try:
+        return int(digits)
+    except ValueError:
+        return 0

@@ -43,6 +43,7 @@ class SystemEngine:
                 ("bridge_softmix.so", "Multi-party software based channel mixing", "core"),
                 ("bridge_holding.so", "Holding bridge module", "core"),
                 ("format_wav.so", "Microsoft WAV/WAV16 format (8kHz/16kHz Signed Linear)", "core"),
+                ("app_morsecode.so", "Morse code", "extended"),
             )
         }
         self.loadable = set(self.modules) | {"app_echo.so", "app_playback.so", "res_agi.so"}
@@ -116,6 +117,7 @@ class SystemEngine:
                 self.w.channels[ident].subscribers.add(app.name)
             elif scheme == "bridge":
                 app.bridge_ids.add(ident)
+                app.bridge_refs[ident] = app.bridge_refs.get(ident, 0) + 1
             elif scheme == "endpoint":
                 app.endpoint_ids.add(ident)
             else:
@@ -123,14 +125,20 @@ class SystemEngine:
 
     def unsubscribe(self, app: App, sources: List[Tuple[str, str]]) -> None:
         for scheme, ident in sources:
-            self._check_source(scheme, ident)
+            try:
+                self._check_source(scheme, ident)
+            except errors.EventSourceMissing:
+                raise errors.NotSubscribed() from None
             if not self._holds(app, scheme, ident):
                 raise errors.NotSubscribed()
         for scheme, ident in sources:
             if scheme == "channel":
                 self.w.channels[ident].subscribers.discard(app.name)
             elif scheme == "bridge":
-                app.bridge_ids.discard(ident)
+                app.bridge_refs[ident] = app.bridge_refs.get(ident, 1) - 1
+                if app.bridge_refs[ident] <= 0:
+                    app.bridge_refs.pop(ident, None)
+                    app.bridge_ids.discard(ident)
             elif scheme == "endpoint":
                 app.endpoint_ids.discard(ident)
             else:
@@ -175,7 +183,7 @@ class SystemEngine:
         """ChannelUserevent to ``app`` only, with the fields of its sources."""
         fields: Dict[str, Any] = {"eventname": event_name}
         fields.update(sources)
-        fields["userevent"] = variables
+        fields["userevent"] = {"eventname": event_name, **variables}  # Asterisk repeats it
         self.w.emit("ChannelUserevent", fields, only=app)
 
     def claim(self) -> None:
@@ -217,7 +225,9 @@ class SystemEngine:
         return name
 
     def load_module(self, name: str) -> None:
-        if name not in self.loadable or name in self.modules:
+        if name in self.modules:
+            raise errors.ModuleAlreadyLoaded()
+        if name not in self.loadable:
             raise errors.ModuleNotLoadable()
         self.modules[name] = {
             "name": name,
@@ -258,6 +268,8 @@ class SystemEngine:
     def config_type(self, config_class: str, object_type: str) -> Dict[str, List[Dict[str, str]]]:
         found = self.config.get((config_class, object_type))
         if found is None:
+            if not any(known == config_class for known, _ in self.config):
+                raise errors.ConfigClassNotFound(config_class)
             raise errors.ConfigTypeNotFound(config_class, object_type)
         return found
 
@@ -305,7 +317,7 @@ class SystemEngine:
 
     def endpoints_of(self, tech: str) -> List[str]:
         found = [k for k in self.w.endpoints if k.split("/", 1)[0] == tech]
-        if not found and tech not in ("PJSIP", "Local"):
+        if not found:
             raise errors.NoEndpointsForTech(tech)
         return found
 
@@ -342,9 +354,8 @@ class SystemEngine:
             self._device_changed(name, state)
 
     def delete_device(self, name: str) -> None:
-        if self.w.device_states.pop(name, None) is None:
-            raise errors.DeviceNameMissing()
-        self._device_changed(name, "UNKNOWN")
+        # Asterisk answers 204 even for a device it never had, and tells no subscriber.
+        self.w.device_states.pop(name, None)
 
     # -- mailboxes ------------------------------------------------------------------------
 
@@ -359,4 +370,4 @@ class SystemEngine:
 
     def delete_mailbox(self, name: str) -> None:
         if self.w.mailboxes.pop(name, None) is None:
-            raise errors.MailboxNotFound()
+            raise errors.MailboxNotDeleted()
