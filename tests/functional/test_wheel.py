@@ -80,7 +80,7 @@ def test_the_wheel_carries_the_package_its_examples_and_stubs(installed: Tuple[P
         if name.endswith((".py", ".pyi", ".json", "py.typed"))
     }
     assert expected, "no tracked files"
-    assert expected - names == set()
+    assert expected - names == set(), "missing from the wheel: list new subpackages in setup.cfg's packages"
     assert {"ari/py.typed", "ari/types.pyi", "ari/examples/hello.py", "ari/testing/state/world.py"} <= names
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
