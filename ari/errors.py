@@ -9,6 +9,7 @@
      ├── ResponseError          an answer that cannot be read, or not of the shape the description gives
      ├── ClosedError            a call on a closed client (also a RuntimeError)
      ├── ValidationError        bad parameters, caught before anything is sent (also a ValueError)
+     ├── MediaError             a call's audio (ari.media) could not be opened, read or written
      └── HTTPError              Asterisk answered with an error status
           ├── BadRequest            400
           ├── AuthenticationError   401
@@ -212,3 +213,7 @@ def http_error(
     return error_class(status_code)(
         status_code, message, method=method, url=url, operation=operation, reason=reasons.get(status_code) or reason
     )
+
+
+class MediaError(ARIError):
+    """A call's media could not be opened, read or written (``ari.media``): says what and why."""

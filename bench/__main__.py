@@ -19,7 +19,7 @@ from typing import List, Optional
 
 from .table import Row, Table
 
-MODULES = ("connect", "events", "rest", "latency", "memory", "outbound")
+MODULES = ("connect", "events", "rest", "latency", "memory", "outbound", "media")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -62,6 +62,8 @@ class FarEnd:
     ``hangup_after``: seconds after answering at which it hangs up with ``cause``;
     ``steps``: for a ``Local/<exten>@<context>`` far end, the dialplan applications its ;2
     half runs, as ``(app, data)`` by priority (ChannelDialplan events name them).
+    ``audio``: what it sends into a bridge with an externalMedia channel: ``tone:<Hz>`` or the
+    path of a mono 16-bit WAV (played in a loop); otherwise music when ``sound``, nothing when silent.
     """
 
     ring: Optional[float] = 1.0
@@ -73,6 +75,9 @@ class FarEnd:
     dtmf_gap: float = 0.25
     hangup_after: Optional[float] = None
     steps: Tuple[Tuple[str, str], ...] = ()
+    audio: Optional[str] = None
+
+
 
 
 # The far ends of the project's test Asterisk (its extensions.conf, context "default").

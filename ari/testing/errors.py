@@ -136,6 +136,37 @@ class ExternalHostRequired(InvalidRequest):
     message = "external_host is required for all but websocket server connections"
 
 
+class WebSocketNeedsNoEncapsulation(InvalidRequest):
+    message = "encapsulation must be 'none' for websocket transport"
+
+
+class RtpNeedsUdp(InvalidRequest):
+    message = "transport must be 'udp' for rtp encapsulation"
+
+
+class ServerNeedsWebSocket(InvalidRequest):
+    message = "'server' connection_type can only be used with the websocket transport"
+
+
+class UnknownWebSocketClient(InvalidRequest):
+    message = "external_host must be a valid websocket_client connection id."
+
+
+class ExternalHostNotHostPort(InvalidRequest):
+    message = "external_host must be <host>:<port> for all transports other than websocket"
+
+
+class InvalidMediaDirection(InvalidRequest):
+    message = "Invalid direction specified"
+
+
+class CodecNotSimulated(InvalidRequest):
+    """The simulator's own limit: its media WebSocket carries the codecs ``ari.media`` knows."""
+
+    def __init__(self, codec: str) -> None:
+        super().__init__(f"format '{codec}' is not carried by the simulator's media WebSocket")
+
+
 class InvalidTransferStates(InvalidRequest):
     message = "Invalid states value"
 

@@ -272,6 +272,10 @@ class LoopbackServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         url = request.rel_url
         raw = url.raw_path
+        if raw.startswith("/media/"):  # chan_websocket's media connections: no auth, as on Asterisk
+            from . import media_socket
+
+            return await media_socket.serve(request, self.backend, unquote(raw[7:]))
         if not raw.startswith("/ari/"):
             return _error(404, "Resource not found")
         query = url.query

@@ -61,6 +61,10 @@ class Simulator:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        try:  # media streams end (their sockets closed) before their loop does
+            self.server.call_in_loop(self.state.world.media.close_all, timeout=timeout)
+        except RuntimeError:  # never started, or already stopped
+            pass
         if self.outbound is not None:
             self.outbound.stop(timeout)
         self.server.stop(timeout)
@@ -127,6 +131,19 @@ class Simulator:
     def message(self, sender: str, endpoint: str, body: str) -> None:
         """A text message arrives from ``endpoint`` (e.g. "PJSIP/1000")."""
         self.server.call_in_loop(self.state.message, sender, endpoint, body)
+
+    def add_websocket_client(self, name: str, uri: str) -> None:
+        """A websocket_client.conf connection: externalMedia with ``connection_type=client`` and
+        ``external_host=name`` makes the simulator dial ``uri`` (the application's media server)."""
+        def add() -> None:
+            self.state.world.media.clients[name] = uri
+
+        self.server.call_in_loop(add)
+
+    def heard(self, channel_id: str, fmt: str = "slin16") -> bytes:
+        """The audio the far end of ``channel_id`` heard from externalMedia channels bridged with
+        it (the application's own audio, as played out), in ``fmt``; the last minute of it."""
+        return self.server.call_in_loop(self.state.world.media.heard_audio, channel_id, fmt)
 
     def channel_ids(self) -> List[str]:
         return self.server.call_in_loop(lambda: list(self.state.world.channels))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 import ari
+from ari.media import codecs
 from ari.testing import Simulator
 from ari.testing.dialplan import FarEnd
 
@@ -60,7 +62,9 @@ def test_every_example_is_exercised() -> None:
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
 def test_each_example_runs_as_a_script(path: Path) -> None:
-    done = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=30)
+    # This checkout's package, not whichever ``ari`` the interpreter has installed.
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}
+    done = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=30, env=env)
     assert done.returncode == 0, done.stderr
     for option in ("--url", "--user", "--password", "--app"):
         assert option in done.stdout
@@ -270,6 +274,67 @@ def _wait_for(condition: Any, timeout: float = WAIT) -> bool:
             return False
         tick.wait(0.01)
     return True
+
+
+def test_example_media_echo_returns_the_caller_delayed(ari_sim: Simulator, client: Any) -> None:
+    app = "media-echo"
+    lines: List[str] = []
+    finished = load("media_echo").main(client, app, delay=0.2, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app, far_end=FarEnd(ring=0.0, audio="tone:400"))  # the caller sings one note
+    deadline = time.monotonic() + WAIT
+    while len(ari_sim.heard(cid)) < 640 * 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    heard = ari_sim.heard(cid)
+    frames = [heard[at : at + 640] for at in range(0, 640 * 40, 640)]
+    levels = [codecs.rms(frame) for frame in frames]
+    assert levels[:10] == [0] * 10  # 0.2 s of silence first
+    assert all(level > 5000 for level in levels[11:]), levels  # then the caller's own tone
+    ari_sim.hangup(cid)
+    assert finished.wait(WAIT)
+    ari_sim.wait_idle(WAIT)
+    assert "echoed" in lines[-1]
+
+
+def test_example_media_record_writes_the_callers_audio(ari_sim: Simulator, client: Any, tmp_path: Path) -> None:
+    app = "media-record"
+    path = tmp_path / "caller.wav"
+    lines: List[str] = []
+    finished = load("media_record").main(client, app, path, seconds=0.6, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app, far_end=FarEnd(ring=0.0, audio="tone:1000"))
+    assert finished.wait(WAIT)
+    # An incoming call gets no ChannelDestroyed after StasisEnd (as on a real Asterisk): its end is StasisEnd.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        audio = wav.readframes(wav.getnframes())
+    assert audio == codecs.tone(1000, 0.6, "slin16", 0.3)  # exactly what the caller said, 0.6 s
+    assert lines[-1].endswith("hung up")
+    ari_sim.wait_idle(WAIT)
+
+
+def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: Any) -> None:
+    app = "media-dtmf"
+    lines: List[str] = []
+    example = load("media_dtmf")
+    finished = example.main(client, app, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app)
+    ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    time.sleep(0.1)
+    ari_sim.dtmf(cid, "2")
+    expected = codecs.convert(example.phrase("2", "ulaw"), "ulaw", "slin")
+    deadline = time.monotonic() + WAIT
+    while len(ari_sim.heard(cid, "slin")) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ari_sim.heard(cid, "slin")[: len(expected)] == expected
+    ari_sim.dtmf(cid, "#")
+    assert finished.wait(WAIT)
+    # An incoming call gets no ChannelDestroyed after StasisEnd (as on a real Asterisk): its end is StasisEnd.
+    ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    assert [line.split(": ", 1)[1] for line in lines[-4:]] == [
+        "listening for keys", "pressed 2, answering", "pressed #, goodbye", "hung up"]
 
 
 @pytest.mark.parametrize("mode", ["persistent", "per_call"])

@@ -299,8 +299,14 @@ def test_snoop_and_external_media(ari_sim: Simulator, client: Any) -> None:
         app=APP, external_host="127.0.0.1:9998", format="ulaw", encapsulation="audiosocket", transport="tcp", data="x"
     )
     assert sock.name.startswith("AudioSocket/")
-    ws = client.channels.externalMedia(app=APP, format="ulaw", transport="websocket")
-    assert ws.name.startswith("WebSocket/")
+    with pytest.raises(ari.BadRequest) as caught:
+        client.channels.externalMedia(app=APP, format="ulaw", transport="websocket")
+    assert caught.value.message == "encapsulation must be 'none' for websocket transport"
+    ws = client.channels.externalMedia(
+        app=APP, format="ulaw", transport="websocket", encapsulation="none", connection_type="server"
+    )
+    assert ws.name.startswith("WebSocket/INCOMING/") and ws.state == "Down"
+    assert ws.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] == "160"
     with pytest.raises(ari.BadRequest):
         client.channels.externalMedia(app=APP, format="ulaw")
     with pytest.raises(ari.ServerError):

@@ -17,9 +17,10 @@ OWNERS = {
     "requests": {"http", "testing.record"},
     "urllib3": {"http"},
     "websocket": {"stream", "testing.record"},
-    "websockets": {"stream", "outbound"},  # stream: the sans-I/O reader; outbound: the server
+    "websockets": {"stream", "outbound", "media.websocket"},  # stream: the sans-I/O reader; outbound: the server
+    "audioop": {"media.codecs"},
     "blinker": {"listeners"},
-    "aiohttp": {"testing.server", "testing.outbound"},  # outbound: the simulator connecting out
+    "aiohttp": {"testing.server", "testing.outbound", "testing.media_socket"},  # outbound: the simulator connecting out
 }
 
 #: Lower layers never import higher ones.
@@ -37,6 +38,7 @@ LAYERS = [
     {"stream"},
     {"client"},
     {"outbound"},
+    {"media"},  # ari.media: opens media through a client, imports only errors from the core
     {"__init__", "demo", "__main__", "cli", "stubs", "types"},
 ]
 
@@ -132,6 +134,8 @@ def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
 TESTING_LAYERS = [
     {"errors", "backend", "clock", "media", "dialplan"},
     {"description", "framing"},
+    # externalMedia audio: the model and its wires (a media WebSocket, RTP), below the state that uses them
+    {"media_stream", "media_socket", "rtp"},
     {"checks", "state"},
     {"asterisk", "events_socket"},
     {"server"},

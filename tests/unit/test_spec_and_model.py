@@ -152,11 +152,15 @@ def test_fetch_is_concurrent_when_the_server_is_far(swagger: Dict[str, Dict[str,
     assert len({t for t in threads if t.startswith("ari-spec")}) > 1
 
 
-def test_fetch_is_sequential_on_loopback(swagger: Dict[str, Dict[str, Any]]) -> None:
+def test_fetch_is_sequential_on_loopback(swagger: Dict[str, Dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
+    from ari import spec
     from ari.spec import fetch_description
 
+    # A first answer under the threshold means loopback.  The threshold is raised here because a
+    # loaded machine can deschedule this thread for longer than 3 ms between two clock reads.
+    monkeypatch.setattr(spec, "NEAR_ROUND_TRIP", 60.0)
     threads: set = set()
     assert fetch_description(_fetcher(swagger, 0, threads)) == _description(swagger)
     assert threads == {threading.current_thread().name}

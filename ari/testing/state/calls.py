@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import errors
-from ..dialplan import DIALSTATUS, STASIS_PRIORITY, FarEnd, UnknownEndpoint, cause_txt
+from ..dialplan import DIALSTATUS, NO_EXTENSION, STASIS_PRIORITY, FarEnd, UnknownEndpoint, cause_txt
 from .objects import Bridge, Channel
 
 if TYPE_CHECKING:
@@ -253,8 +253,9 @@ class CallEngine:
         far = ch.far_end or FarEnd()
         ch.dialed = True
         half = self.half_of(ch)
-        if half is not None and not far.steps:
-            # No such extension: chan_local gives up before dialling; both halves go.
+        if half is not None and far is NO_EXTENSION:
+            # No such extension: chan_local gives up before dialling; both halves go.  (A far
+            # end the user added for a Local endpoint is an extension, dialplan steps or not.)
             self.destroy_pair(ch, half, None, 0, 0)
             return
         self._dial_event(ch, "")

@@ -1,15 +1,18 @@
 """Channels an application makes that are no call: snoop channels and external media channels.
 
-Its one job is creating them as Asterisk 22 does (a ``Snoop/...`` channel on a target, a
-``UnicastRTP/...``, ``AudioSocket/...`` or ``WebSocket/...`` channel for external media): Up at
-once, ChannelCreated, then StasisStart from the channel's own thread.  It must not parse
-requests.
+Its one job is creating them as Asterisk 22 does (a ``Snoop/...`` channel on a target, Up at
+once; a ``UnicastRTP/...`` or ``AudioSocket/...`` channel for external media, answered Down and
+then Up; a ``WebSocket/...`` one, Down until its media connection is made), with
+ChannelCreated, then StasisStart from the channel's own thread.  Their audio is the media
+engine's (``world.media``, ``media_stream.py``).  It must not parse requests.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
+from ...media.codecs import CODECS
+from .. import errors
 from .calls import apply_var
 from .objects import Channel
 
@@ -40,32 +43,30 @@ class MediaChannelEngine:
         transport: str,
         chan_id: Optional[str],
         variables: Dict[str, str],
-        codec: str = "",
+        fmt: str = "ulaw",
+        remote: Optional[Tuple[str, int]] = None,
     ) -> Channel:
+        """A UnicastRTP (or AudioSocket) channel: answered Down, then Up and StasisStart; RTP streams
+        (``media_stream``) for the codecs it can carry, to ``remote``."""
         w = self.w
-        if transport == "websocket":
-            name = "WebSocket/{}/{}".format(host or "INCOMING", w.name_suffix())
-        elif encapsulation == "audiosocket":
+        if encapsulation == "audiosocket":
             name = f"AudioSocket/{host}-{w.name_suffix()}"
         else:
             name = f"UnicastRTP/{host}-{w.name_suffix()}"
         ch = w.calls.new_channel(name, chan_id)
         ch.outgoing_line = True
         ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
-        port = 10000 + (len(w.channels) * 2) % 10000
         if encapsulation == "rtp":
+            local = self._rtp_local(ch, fmt, app, remote)
             # Shown in externalMedia's answer only (rest_channels), not in events.
-            ch.vars["UNICASTRTP_LOCAL_ADDRESS"] = "127.0.0.1"
-            ch.vars["UNICASTRTP_LOCAL_PORT"] = str(port)
+            ch.vars["UNICASTRTP_LOCAL_ADDRESS"] = local[0]
+            ch.vars["UNICASTRTP_LOCAL_PORT"] = str(local[1])
         for var, value in variables.items():
             apply_var(ch, var, value)
         w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
         # Asterisk originates the media channel into the app: its originator hears it to the end.
         ch.subscribers.add(app)
-        if transport == "websocket":
-            dialstring = host or "INCOMING"
-        else:
-            dialstring = f"{host}/c({codec})" if codec else str(host)
+        dialstring = f"{host}/c({fmt})" if fmt else str(host)
 
         def answered() -> None:
             w.emit("Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring,
@@ -77,4 +78,50 @@ class MediaChannelEngine:
             w.calls.enter_stasis(ch, app, [])
 
         ch.timers.append(w.later(0.0, answered))
+        return ch
+
+    def _rtp_local(self, ch: Channel, fmt: str, app: str, remote: Optional[Tuple[str, int]]) -> Tuple[str, int]:
+        """The simulator's end of an RTP stream for a codec it can carry; a made-up port otherwise."""
+        codec = CODECS.get(fmt)
+        if remote is not None and codec is not None and codec.payload_type is not None:
+            try:
+                return self.w.media.rtp(ch, codec, app, remote)
+            except RuntimeError:  # the state model driven without a server loop (unit tests)
+                pass
+        return "127.0.0.1", 10000 + (len(self.w.channels) * 2) % 10000
+
+    def external_websocket(
+        self,
+        app: str,
+        fmt: str,
+        connection: Optional[str],
+        chan_id: Optional[str],
+        variables: Dict[str, str],
+        *,
+        json_format: bool,
+        direction: str,
+        auto_answer: bool,
+        query: str = "",
+    ) -> Channel:
+        """chan_websocket: the channel waits, Down, for /media/<id> (``connection`` None: the
+        application connects) or for the application's server to answer Asterisk's call
+        (``connection``, a websocket_client); then Up and StasisStart."""
+        w = self.w
+        codec = CODECS.get(fmt)
+        if codec is None:
+            raise errors.CodecNotSimulated(fmt)
+        ch = w.calls.new_channel(f"WebSocket/{connection or 'INCOMING'}/0x{w.name_suffix()}", chan_id)
+        for var, value in variables.items():
+            apply_var(ch, var, value)
+        if connection is None:
+            w.media.websocket(ch, codec, app, json_format=json_format, direction=direction, auto_answer=auto_answer)
+        else:
+            w.media.outbound(ch, codec, app, connection, json_format=json_format, direction=direction,
+                             auto_answer=auto_answer, query=query)
+        ch.outgoing_line = True
+        ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
+        w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])
+        # As for RTP: the app originated it, so it hears the channel to the end (ChannelDestroyed).
+        ch.subscribers.add(app)
+        ch.pending_app = app
         return ch

@@ -276,26 +276,83 @@ def snoop_channel_with_id(w: World, req: SimRequest) -> SimResponse:
 
 
 def external_media(w: World, req: SimRequest) -> SimResponse:
+    # The checks and their order are ast_ari_channels_external_media's (22.10).
     app = need(req, "app", "app cannot be empty")
-    fmt = need(req, "format", "format cannot be empty")
     host = q(req, "external_host")
-    encapsulation = q(req, "encapsulation") or "rtp"
     transport = q(req, "transport") or "udp"
-    if transport != "websocket" and not host:
-        raise errors.ExternalHostRequired()
-    if fmt not in MEDIA_CODECS:
-        raise errors.UnknownCodec(fmt)
+    encapsulation = q(req, "encapsulation") or "rtp"
+    connection_type = q(req, "connection_type") or "client"
+    if transport == "websocket" and encapsulation != "none":
+        raise errors.WebSocketNeedsNoEncapsulation()
+    if encapsulation == "rtp" and transport != "udp":
+        raise errors.RtpNeedsUdp()
     if encapsulation == "audiosocket" and transport != "tcp":
         raise errors.AudioSocketNeedsTcp()
+    if transport != "websocket" and connection_type == "server":
+        raise errors.ServerNeedsWebSocket()
+    if not host:
+        if connection_type == "client":
+            raise errors.ExternalHostRequired()
+        host = "INCOMING"
+    remote = None
+    if transport == "websocket":
+        if connection_type == "client" and host not in w.media.clients:
+            raise errors.UnknownWebSocketClient()
+    else:
+        remote = _host_port(host)
+        if remote is None:
+            raise errors.ExternalHostNotHostPort()
+    fmt = need(req, "format", "format cannot be empty")
+    direction = q(req, "direction")
+    if direction and direction not in ("both", "in", "out"):
+        raise errors.InvalidMediaDirection()
+    if fmt not in MEDIA_CODECS:
+        raise errors.UnknownCodec(fmt)
     chan_id = q(req, "channelId")
     w.calls.check_new_ids(chan_id)
-    ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id,
-                                         body_vars(req), codec=fmt)
+    if transport == "websocket":
+        options = q(req, "transport_data") or ""
+        ch = w.media_channels.external_websocket(
+            app, fmt, None if host == "INCOMING" else host, chan_id, body_vars(req),
+            json_format=_option(options, "f") == "json", direction=direction or _option(options, "d") or "both",
+            auto_answer="n" not in _bare_options(options), query=(_option(options, "v") or "").replace(",", "&"))
+    else:
+        ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id, body_vars(req),
+                                             fmt=fmt, remote=remote)
     answer = ch.to_json()
     shown = {k: v for k, v in ch.vars.items() if k.startswith("UNICASTRTP_")}
     if shown:
-        answer["channelvars"] = shown  # the answer carries where to send audio; events do not
+        answer["channelvars"] = {**answer.get("channelvars", {}), **shown}  # the answer only, not events
     return ok(answer)
+
+
+def _host_port(host: str) -> Optional[Tuple[str, int]]:
+    name, sep, port = host.rpartition(":")
+    if not sep or not port.isdigit() or not name:
+        return None
+    return name.strip("[]"), int(port)
+
+
+def _option(options: str, letter: str) -> Optional[str]:
+    """The argument of a dial option ``x(arg)`` in ``transport_data``."""
+    at = options.find(letter + "(")
+    if at < 0:
+        return None
+    end = options.find(")", at)
+    return options[at + 2 : end] if end > at else None
+
+
+def _bare_options(options: str) -> str:
+    """The option letters outside any ``(...)`` argument."""
+    out, depth = [], 0
+    for char in options:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
 
 
 def rtp_statistics(w: World, req: SimRequest) -> SimResponse:

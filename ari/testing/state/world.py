@@ -17,6 +17,7 @@ from .. import errors
 from ..backend import EventSink, Scheduler, TimerHandle
 from ..dialplan import Dialplan
 from ..media import Sound, default_catalogue
+from ..media_stream import MediaEngine
 from .bridging import BridgeEngine
 from .calls import CallEngine
 from .media_channels import MediaChannelEngine
@@ -57,6 +58,9 @@ class World:
         self.playback = PlaybackEngine(self)
         self.recording = RecordingEngine(self)
         self.system = SystemEngine(self)
+        #: externalMedia audio: WebSocket and RTP streams, far-end sound (``media_stream.py``)
+        self.media = MediaEngine(self)
+        self.event_listeners.append(self.media.on_event)
         #: takes channels entering per-call outbound apps (testing/outbound.py): takes(app), enter(ch, app, args)
         self.stasis_gate: Any = None
 
