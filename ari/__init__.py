@@ -7,9 +7,15 @@ for channel in client.channels.list():
 """
 
 import logging
+import typing as _typing
 
 from .backoff import Backoff
-from .client import Client, ClientState, connect, connect_async
+from .client import ClientState
+
+if _typing.TYPE_CHECKING:  # the typed view (ari/types.pyi, generated): a Client with typed resources
+    from .types import Client, connect, connect_async
+else:
+    from .client import Client, connect, connect_async
 from .errors import (
     ARIError,
     AuthenticationError,

@@ -1,8 +1,9 @@
 """``python -m ari demo``: the DTMF example (examples/hello.py) run against the embedded simulator.
 
-Its one job is the demo: start a ``Simulator``, connect a client, load ``main`` from the
-checkout's ``examples/hello.py``, place a call, press digits, wait (bounded) until the call
-is hung up, and write a transcript of what the application did and which events it saw.
+Its one job is the demo: start a ``Simulator``, connect a client, load ``main`` from
+``examples/hello.py`` (shipped in the package as ``ari/examples/``), place a call, press
+digits, wait (bounded) until the call is hung up, and write a transcript of what the
+application did and which events it saw.
 It must not be imported by the library: it is a command, so it writes to a stream.
 """
 
@@ -13,7 +14,10 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO, cast
+
+if TYPE_CHECKING:
+    from .types import EventType
 
 APP = "hello"
 # The demo's far end: each sound and key press in simulated seconds; generous for the slowest speed.
@@ -29,15 +33,21 @@ class DemoError(Exception):
 
 
 def examples_dir() -> Path:
-    """examples/ of the checkout ``ari`` is installed from (editable install, per README)."""
-    return Path(__file__).resolve().parent.parent / "examples"
+    """The examples: ``ari/examples/`` in an installed wheel, the repository's ``examples/`` in a checkout.
+
+    setup.cfg maps the repository's folder onto ``ari.examples``, so a wheel carries it; a
+    checkout (and its editable install) has the folder beside the package instead.
+    """
+    package = Path(__file__).resolve().parent
+    shipped = package / "examples"
+    return shipped if shipped.is_dir() else package.parent / "examples"
 
 
 def load_example(path: Path) -> ModuleType:
     if not path.is_file():
         raise DemoError(
-            f"the demo runs {path.name} from the repository's examples/ folder, and {path} does not exist; "
-            "install ari from a clone (pip install -e .) to get it",
+            f"the demo runs {path.name} from the package's examples, and {path} does not exist; "
+            "reinstall asterisk-ari (pip install --force-reinstall asterisk-ari)",
             2,
         )
     spec = importlib.util.spec_from_file_location("ari_example_hello", path)
@@ -81,7 +91,7 @@ def run(speed: float = 10.0, digits: str = "12*#", out: TextIO = sys.stdout, exa
     try:
         from ari.testing.simulator import Simulator
     except ImportError as e:
-        raise DemoError(f"the simulator needs aiohttp ({e}): pip install 'ari[testing]'", 2) from e
+        raise DemoError(f"the simulator needs aiohttp ({e}): pip install 'asterisk-ari[testing]'", 2) from e
 
     lock = threading.Lock()
     progress = threading.Condition()
@@ -130,7 +140,7 @@ def run(speed: float = 10.0, digits: str = "12*#", out: TextIO = sys.stdout, exa
         # Registered before the example's own handlers, so each event line comes before the
         # application's reaction to it.
         for event_type in sorted(client.api.event_types):
-            client.on(event_type, saw)
+            client.on(cast("EventType", event_type), saw)
         hello.main(client, APP, say)
         client.start(APP)
 

@@ -67,7 +67,7 @@ def test_missing_example_exits_2_with_a_clear_message(
     monkeypatch.setattr(demo, "examples_dir", lambda: tmp_path)
     assert cli.main(["demo"]) == 2
     err = capsys.readouterr().err
-    assert "hello.py" in err and str(tmp_path) in err and "pip install -e" in err
+    assert "hello.py" in err and str(tmp_path) in err and "pip install --force-reinstall asterisk-ari" in err
 
 
 def test_demo_in_process_leaves_no_thread_behind() -> None:

@@ -40,7 +40,7 @@ LAYERS = [
     {"client"},
     {"outbound"},
     {"media"},  # ari.media: opens media through a client, imports only errors from the core
-    {"__init__", "demo", "__main__"},
+    {"__init__", "demo", "__main__", "cli", "stubs", "types"},
 ]
 
 
