@@ -228,10 +228,12 @@ def _method(name: str, params: Sequence[Parameter], result: str, indent: str = "
     return lines
 
 
-def _operations(names: _Names, operations: Sequence[Operation], bound: bool) -> List[str]:
+def _operations(names: _Names, operations: Sequence[Operation], identity: Sequence[str] = ()) -> List[str]:
+    """The methods of a collection, or of an instance whose ``identity`` parameters are filled
+    (as resources.py's ``_method`` hides them: every identity parameter the operation takes)."""
     lines: List[str] = []
     for op in operations:
-        params = [p for p in op.parameters if not (bound and p.name in op.path_parameters)]
+        params = [p for p in op.parameters if p.name not in identity]
         result = names.result(op.response)
         lines.extend(_method(op.python_name, params, result))
         if op.nickname != op.python_name:
@@ -304,7 +306,7 @@ def render(api: API, title: str) -> str:
             lines = [f"class {name}(_Resource):"]
             lines.append(f'    """An ARI {name}: fields of the model, operations of {inst.resource} bound to it."""\n')
             lines += _fields(names, model, skip=resource_ops)
-            lines += _operations(names, inst.operations, bound=True)
+            lines += _operations(names, inst.operations, inst.identity_params)
         elif name in message_models:
             base = parents.get(name, "_Event") if name != "Message" else "_Event"
             lines = [f"class {name}({base}):"]
@@ -331,7 +333,7 @@ def render(api: API, title: str) -> str:
     for resource, operations in api.resources.items():
         callable_ops = [op for op in operations if not op.upgrade]
         lines = [f"class {collection_class(resource)}(_Collection):", f'    """The ARI {resource} resource."""\n']
-        lines += _operations(names, callable_ops, bound=False)
+        lines += _operations(names, callable_ops)
         out.append("\n".join(lines) + "\n")
 
     out.append("\n".join(_client(api)) + "\n")
