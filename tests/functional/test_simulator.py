@@ -137,3 +137,19 @@ def test_far_end_registration(sim: Simulator, events: Events) -> None:
     r = api(sim, "POST", "/channels", endpoint="PJSIP/777", app="app")
     assert r.status_code == 200
     sim.wait_for_event("ChannelDestroyed", lambda e: e["cause"] == 17)
+
+
+def test_an_app_subscribed_to_all_lists_the_all_topics(sim: Simulator, events: Events) -> None:
+    # As recorded (applications, step list): one forward per kind, named after the topic.
+    watcher = Events(sim, "watch", subscribe_all=True)
+    try:
+        sim.call("app")
+        events.next("StasisStart")
+        listed = api(sim, "GET", "/applications/watch").json()
+        assert listed["channel_ids"] == ["__AST_CHANNEL_ALL_TOPIC"]
+        assert listed["bridge_ids"] == ["__AST_BRIDGE_ALL_TOPIC"]
+        assert listed["endpoint_ids"] == ["__AST_ENDPOINT_ALL_TOPIC"]
+        assert listed["device_names"] == ["__AST_DEVICE_STATE_ALL_TOPIC"]
+        assert api(sim, "GET", "/applications/app").json()["bridge_ids"] == []
+    finally:
+        watcher.close()
