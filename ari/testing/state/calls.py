@@ -29,6 +29,8 @@ ARI_HANGUP_CAUSE = 32
 
 #: The dialplan a channel originated into an app shows outside Stasis: Dial's own.
 OUTGOING_LINE = ("AppDial2", "(Outgoing Line)")
+#: Seconds Answer() waits for a first media frame before it returns anyway (__ast_answer).
+ANSWER_MEDIA_WAIT = 0.5
 
 
 def parse_caller_id(value: str) -> Tuple[str, str]:
@@ -292,9 +294,18 @@ class CallEngine:
             self.enter_stasis(ch, app, args)
         elif ch.app is None and not ch.outgoing_line:
             self.run_dialplan(ch)
-        if half is not None and not self._answer_pending(half):
-            self.half_step(half, 2)
+        if half is not None:
+            if not self._answer_pending(half):
+                self.half_step(half, 2)
+            else:
+                half.timers.append(self.w.later(ANSWER_MEDIA_WAIT, partial(self._answer_timeout, half)))
         self.far_end_script(ch)
+
+    def _answer_timeout(self, half: Channel) -> None:
+        # __ast_answer (main/channel.c) waits MAX(delay, 500) ms for a first media frame, then
+        # continues anyway.
+        if self._answer_pending(half):
+            self.half_step(half, 2)
 
     def media_flows(self, ch: Channel) -> None:
         """Audio now flows on ``ch`` (a playback, a recording, a two-party bridge, the dialplan
@@ -305,11 +316,10 @@ class CallEngine:
 
     @staticmethod
     def _answer_pending(half: Channel) -> bool:
-        """Answer() on a Local ;2 half returns once media flows: with a silent ``Wait`` next,
-        only when its ;1 half joins a bridge (as recorded on Asterisk 22)."""
+        """Answer() on a Local ;2 half returns once media flows from its ;1 half (a playback,
+        a recording, a two-party bridge, the dialplan again) or after ANSWER_MEDIA_WAIT."""
         steps = half.far_end.steps if half.far_end else ()
-        return len(steps) > 1 and steps[0][0] == "Answer" and steps[1][0] == "Wait" \
-            and half.priority == 1
+        return len(steps) > 1 and steps[0][0] == "Answer" and half.priority == 1
 
     def run_dialplan(self, ch: Channel) -> None:
         """An originate to an extension: the answered channel runs it (Stasis() for
