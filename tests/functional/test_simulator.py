@@ -153,3 +153,17 @@ def test_an_app_subscribed_to_all_lists_the_all_topics(sim: Simulator, events: E
         assert api(sim, "GET", "/applications/app").json()["bridge_ids"] == []
     finally:
         watcher.close()
+
+
+def test_an_originate_shows_dials_pseudo_app_to_apps_subscribed_to_all_only(sim: Simulator, events: Events) -> None:
+    # As recorded (applications, step call): AppDial2 is set before ARI subscribes the app.
+    watcher = Events(sim, "watch", subscribe_all=True)
+    try:
+        cid = api(sim, "POST", "/channels", endpoint="Local/wait@default", app="app").json()["id"]
+        events.next("StasisStart")
+        dialplan = [e for e in sim.events_sent if e["type"] == "ChannelDialplan" and e["channel"]["id"] == cid]
+        assert [(e["application"], e["dialplan_app"], e["channel"]["state"]) for e in dialplan[:1]] == [
+            ("watch", "AppDial2", "Down")]
+        assert not any(e["application"] == "app" and e["dialplan_app"] == "AppDial2" for e in dialplan)
+    finally:
+        watcher.close()

@@ -109,10 +109,13 @@ class CallEngine:
         for name, value in variables.items():
             apply_var(ch, name, value)
         if app:
-            ch.pending_app = app
-            ch.pending_args = args
             ch.outgoing_line = True
             ch.app_name, ch.app_data = OUTGOING_LINE
+            # Dial's prerun sets its pseudo-app before ARI subscribes the app: only an app
+            # subscribed to all hears this ChannelDialplan (as recorded).
+            self.dialplan_event(ch)
+            ch.pending_app = app
+            ch.pending_args = args
             # ARI subscribes the originating app to the channel and to a Local channel's
             # other half: it hears both until they are destroyed.
             ch.subscribers.add(app)
