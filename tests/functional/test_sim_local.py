@@ -81,3 +81,46 @@ def test_answer_returns_at_once_when_media_flows(sim: Simulator) -> None:
         assert _at(waiting) - _at(up) < 0.4
     finally:
         ws.close()
+
+
+def test_the_other_half_gets_the_variables_and_crossed_caller_id_as_it_is_called(sim: Simulator) -> None:
+    # As recorded (originate_app): ast_unreal_call_setup copies ;1's variables, then caller
+    # id and connected line, before Dial.
+    ws = _socket(sim)
+    try:
+        start = len(sim.events_sent)
+        requests.post(
+            sim.url + "/ari/channels",
+            params={"endpoint": "Local/wait@default", "app": APP, "callerId": "Alice <1234>"},
+            json={"variables": {"MYVAR": "x"}},
+            auth=(sim.username, sim.password),
+            timeout=5,
+        ).raise_for_status()
+        sim.wait_for_event("StasisStart", start=start)
+        half = [e for e in sim.events_sent[start:] if e.get("channel", {}).get("name", "").endswith(";2")]
+        kinds = [e["type"] for e in half]
+        assert kinds[:3] == ["ChannelVarset", "ChannelCallerId", "ChannelConnectedLine"]
+        assert (half[0]["variable"], half[0]["value"]) == ("MYVAR", "x")
+        assert half[1]["channel"]["caller"] == {"name": "Alice", "number": "1234"}
+        assert half[2]["channel"]["connected"] == {"name": "Alice", "number": "1234"}
+    finally:
+        ws.close()
+
+
+def test_a_playback_far_end_reports_success_when_hung_up(sim: Simulator) -> None:
+    ws = _socket(sim)
+    try:
+        answer = requests.post(
+            sim.url + "/ari/channels",
+            params={"endpoint": "Local/hello@default", "app": APP},
+            auth=(sim.username, sim.password),
+            timeout=5,
+        )
+        cid = answer.json()["id"]
+        sim.wait_for_event("StasisStart", lambda e: e["channel"]["id"] == cid)
+        _half_event(sim, "ChannelDialplan", "Playback")
+        requests.delete(sim.url + f"/ari/channels/{cid}", auth=(sim.username, sim.password), timeout=5)
+        status = sim.wait_for_event("ChannelVarset", lambda e: e["variable"] == "PLAYBACKSTATUS")
+        assert status["value"] == "SUCCESS" and status["channel"]["name"].endswith(";2")
+    finally:
+        ws.close()

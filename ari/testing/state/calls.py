@@ -102,10 +102,6 @@ class CallEngine:
             # Dial shows the far end the same identity as connected line; a Local ;2 half
             # calls with it.
             ch.connected_name, ch.connected_number = ch.caller_name, ch.caller_number
-            half = self.half_of(ch)
-            if half is not None:
-                half.caller_name, half.caller_number = ch.caller_name, ch.caller_number
-                half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
         for name, value in variables.items():
             apply_var(ch, name, value)
         if app:
@@ -253,6 +249,29 @@ class CallEngine:
         half.app_name, half.app_data = steps[priority - 1]
         self.dialplan_event(half)
 
+    def _call_setup(self, ch: Channel, half: Channel) -> None:
+        """ast_unreal_call_setup (main/core_unreal.c) as ;1 calls: ;1's variables copied to ;2,
+        each a ChannelVarset with ;2's snapshot from before the copy, then caller id and
+        connected line crossed over (;2's caller is ;1's connected line and the other way),
+        published as ChannelCallerId and ChannelConnectedLine when they changed."""
+        staged = half.to_json()
+        for name, value in ch.vars.items():
+            if "(" in name:
+                continue  # a dialplan function, not a variable
+            half.vars[name] = value
+            self.w.emit("ChannelVarset", {"variable": name, "value": value, "channel": staged},
+                        channels=[half])
+        caller = (half.caller_name, half.caller_number)
+        connected = (half.connected_name, half.connected_number)
+        half.caller_name, half.caller_number = ch.connected_name, ch.connected_number
+        half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
+        if (half.caller_name, half.caller_number) != caller:
+            self.w.emit("ChannelCallerId", {"caller_presentation": 0,
+                                            "caller_presentation_txt": "Presentation Allowed, Not Screened",
+                                            "channel": half.to_json()}, channels=[half])
+        if (half.connected_name, half.connected_number) != connected:
+            self.w.emit("ChannelConnectedLine", {"channel": half.to_json()}, channels=[half])
+
     def dial(self, ch: Channel, timeout: Optional[float]) -> None:
         """Call the far end; ``timeout`` None = wait for ever."""
         far = ch.far_end or FarEnd()
@@ -262,6 +281,8 @@ class CallEngine:
             # No such extension: chan_local gives up before dialling; both halves go.
             self.destroy_pair(ch, half, None, 0, 0)
             return
+        if half is not None:
+            self._call_setup(ch, half)
         self._dial_event(ch, "")
         if half is not None:
             self.half_step(half, 1)
@@ -627,6 +648,10 @@ class CallEngine:
         if half is not None and not half.hanging_up:
             self.w.emit("ChannelHangupRequest", {"cause": cause, "channel": half.to_json()},
                         channels=[half])
+            if half.app_name == "Playback":
+                # Playback() ends on the hangup and reports it: SUCCESS (app_playback.c
+                # sets FAILED only for a file it could not open).
+                self.set_variable(half, "PLAYBACKSTATUS", "SUCCESS")
         self._destroyed(ch, cause)
         for sid in list(ch.snoops):
             snoop = self.w.channels.get(sid)
