@@ -646,3 +646,15 @@ def test_many_calls_are_cheap() -> None:
     for cid in ids:
         h.chan(cid, "", "hangup", "DELETE")
     assert h.state.is_idle()
+
+
+def test_a_recording_of_a_leg_without_frames_counts_no_silence(h: Harness) -> None:
+    # As recorded (recording_silent): a Local channel whose far end waits sends no frame, so
+    # the recording has no length, no talking and no silence.
+    cid = h.originate("Local/wait@default")
+    h.advance(0.1)
+    h.chan(cid, "record", "record", name="q", format="wav", maxSilenceSeconds=30)
+    h.advance(2)
+    h.req("POST", "", "stop", path_params={"recordingName": "q"})
+    rec = h.of("RecordingFinished")[0]["recording"]
+    assert (rec["duration"], rec["talking_duration"], rec["silence_duration"]) == (0, 0, 0)

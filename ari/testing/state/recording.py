@@ -114,9 +114,10 @@ class RecordingEngine:
 
     def _accumulate(self, rec: LiveRecording) -> None:
         now = self.w.now()
-        if rec.state in ("recording",) and not rec.paused:
-            if rec.last_audible or self._framed(rec):
-                rec.frames += now - rec.last
+        if rec.state in ("recording",) and not rec.paused and (rec.last_audible or self._framed(rec)):
+            # Only frames are counted: a leg that sends none has no silence either (as
+            # recorded: talking 0, silence 0 on a Local channel whose far end waits).
+            rec.frames += now - rec.last
             if rec.last_audible and not rec.muted:
                 rec.talking += now - rec.last
             else:
