@@ -658,11 +658,15 @@ class CallEngine:
             if snoop is not None:
                 self.hangup(snoop, 16, soft=False)
         if half is not None and not half.hanging_up:
+            held, half.held_dtmf = half.held_dtmf, []
+            for digit, duration_ms in held:
+                self.dtmf_received(half, digit, duration_ms)
             half.hanging_up = True
             self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
                                                  "channel": half.to_json()}, channels=[half])
             half.app_name, half.app_data = "", ""
-            self._destroyed(half, cause)
+            # With digits held, the half's end reports no cause (as recorded).
+            self._destroyed(half, 0 if held else cause)
 
     def _forget(self, ch: Channel) -> None:
         self.w.channels.pop(ch.id, None)
@@ -699,13 +703,17 @@ class CallEngine:
         half = self.half_of(ch) if ch.half == 1 else None
         if far is None or not far.echo:
             return
-        target = half or ch
         at = before / 1000.0
         for digit in dtmf:
             if digit in DTMF_DIGITS:
-                ch.timers.append(self.w.later(
-                    at + duration / 1000.0,
-                    partial(self.dtmf_received, target, digit, duration)))
+                if half is not None:
+                    # Echo() on the ;2 half takes the digit, but its ChannelDtmfReceived comes
+                    # only as that half hangs up (as recorded on Asterisk 22.10.1).
+                    half.held_dtmf.append((digit, duration))
+                else:
+                    ch.timers.append(self.w.later(
+                        at + duration / 1000.0,
+                        partial(self.dtmf_received, ch, digit, duration)))
                 at += (duration + between) / 1000.0
             elif digit in ",wW":
                 at += 0.5  # Asterisk's pause characters

@@ -20,6 +20,7 @@ class Channel:
         "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
         "half", "outgoing_line", "entered_by_dialplan", "dialplan_target", "status_due",
+        "held_dtmf",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -52,6 +53,9 @@ class Channel:
         self.playing = 0  # playbacks currently sounding on it
         self.dialed = False
         self.timers: List[Any] = []  # far-end timers to cancel at hangup
+        # Digits a Local ;2 half running Echo() got from its ;1 half: reported only as it
+        # hangs up (as recorded: local_halves, three times alike).
+        self.held_dtmf: List[Tuple[str, int]] = []
         self.snoop_of: Optional[str] = None
         self.snoops: Set[str] = set()
         self.recording: Optional[str] = None
