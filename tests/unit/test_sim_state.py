@@ -386,7 +386,10 @@ def test_playback_stop_control_and_unknown(h: Harness) -> None:
     h.req("POST", "", "control", path_params=pp, operation="pause")
     h.advance(100)
     assert not h.of("PlaybackFinished")
+    assert len(h.of("PlaybackStarted")) == 1  # a pause publishes no event
     h.req("POST", "", "control", path_params=pp, operation="unpause")
+    # Each unpause publishes the playing state again (as recorded: playback_control).
+    assert [e["playback"]["state"] for e in h.of("PlaybackStarted")] == ["playing", "playing"]
     h.req("POST", "", "control", path_params=pp, operation="forward")
     h.advance(8.9)
     assert h.of("PlaybackFinished")
