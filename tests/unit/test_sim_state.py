@@ -433,6 +433,10 @@ def test_recording_silent_leg_is_header_only(h: Harness) -> None:
     h.advance(0)
     assert h.of("RecordingStarted")[0]["recording"]["state"] == "recording"
     h.advance(3)
+    # A leg that sends no frame ends the recording after 4 s, whatever its limits (as
+    # recorded: recording_silent, "No audio available" in __ast_play_and_record).
+    assert not h.of("RecordingFinished")
+    h.advance(1)
     done = h.of("RecordingFinished")[0]["recording"]
     # As on Asterisk 22: a leg that sends no audio gives duration 0, and the talking /
     # silence split is reported only when silence detection (maxSilenceSeconds) is on.

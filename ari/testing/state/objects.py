@@ -178,7 +178,8 @@ class Playback:
 class LiveRecording:
     __slots__ = ("name", "format", "target_uri", "state", "cause", "talking", "silent",
                  "last", "last_audible", "timers", "silence_timer", "max_silence",
-                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames")
+                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames",
+                 "started", "max_duration", "no_audio")
 
     def __init__(self, name: str, fmt: str, target_uri: str) -> None:
         self.name = name
@@ -198,6 +199,9 @@ class LiveRecording:
         self.muted = False
         self.paused = False
         self.base_sound = 0.0  # sound already in the file being appended to
+        self.started = 0.0
+        self.max_duration = 0
+        self.no_audio: Any = None  # the "No audio available" end while no frame came yet
         self.frames = 0.0  # simulated seconds audio frames arrived (muted ones included)
 
     def to_json(self) -> Dict[str, Any]:
