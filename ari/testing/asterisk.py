@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .backend import EventSink, Scheduler, SimRequest, SimResponse
 from .dialplan import FarEnd, FarEndSpec
 from .errors import SimError
+from .machine import DEFAULT_MACHINE, Machine
 from .state import rest_bridges, rest_channels, rest_media, rest_system
 from .state.objects import Channel
 from .state.params import Handler
@@ -40,10 +41,10 @@ class AsteriskState:
 
     def __init__(self, *, asterisk_id: str = DEFAULT_ASTERISK_ID,
                  endpoints: Tuple[str, ...] = DEFAULT_ENDPOINTS,
-                 start_epoch: Optional[int] = None) -> None:
+                 start_epoch: Optional[int] = None, machine: Machine = DEFAULT_MACHINE) -> None:
         epoch = int(time.time()) if start_epoch is None else start_epoch
         self.world = World(asterisk_id=asterisk_id, pjsip_endpoints=endpoints,
-                           start_epoch=epoch)
+                           start_epoch=epoch, machine=machine)
 
     # -- Backend ----------------------------------------------------------------------------
 

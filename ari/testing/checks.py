@@ -35,7 +35,6 @@ MISSING: Dict[Tuple[str, str, str], Answer] = {
     ("bridges", "getBridgeVar", "variable"): (400, "Variable name is required"),
     ("bridges", "setBridgeVar", "variable"): (400, "Variable name is required"),
     ("bridges", "getBridgeVars", "variables"): (400, "At least one variable name is required"),
-    ("bridges", "record", "name"): (500, "Error parsing request"),
     ("bridges", "record", "format"): (422, "specified format is unknown on this system"),
     ("channels", "getChannelVar", "variable"): (400, "Variable name is required"),
     ("channels", "setChannelVar", "variable"): (400, "Variable name is required"),
@@ -56,7 +55,10 @@ MISSING: Dict[Tuple[str, str, str], Answer] = {
 }
 
 #: Described as required, yet taken when absent (mailboxes/{name} counts a missing number as 0).
-OPTIONAL = frozenset({("mailboxes", "update", "oldMessages"), ("mailboxes", "update", "newMessages")})
+#: A bridge recording's name is missing only after its recorder joined the bridge: the
+#: handler refuses it (errors.RecordingNameMissing).
+OPTIONAL = frozenset({("mailboxes", "update", "oldMessages"), ("mailboxes", "update", "newMessages"),
+                      ("bridges", "record", "name")})
 
 #: The same for a value outside the described allowed ones ("{value}" is replaced); None: the
 #: handler takes any value (``asterisk/info?only=`` ignores what it does not know).

@@ -194,6 +194,14 @@ class FunctionNotReadable(SimError):
     message = "Unable to read provided function"
 
 
+class RecordingNameMissing(SimError):
+    """A bridge recording without a name: the glue lets it through, the recording options
+    then fail to build (resource_bridges.c), after the recorder joined the bridge."""
+
+    status = 500
+    message = "Error parsing request"
+
+
 class UnknownCodec(SimError):
     """externalMedia's format names no codec: Asterisk fails inside and says only that."""
 

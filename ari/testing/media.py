@@ -14,6 +14,8 @@ import math
 import wave
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .machine import DEFAULT_MACHINE, Machine
+
 SAMPLE_RATE = 8000  # Asterisk's narrowband recordings: 8 kHz, 16-bit, mono
 WAV_HEADER_BYTES = 44
 
@@ -66,12 +68,12 @@ _NUMBER_WORDS = {
     70: "seventy", 80: "eighty", 90: "ninety",
 }
 _SAY_SECONDS = 0.6  # one digit / letter / number word
-_EXTRA_LANGUAGES = ("es", "fr")  # sounds also shipped in these languages (a subset)
 _EXTRA_LANGUAGE_SOUNDS = frozenset(["hello-world", "goodbye", "vm-goodbye", "beep"])
 
 
 class Sound:
-    """One sound of the catalogue: an id, its text, duration, and (language, format) pairs."""
+    """One sound of the catalogue: an id, its text ("" when the machine has no descriptions:
+    then Asterisk's answer has no ``text``), duration, and (language, format) pairs."""
 
     __slots__ = ("id", "text", "duration", "formats")
 
@@ -82,9 +84,14 @@ class Sound:
         self.duration = duration
         self.formats = formats
 
-    def to_json(self) -> Dict[str, object]:
-        return {"id": self.id, "text": self.text,
-                "formats": [{"language": lang, "format": fmt} for lang, fmt in self.formats]}
+    def to_json(self, pairs: Optional[List[Tuple[str, str]]] = None) -> Dict[str, object]:
+        """Asterisk's Sound, with ``pairs`` (a filtered list) in place of every format."""
+        out: Dict[str, object] = {"id": self.id}
+        if self.text:
+            out["text"] = self.text
+        out["formats"] = [{"language": lang, "format": fmt}
+                          for lang, fmt in (self.formats if pairs is None else pairs)]
+        return out
 
 
 def _letter_name(ch: str) -> str:
@@ -92,14 +99,15 @@ def _letter_name(ch: str) -> str:
             "=": "equals", "/": "slash", "$": "dollar", "!": "exclaimation-point"}.get(ch, ch)
 
 
-def default_catalogue() -> Dict[str, Sound]:
-    """A fresh catalogue (each simulator owns its own: no module-level mutable state)."""
+def default_catalogue(machine: Machine = DEFAULT_MACHINE) -> Dict[str, Sound]:
+    """A fresh catalogue of the sounds ``machine`` has installed (each simulator owns its own:
+    no module-level mutable state)."""
     sounds: Dict[str, Sound] = {}
 
     def add(sound_id: str, seconds: float, text: str, extra_langs: bool = False) -> None:
-        langs = ("en",) + (_EXTRA_LANGUAGES if extra_langs else ())
-        formats = [(lang, fmt) for lang in langs for fmt in ("gsm", "ulaw")]
-        sounds[sound_id] = Sound(sound_id, text, seconds, formats)
+        langs = machine.sound_languages + (machine.extra_sound_languages if extra_langs else ())
+        formats = [(lang, fmt) for lang in langs for fmt in machine.sound_formats]
+        sounds[sound_id] = Sound(sound_id, text if machine.sound_descriptions else "", seconds, formats)
 
     for sound_id, (seconds, text) in _CORE.items():
         add(sound_id, seconds, text, sound_id in _EXTRA_LANGUAGE_SOUNDS)

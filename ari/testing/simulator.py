@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .asterisk import DEFAULT_ENDPOINTS, AsteriskState
 from .dialplan import FarEnd, FarEndSpec
+from .machine import DEFAULT_MACHINE, Machine
 from .outbound import Outbound, OutboundConnections
 from .server import LoopbackServer
 
@@ -35,11 +36,13 @@ class Simulator:
                  speed: float = 1.0, endpoints: Sequence[str] = DEFAULT_ENDPOINTS,
                  ssl_context: Optional[ssl.SSLContext] = None,
                  outbound: Union[None, str, Outbound, Sequence[Outbound]] = None,
-                 mode: str = "persistent", apps: Sequence[str] = ()) -> None:
+                 mode: str = "persistent", apps: Sequence[str] = (),
+                 machine: Machine = DEFAULT_MACHINE) -> None:
         """``outbound``: connect out to an application's WebSocket server as Asterisk's
         ``outbound_websocket`` does: a ws:// URL (with ``mode`` "persistent" or "per_call"
-        and ``apps``), or ``testing.outbound.Outbound`` values."""
-        self.state = AsteriskState(endpoints=tuple(endpoints))
+        and ``apps``), or ``testing.outbound.Outbound`` values.  ``machine``: the installation's
+        configuration facts (limits, loaded config classes, installed sounds; ``testing.machine``)."""
+        self.state = AsteriskState(endpoints=tuple(endpoints), machine=machine)
         self.server = LoopbackServer(self.state, host=host, port=port, username=username,
                                      password=password, description=description, speed=speed,
                                      ssl_context=ssl_context)

@@ -19,6 +19,7 @@ import pytest
 
 from ari.testing import Simulator
 from ari.testing.conformance import Score, compare, load
+from ari.testing.machine import RECORDED_MACHINE
 from ari.testing.record import Runner
 
 from .conftest import SCORE_KEY
@@ -30,8 +31,9 @@ SPEED = 20.0
 
 def replay(recorded: Dict[str, Any]) -> Dict[str, Any]:
     # Configured like the recorded Asterisk (../shared/asterisk/): no SIP stack, so no PJSIP
-    # endpoints; calls are Local channels into its test dialplan.
-    with Simulator(speed=SPEED, endpoints=()) as sim:
+    # endpoints; calls are Local channels into its test dialplan; its limits, config classes
+    # and sounds are RECORDED_MACHINE's.
+    with Simulator(speed=SPEED, endpoints=(), machine=RECORDED_MACHINE) as sim:
         runner = Runner(sim.url, sim.username, sim.password, speed=SPEED, timeout=5.0)
         try:
             runner.replay(recorded)

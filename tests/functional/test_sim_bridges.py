@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator
 
 import pytest
+import requests
 
 import ari
 from ari.testing import Simulator
@@ -143,3 +144,22 @@ def test_video_source_moh_play_and_record(ari_sim: Simulator, client: Any) -> No
     with pytest.raises(ari.Conflict) as caught:
         client.Channel(a).record(name="bridged", format="wav")
     assert caught.value.message == "Channel is currently bridged"
+
+
+def test_a_bridge_recording_refused_after_its_format_still_had_a_recorder_join(ari_sim: Simulator, client: Any) -> None:
+    # As recorded (bridge_media, step record-errors): the recorder joins once the format is
+    # known; a missing name is refused after that, an unknown format before.
+    bridge = client.bridges.create()
+    a = _incoming(ari_sim)
+    bridge.addChannel(channel=a)
+    mark = len(ari_sim.events_sent)
+    with pytest.raises(ari.UnprocessableEntity):
+        client.bridges.record(bridgeId=bridge.id, name="x", format="nosuchformat")
+    # The client refuses a missing name itself: sent raw.
+    answer = requests.post(f"{ari_sim.url}/ari/bridges/{bridge.id}/record", params={"format": "wav"},
+                           auth=(ari_sim.username, ari_sim.password), timeout=5)
+    assert (answer.status_code, answer.json()) == (500, {"message": "Error parsing request"})
+    peers = [e["value"] for e in ari_sim.events_sent[mark:]
+             if e["type"] == "ChannelVarset" and e["variable"] == "BRIDGEPEER"]
+    assert len(peers) == 1 and peers[0].startswith("Recorder/ARI-")
+    bridge.destroy()

@@ -57,12 +57,25 @@ def test_logging(client: Any) -> None:
     assert added and added[0].configuration == "DEBUG"
     with pytest.raises(ari.Conflict):
         client.asterisk.addLog(logChannelName="debug_log", configuration="DEBUG")
-    client.asterisk.rotateLog(logChannelName="debug_log")
     client.asterisk.deleteLog(logChannelName="debug_log")
     for call in (client.asterisk.rotateLog, client.asterisk.deleteLog):
         with pytest.raises(ari.NotFound) as caught:
             call(logChannelName="debug_log")
         assert caught.value.message == "Log channel does not exist"
+
+
+def test_rotating_a_log_drops_the_channels_added_over_ari(client: Any) -> None:
+    # As recorded (asterisk_system, step logging): a rotate reloads logger.conf, so a channel
+    # added over ARI is gone after it, and deleting it is a 404.
+    client.asterisk.addLog(logChannelName="mine", configuration="NOTICE")
+    client.asterisk.rotateLog(logChannelName="mine")
+    assert "mine" not in [c.channel for c in client.asterisk.listLogChannels()]
+    with pytest.raises(ari.NotFound):
+        client.asterisk.deleteLog(logChannelName="mine")
+    # Logger.conf's own channels stay, and are not removable.
+    assert "console" in [c.channel for c in client.asterisk.listLogChannels()]
+    with pytest.raises(ari.NotFound):
+        client.asterisk.deleteLog(logChannelName="console")
 
 
 def test_global_variables(client: Any) -> None:

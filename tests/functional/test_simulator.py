@@ -75,11 +75,12 @@ def test_originate_echo_dtmf_and_errors(sim: Simulator, events: Events) -> None:
     cid = r.json()["id"]
     assert events.next("StasisStart")["channel"]["state"] == "Up"
     assert api(sim, "POST", f"/channels/{cid}/dtmf", dtmf="5").status_code == 204
-    assert events.next("ChannelDtmfReceived")["digit"] == "5"
     r = api(sim, "POST", "/channels/nope/answer")
     assert (r.status_code, r.json()) == (404, {"message": "Channel not found"})
     assert api(sim, "POST", "/channels", endpoint="PJSIP/ghost", app="app").status_code == 400
     assert api(sim, "DELETE", f"/channels/{cid}").status_code == 204
+    # The echoing ;2 half reports the digit as it hangs up (as recorded: local_halves).
+    assert events.next("ChannelDtmfReceived")["digit"] == "5"
     sim.wait_idle()
 
 
@@ -137,3 +138,33 @@ def test_far_end_registration(sim: Simulator, events: Events) -> None:
     r = api(sim, "POST", "/channels", endpoint="PJSIP/777", app="app")
     assert r.status_code == 200
     sim.wait_for_event("ChannelDestroyed", lambda e: e["cause"] == 17)
+
+
+def test_an_app_subscribed_to_all_lists_the_all_topics(sim: Simulator, events: Events) -> None:
+    # As recorded (applications, step list): one forward per kind, named after the topic.
+    watcher = Events(sim, "watch", subscribe_all=True)
+    try:
+        sim.call("app")
+        events.next("StasisStart")
+        listed = api(sim, "GET", "/applications/watch").json()
+        assert listed["channel_ids"] == ["__AST_CHANNEL_ALL_TOPIC"]
+        assert listed["bridge_ids"] == ["__AST_BRIDGE_ALL_TOPIC"]
+        assert listed["endpoint_ids"] == ["__AST_ENDPOINT_ALL_TOPIC"]
+        assert listed["device_names"] == ["__AST_DEVICE_STATE_ALL_TOPIC"]
+        assert api(sim, "GET", "/applications/app").json()["bridge_ids"] == []
+    finally:
+        watcher.close()
+
+
+def test_an_originate_shows_dials_pseudo_app_to_apps_subscribed_to_all_only(sim: Simulator, events: Events) -> None:
+    # As recorded (applications, step call): AppDial2 is set before ARI subscribes the app.
+    watcher = Events(sim, "watch", subscribe_all=True)
+    try:
+        cid = api(sim, "POST", "/channels", endpoint="Local/wait@default", app="app").json()["id"]
+        events.next("StasisStart")
+        dialplan = [e for e in sim.events_sent if e["type"] == "ChannelDialplan" and e["channel"]["id"] == cid]
+        assert [(e["application"], e["dialplan_app"], e["channel"]["state"]) for e in dialplan[:1]] == [
+            ("watch", "AppDial2", "Down")]
+        assert not any(e["application"] == "app" and e["dialplan_app"] == "AppDial2" for e in dialplan)
+    finally:
+        watcher.close()

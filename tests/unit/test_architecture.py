@@ -133,7 +133,7 @@ def test_the_stream_hands_events_to_a_sink_not_the_dispatcher() -> None:
 #: ari.testing's own layers: the simulator's errors and facts at the bottom, the servers above
 #: the models, the test-facing classes on top (``state`` stands for every ``state.*`` module).
 TESTING_LAYERS = [
-    {"errors", "backend", "clock", "media", "dialplan"},
+    {"errors", "backend", "clock", "machine", "media", "dialplan"},
     {"description", "framing"},
     # externalMedia audio: the model and its wires (a media WebSocket, RTP), below the state that uses them
     {"media_stream", "media_socket", "rtp"},

@@ -198,13 +198,17 @@ def test_variables(h: Harness) -> None:
                   variable="CALLERID(num)").body == {"value": "1000"}
 
 
-def test_echo_far_end_returns_dtmf(h: Harness) -> None:
+def test_echo_far_end_reports_dtmf_as_it_hangs_up(h: Harness) -> None:
+    # As recorded (local_halves): Echo() on the ;2 half reports the digits only at its end.
     cid = h.originate("Local/echo@default")
     h.advance(0.1)
     h.chan(cid, "dtmf", "sendDTMF", dtmf="12#", between=100, duration=100)
     h.advance(1)
-    assert [e["digit"] for e in h.of("ChannelDtmfReceived")] == ["1", "2", "#"]
+    assert h.of("ChannelDtmfReceived") == []
     assert h.chan(cid, "dtmf", "sendDTMF").status == 400
+    h.chan(cid, "", "hangup", "DELETE")
+    h.advance(0.1)
+    assert [e["digit"] for e in h.of("ChannelDtmfReceived")] == ["1", "2", "#"]
 
 
 def test_incoming_dtmf_spaced(h: Harness) -> None:
@@ -382,7 +386,10 @@ def test_playback_stop_control_and_unknown(h: Harness) -> None:
     h.req("POST", "", "control", path_params=pp, operation="pause")
     h.advance(100)
     assert not h.of("PlaybackFinished")
+    assert len(h.of("PlaybackStarted")) == 1  # a pause publishes no event
     h.req("POST", "", "control", path_params=pp, operation="unpause")
+    # Each unpause publishes the playing state again (as recorded: playback_control).
+    assert [e["playback"]["state"] for e in h.of("PlaybackStarted")] == ["playing", "playing"]
     h.req("POST", "", "control", path_params=pp, operation="forward")
     h.advance(8.9)
     assert h.of("PlaybackFinished")
@@ -426,6 +433,10 @@ def test_recording_silent_leg_is_header_only(h: Harness) -> None:
     h.advance(0)
     assert h.of("RecordingStarted")[0]["recording"]["state"] == "recording"
     h.advance(3)
+    # A leg that sends no frame ends the recording after 4 s, whatever its limits (as
+    # recorded: recording_silent, "No audio available" in __ast_play_and_record).
+    assert not h.of("RecordingFinished")
+    h.advance(1)
     done = h.of("RecordingFinished")[0]["recording"]
     # As on Asterisk 22: a leg that sends no audio gives duration 0, and the talking /
     # silence split is reported only when silence detection (maxSilenceSeconds) is on.
@@ -646,3 +657,15 @@ def test_many_calls_are_cheap() -> None:
     for cid in ids:
         h.chan(cid, "", "hangup", "DELETE")
     assert h.state.is_idle()
+
+
+def test_a_recording_of_a_leg_without_frames_counts_no_silence(h: Harness) -> None:
+    # As recorded (recording_silent): a Local channel whose far end waits sends no frame, so
+    # the recording has no length, no talking and no silence.
+    cid = h.originate("Local/wait@default")
+    h.advance(0.1)
+    h.chan(cid, "record", "record", name="q", format="wav", maxSilenceSeconds=30)
+    h.advance(2)
+    h.req("POST", "", "stop", path_params={"recordingName": "q"})
+    rec = h.of("RecordingFinished")[0]["recording"]
+    assert (rec["duration"], rec["talking_duration"], rec["silence_duration"]) == (0, 0, 0)

@@ -4,6 +4,7 @@ Only recorder moves; no server access of its own."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Tuple
 
 from .base import Scenario, call_in, hang_up
@@ -89,7 +90,9 @@ def endpoints_and_sounds(r: Runner) -> None:
 
 
 def device_states(r: Runner) -> None:
-    app = "rec-devstate"
+    # A fresh application name each recording: Asterisk keeps an application's device
+    # subscriptions after its socket closes, so a fixed name shows earlier runs' devices.
+    app = "rec-devstate-" + uuid.uuid4().hex[:8]
     r.open(app)
     name = "Stasis:rec" + r.new_id()
     r.step("subscribe")
@@ -113,6 +116,8 @@ def device_states(r: Runner) -> None:
     r.rest("DELETE", f"/deviceStates/{name}")
     r.rest("DELETE", f"/deviceStates/{name}")
     r.rest("GET", f"/deviceStates/{name}")
+    r.step("unsubscribe")
+    r.rest("DELETE", f"/applications/{app}/subscription", {"eventSource": f"deviceState:{name}"})
 
 
 def mailboxes(r: Runner) -> None:

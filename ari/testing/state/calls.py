@@ -29,6 +29,8 @@ ARI_HANGUP_CAUSE = 32
 
 #: The dialplan a channel originated into an app shows outside Stasis: Dial's own.
 OUTGOING_LINE = ("AppDial2", "(Outgoing Line)")
+#: Seconds Answer() waits for a first media frame before it returns anyway (__ast_answer).
+ANSWER_MEDIA_WAIT = 0.5
 
 
 def parse_caller_id(value: str) -> Tuple[str, str]:
@@ -100,17 +102,16 @@ class CallEngine:
             # Dial shows the far end the same identity as connected line; a Local ;2 half
             # calls with it.
             ch.connected_name, ch.connected_number = ch.caller_name, ch.caller_number
-            half = self.half_of(ch)
-            if half is not None:
-                half.caller_name, half.caller_number = ch.caller_name, ch.caller_number
-                half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
         for name, value in variables.items():
             apply_var(ch, name, value)
         if app:
-            ch.pending_app = app
-            ch.pending_args = args
             ch.outgoing_line = True
             ch.app_name, ch.app_data = OUTGOING_LINE
+            # Dial's prerun sets its pseudo-app before ARI subscribes the app: only an app
+            # subscribed to all hears this ChannelDialplan (as recorded).
+            self.dialplan_event(ch)
+            ch.pending_app = app
+            ch.pending_args = args
             # ARI subscribes the originating app to the channel and to a Local channel's
             # other half: it hears both until they are destroyed.
             ch.subscribers.add(app)
@@ -248,6 +249,29 @@ class CallEngine:
         half.app_name, half.app_data = steps[priority - 1]
         self.dialplan_event(half)
 
+    def _call_setup(self, ch: Channel, half: Channel) -> None:
+        """ast_unreal_call_setup (main/core_unreal.c) as ;1 calls: ;1's variables copied to ;2,
+        each a ChannelVarset with ;2's snapshot from before the copy, then caller id and
+        connected line crossed over (;2's caller is ;1's connected line and the other way),
+        published as ChannelCallerId and ChannelConnectedLine when they changed."""
+        staged = half.to_json()
+        for name, value in ch.vars.items():
+            if "(" in name:
+                continue  # a dialplan function, not a variable
+            half.vars[name] = value
+            self.w.emit("ChannelVarset", {"variable": name, "value": value, "channel": staged},
+                        channels=[half])
+        caller = (half.caller_name, half.caller_number)
+        connected = (half.connected_name, half.connected_number)
+        half.caller_name, half.caller_number = ch.connected_name, ch.connected_number
+        half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
+        if (half.caller_name, half.caller_number) != caller:
+            self.w.emit("ChannelCallerId", {"caller_presentation": 0,
+                                            "caller_presentation_txt": "Presentation Allowed, Not Screened",
+                                            "channel": half.to_json()}, channels=[half])
+        if (half.connected_name, half.connected_number) != connected:
+            self.w.emit("ChannelConnectedLine", {"channel": half.to_json()}, channels=[half])
+
     def dial(self, ch: Channel, timeout: Optional[float]) -> None:
         """Call the far end; ``timeout`` None = wait for ever."""
         far = ch.far_end or FarEnd()
@@ -258,6 +282,8 @@ class CallEngine:
             # end the user added for a Local endpoint is an extension, dialplan steps or not.)
             self.destroy_pair(ch, half, None, 0, 0)
             return
+        if half is not None:
+            self._call_setup(ch, half)
         self._dial_event(ch, "")
         if half is not None:
             self.half_step(half, 1)
@@ -293,9 +319,18 @@ class CallEngine:
             self.enter_stasis(ch, app, args)
         elif ch.app is None and not ch.outgoing_line:
             self.run_dialplan(ch)
-        if half is not None and not self._answer_pending(half):
-            self.half_step(half, 2)
+        if half is not None:
+            if not self._answer_pending(half):
+                self.half_step(half, 2)
+            else:
+                half.timers.append(self.w.later(ANSWER_MEDIA_WAIT, partial(self._answer_timeout, half)))
         self.far_end_script(ch)
+
+    def _answer_timeout(self, half: Channel) -> None:
+        # __ast_answer (main/channel.c) waits MAX(delay, 500) ms for a first media frame, then
+        # continues anyway.
+        if self._answer_pending(half):
+            self.half_step(half, 2)
 
     def media_flows(self, ch: Channel) -> None:
         """Audio now flows on ``ch`` (a playback, a recording, a two-party bridge, the dialplan
@@ -306,11 +341,10 @@ class CallEngine:
 
     @staticmethod
     def _answer_pending(half: Channel) -> bool:
-        """Answer() on a Local ;2 half returns once media flows: with a silent ``Wait`` next,
-        only when its ;1 half joins a bridge (as recorded on Asterisk 22)."""
+        """Answer() on a Local ;2 half returns once media flows from its ;1 half (a playback,
+        a recording, a two-party bridge, the dialplan again) or after ANSWER_MEDIA_WAIT."""
         steps = half.far_end.steps if half.far_end else ()
-        return len(steps) > 1 and steps[0][0] == "Answer" and steps[1][0] == "Wait" \
-            and half.priority == 1
+        return len(steps) > 1 and steps[0][0] == "Answer" and half.priority == 1
 
     def run_dialplan(self, ch: Channel) -> None:
         """An originate to an extension: the answered channel runs it (Stasis() for
@@ -615,17 +649,25 @@ class CallEngine:
         if half is not None and not half.hanging_up:
             self.w.emit("ChannelHangupRequest", {"cause": cause, "channel": half.to_json()},
                         channels=[half])
+            if half.app_name == "Playback":
+                # Playback() ends on the hangup and reports it: SUCCESS (app_playback.c
+                # sets FAILED only for a file it could not open).
+                self.set_variable(half, "PLAYBACKSTATUS", "SUCCESS")
         self._destroyed(ch, cause)
         for sid in list(ch.snoops):
             snoop = self.w.channels.get(sid)
             if snoop is not None:
                 self.hangup(snoop, 16, soft=False)
         if half is not None and not half.hanging_up:
+            held, half.held_dtmf = half.held_dtmf, []
+            for digit, duration_ms in held:
+                self.dtmf_received(half, digit, duration_ms)
             half.hanging_up = True
             self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
                                                  "channel": half.to_json()}, channels=[half])
             half.app_name, half.app_data = "", ""
-            self._destroyed(half, cause)
+            # With digits held, the half's end reports no cause (as recorded).
+            self._destroyed(half, 0 if held else cause)
 
     def _forget(self, ch: Channel) -> None:
         self.w.channels.pop(ch.id, None)
@@ -662,13 +704,17 @@ class CallEngine:
         half = self.half_of(ch) if ch.half == 1 else None
         if far is None or not far.echo:
             return
-        target = half or ch
         at = before / 1000.0
         for digit in dtmf:
             if digit in DTMF_DIGITS:
-                ch.timers.append(self.w.later(
-                    at + duration / 1000.0,
-                    partial(self.dtmf_received, target, digit, duration)))
+                if half is not None:
+                    # Echo() on the ;2 half takes the digit, but its ChannelDtmfReceived comes
+                    # only as that half hangs up (as recorded on Asterisk 22.10.1).
+                    half.held_dtmf.append((digit, duration))
+                else:
+                    ch.timers.append(self.w.later(
+                        at + duration / 1000.0,
+                        partial(self.dtmf_received, ch, digit, duration)))
                 at += (duration + between) / 1000.0
             elif digit in ",wW":
                 at += 0.5  # Asterisk's pause characters

@@ -20,6 +20,7 @@ class Channel:
         "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
         "answered_at", "hanging_up", "other_half", "technology", "subscribers",
         "half", "outgoing_line", "entered_by_dialplan", "dialplan_target", "status_due",
+        "held_dtmf",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -52,6 +53,9 @@ class Channel:
         self.playing = 0  # playbacks currently sounding on it
         self.dialed = False
         self.timers: List[Any] = []  # far-end timers to cancel at hangup
+        # Digits a Local ;2 half running Echo() got from its ;1 half: reported only as it
+        # hangs up (as recorded: local_halves, three times alike).
+        self.held_dtmf: List[Tuple[str, int]] = []
         self.snoop_of: Optional[str] = None
         self.snoops: Set[str] = set()
         self.recording: Optional[str] = None
@@ -174,7 +178,8 @@ class Playback:
 class LiveRecording:
     __slots__ = ("name", "format", "target_uri", "state", "cause", "talking", "silent",
                  "last", "last_audible", "timers", "silence_timer", "max_silence",
-                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames")
+                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames",
+                 "started", "max_duration", "no_audio")
 
     def __init__(self, name: str, fmt: str, target_uri: str) -> None:
         self.name = name
@@ -194,6 +199,9 @@ class LiveRecording:
         self.muted = False
         self.paused = False
         self.base_sound = 0.0  # sound already in the file being appended to
+        self.started = 0.0
+        self.max_duration = 0
+        self.no_audio: Any = None  # the "No audio available" end while no frame came yet
         self.frames = 0.0  # simulated seconds audio frames arrived (muted ones included)
 
     def to_json(self) -> Dict[str, Any]:

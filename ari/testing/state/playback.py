@@ -199,9 +199,12 @@ class PlaybackEngine:
                     pb.timer = None
             return
         if operation == "unpause":
+            # playback_unpause (res_stasis_playback.c) publishes the playing state each time,
+            # paused or not: a PlaybackStarted (as recorded).
+            pb.state = "playing"
+            self._emit("PlaybackStarted", pb)
             if pb.paused:
                 pb.paused = False
-                pb.state = "playing"
                 self._schedule(pb)
             return
         if pb.item_length is None or left is None:

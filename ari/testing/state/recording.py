@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .world import World
 
 BEEP_SECONDS = 0.25
+#: How long a recording waits for a first frame before it ends (__ast_play_and_record).
+NO_AUDIO_SECONDS = 4.0
 
 
 class RecordingEngine:
@@ -105,18 +107,33 @@ class RecordingEngine:
             self.w.calls.media_flows(self.w.channels[ident])
         elif kind == "bridge" and ident in self.w.bridges:
             self.w.calls.bridge_helper(self.w.bridges[ident], "Recorder/ARI", replace=True)
-        rec.last = self.w.now()
+        rec.last = rec.started = self.w.now()
         rec.last_audible = self._audible(rec)
+        rec.max_duration = max_duration
         self.w.emit("RecordingStarted", {"recording": rec.to_json()}, **self._route(rec))
-        if max_duration > 0:
-            rec.timers.append(self.w.later(max_duration, lambda: self.finish(rec.name, "done")))
+        if rec.last_audible or self._framed(rec):
+            self._limits(rec)
+        else:
+            # __ast_play_and_record checks its limits as frames come; with none it gives up
+            # after two ast_waitfor(chan, 2000) ("No audio available"): 4 s whatever the
+            # limits (as recorded: recording_silent, both recordings).
+            rec.no_audio = self.w.later(NO_AUDIO_SECONDS, lambda: self.finish(rec.name, "done"))
+
+    def _limits(self, rec: LiveRecording) -> None:
+        if rec.no_audio is not None:
+            rec.no_audio.cancel()
+            rec.no_audio = None
+        if rec.max_duration > 0:
+            left = max(0.0, rec.max_duration - (self.w.now() - rec.started))
+            rec.timers.append(self.w.later(left, lambda: self.finish(rec.name, "done")))
         self._silence_watch(rec)
 
     def _accumulate(self, rec: LiveRecording) -> None:
         now = self.w.now()
-        if rec.state in ("recording",) and not rec.paused:
-            if rec.last_audible or self._framed(rec):
-                rec.frames += now - rec.last
+        if rec.state in ("recording",) and not rec.paused and (rec.last_audible or self._framed(rec)):
+            # Only frames are counted: a leg that sends none has no silence either (as
+            # recorded: talking 0, silence 0 on a Local channel whose far end waits).
+            rec.frames += now - rec.last
             if rec.last_audible and not rec.muted:
                 rec.talking += now - rec.last
             else:
@@ -124,8 +141,8 @@ class RecordingEngine:
         rec.last = now
 
     def _silence_watch(self, rec: LiveRecording) -> None:
-        if rec.max_silence <= 0:
-            return
+        if rec.max_silence <= 0 or rec.no_audio is not None:
+            return  # no frame yet: no silence either
         hearing = rec.last_audible and not rec.muted
         if hearing or rec.paused:
             if rec.silence_timer is not None:
@@ -141,6 +158,9 @@ class RecordingEngine:
             return
         self._accumulate(rec)
         rec.last_audible = audible
+        if rec.no_audio is not None and (audible or self._framed(rec)):
+            self._limits(rec)  # frames at last: the limits count from the start
+            return
         self._silence_watch(rec)
 
     def dtmf(self, name: str, digit: str) -> None:
@@ -171,6 +191,9 @@ class RecordingEngine:
             timer.cancel()
         if rec.silence_timer is not None:
             rec.silence_timer.cancel()
+        if rec.no_audio is not None:
+            rec.no_audio.cancel()
+            rec.no_audio = None
         self._set_target(rec, None)
         kind, _, ident = rec.target_uri.partition(":")
         if kind == "bridge" and ident in self.w.bridges:

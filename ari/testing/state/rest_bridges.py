@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import errors
 from ..backend import SimRequest, SimResponse
+from ..media import RECORDING_FORMATS
 from .objects import Bridge
 from .params import Handler, body_vars, need, no_content, ok, q, q_list
 from .rest_media import start_playback, start_recording
@@ -102,7 +103,20 @@ def play_with_id(w: World, req: SimRequest) -> SimResponse:
 
 
 def record(w: World, req: SimRequest) -> SimResponse:
-    return start_recording(w, req, "bridge:" + _bridge(w, req).id)
+    br = _bridge(w, req)
+    fmt = q(req, "format") or ""
+    if fmt not in RECORDING_FORMATS:
+        raise errors.UnknownRecordingFormat(fmt)
+    try:
+        if not q(req, "name"):
+            raise errors.RecordingNameMissing()
+        return start_recording(w, req, "bridge:" + br.id)
+    except errors.SimError:
+        # resource_bridges.c pushes its Recorder channel into the bridge as soon as the
+        # format is known, before it reads the other options: a request refused after
+        # that still had a recorder join the bridge (BRIDGEPEER names it, as recorded).
+        w.calls.bridge_helper(br, "Recorder/ARI", replace=True)
+        raise
 
 
 def get_var(w: World, req: SimRequest) -> SimResponse:

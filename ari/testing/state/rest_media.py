@@ -133,8 +133,7 @@ def list_sounds(w: World, req: SimRequest) -> SimResponse:
         pairs = [(lg, f) for lg, f in sound.formats
                  if (lang is None or lg == lang) and (fmt is None or f == fmt)]
         if pairs:
-            out.append({"id": sound.id, "text": sound.text,
-                        "formats": [{"language": lg, "format": f} for lg, f in pairs]})
+            out.append(sound.to_json(pairs))
     if not out:
         raise errors.NoSoundsMatched()
     return ok(out)

@@ -8,7 +8,7 @@ ChannelUserevent).  It must not parse requests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 from .. import errors
 from .objects import App
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 #: The schemes of an application's event sources (``channel:ID``, ``deviceState:NAME``...).
 SOURCE_SCHEMES = ("channel", "bridge", "endpoint", "deviceState")
+#: The ids an application subscribed to all lists for channels, bridges, endpoints, devices.
+ALL_TOPICS = ("__AST_CHANNEL_ALL_TOPIC", "__AST_BRIDGE_ALL_TOPIC", "__AST_ENDPOINT_ALL_TOPIC",
+              "__AST_DEVICE_STATE_ALL_TOPIC")
 
 
 class SystemEngine:
@@ -61,10 +64,12 @@ class SystemEngine:
                 "configuration": "NOTICE WARNING ERROR VERBOSE",
             },
         }
+        #: The log channels added over ARI (Asterisk's dynamic ones): a logger reload drops them.
+        self.dynamic_logs: Set[str] = set()
+        # The object types of each configuration class the machine has loaded.
+        types = {"res_pjsip": ("endpoint", "aor", "auth")}
         self.config: Dict[Tuple[str, str], Dict[str, List[Dict[str, str]]]] = {
-            ("res_pjsip", "endpoint"): {},
-            ("res_pjsip", "aor"): {},
-            ("res_pjsip", "auth"): {},
+            (cls, t): {} for cls in world.machine.config_classes for t in types.get(cls, ())
         }
         self.startup = ""
 
@@ -151,13 +156,22 @@ class SystemEngine:
     def app_json(self, name: str) -> Dict[str, Any]:
         w = self.w
         app = w.apps[name]
-        channel_ids = sorted(c.id for c in w.channels.values() if c.app == name or name in c.subscribers)
+        if app.subscribe_all:
+            # An application subscribed to all holds one forward per kind, named after the
+            # topic (stasis/app.c, res_stasis_device_state.c): each list is that one name, and
+            # Asterisk adds no single channel, bridge or endpoint beside it.
+            channel_ids, bridge_ids, endpoint_ids, device_names = ([topic] for topic in ALL_TOPICS)
+        else:
+            channel_ids = sorted(c.id for c in w.channels.values() if c.app == name or name in c.subscribers)
+            bridge_ids = sorted(app.bridge_ids)
+            endpoint_ids = sorted(app.endpoint_ids)
+            device_names = sorted(app.device_names)
         return {
             "name": name,
             "channel_ids": channel_ids,
-            "bridge_ids": sorted(app.bridge_ids),
-            "endpoint_ids": sorted(app.endpoint_ids),
-            "device_names": sorted(app.device_names),
+            "bridge_ids": bridge_ids,
+            "endpoint_ids": endpoint_ids,
+            "device_names": device_names,
             "events_allowed": list(app.allowed),
             "events_disallowed": list(app.disallowed),
         }
@@ -203,16 +217,23 @@ class SystemEngine:
                 "user": "asterisk",
             },
             "system": {"version": "22.10.1", "entity_id": self.w.asterisk_id},
-            "config": {
-                "name": "asterisk-sim",
-                "default_language": "en",
-                "max_channels": 0,
-                "max_open_files": 0,
-                "max_load": 0.0,
-                "setid": {"user": "asterisk", "group": "asterisk"},
-            },
+            "config": self._config_info(),
             "status": {"startup_time": self.startup, "last_reload_time": self.startup},
         }
+
+    def _config_info(self) -> Dict[str, Any]:
+        m = self.w.machine
+        out: Dict[str, Any] = {
+            "name": m.system_name,
+            "default_language": "en",
+            "setid": {"user": m.run_user, "group": m.run_group},
+        }
+        # Asterisk sets each limit only when asterisk.conf gives it (nonzero).
+        for key, value in (("max_channels", m.max_channels), ("max_open_files", m.max_open_files),
+                           ("max_load", m.max_load)):
+            if value:
+                out[key] = value
+        return out
 
     def module(self, name: str) -> Dict[str, Any]:
         if name not in self.modules:
@@ -250,6 +271,7 @@ class SystemEngine:
     def add_log(self, name: str, configuration: str) -> None:
         self.check_new_log(name)
         self.logs[name] = {"channel": name, "type": "File", "status": "Enabled", "configuration": configuration}
+        self.dynamic_logs.add(name)
 
     def _log(self, name: str) -> str:
         if name not in self.logs:
@@ -257,10 +279,22 @@ class SystemEngine:
         return name
 
     def delete_log(self, name: str) -> None:
-        del self.logs[self._log(name)]
+        if name not in self.dynamic_logs:
+            # ast_logger_remove_channel removes only a dynamic channel; logger.conf's stay.
+            raise errors.LogChannelNotFound()
+        del self.logs[name]
+        self.dynamic_logs.discard(name)
 
     def rotate_log(self, name: str) -> None:
-        self._log(name)
+        # ast_logger_rotate_channel ends in init_logger_chain(), which frees every log channel
+        # and rebuilds logger.conf's: the channels added over ARI are gone after any rotate,
+        # even a failed one (logger.c, 22.10.1).
+        found = name in self.logs
+        for dynamic in self.dynamic_logs:
+            self.logs.pop(dynamic, None)
+        self.dynamic_logs.clear()
+        if not found:
+            raise errors.LogChannelNotFound()
 
     def set_global(self, name: str, value: str) -> None:
         self.w.global_vars[name] = value

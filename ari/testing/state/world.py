@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 from .. import errors
 from ..backend import EventSink, Scheduler, TimerHandle
 from ..dialplan import Dialplan
+from ..machine import DEFAULT_MACHINE, Machine
 from ..media import Sound, default_catalogue
 from ..media_stream import MediaEngine
 from .bridging import BridgeEngine
@@ -29,8 +30,9 @@ from .system import SystemEngine
 
 class World:
     def __init__(self, *, asterisk_id: str, pjsip_endpoints: Iterable[str],
-                 start_epoch: int) -> None:
+                 start_epoch: int, machine: Machine = DEFAULT_MACHINE) -> None:
         self.asterisk_id = asterisk_id
+        self.machine = machine
         self.start_epoch = start_epoch
         self.scheduler: Optional[Scheduler] = None
         self.sink: Optional[EventSink] = None
@@ -43,7 +45,7 @@ class World:
         self.device_states: Dict[str, str] = {}
         self.mailboxes: Dict[str, Tuple[int, int]] = {}
         self.global_vars: Dict[str, str] = {}
-        self.sounds: Dict[str, Sound] = default_catalogue()
+        self.sounds: Dict[str, Sound] = default_catalogue(machine)
         self.dialplan = Dialplan(pjsip_endpoints)
         self.endpoints: Dict[str, str] = {"PJSIP/" + n: "online" for n in pjsip_endpoints}
         self.endpoint_channels: Dict[str, Set[str]] = {}
