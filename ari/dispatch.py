@@ -42,6 +42,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
 from .events import ENDS, ENDS_GRACE, Event, Promoter
 from .listeners import EVERY, Handler, Key, Listeners, handler_of
 from .resources import Resource
+from .threads import join_by
 
 log = logging.getLogger(__name__)
 
@@ -715,13 +716,8 @@ class Dispatcher:
         run.backlog.note_dropped(dropped)
         if dropped:
             log.warning("dropped %d events queued for the handlers: the client stopped", dropped)
-        deadline = time.monotonic() + timeout
-        current = threading.current_thread()
-        for thread in run.threads:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic()))
-                if thread.is_alive():
-                    log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
+        for thread in join_by(run.threads, time.monotonic() + timeout):
+            log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
         with self._lock:
             self._dropped_before += run.backlog.dropped
             if self._run is None:

@@ -345,10 +345,6 @@ class HTTPTransport:
             raise SpecError(self.root + path, f"not valid JSON: {exc}") from exc
 
 
-#: the name stream.py and older code know this class by
-Transport = HTTPTransport
-
-
 def _causes(exc: BaseException) -> Any:
     """The exception, what it wraps (requests puts urllib3's in ``args``), and their causes."""
     seen = set()

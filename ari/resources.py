@@ -9,6 +9,7 @@ through the router (transports.py), notify the observers, convert the reply.
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
@@ -17,8 +18,11 @@ from .errors import HTTPError, ValidationError
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
+from .threads import call_guarded
 from .transports import Router
-from .workers import WorkerPool, call_safely
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[[Optional[BaseException], Any], None]
 
@@ -206,7 +210,7 @@ def _cancelled() -> RuntimeError:
 
 
 def _call_back(callback: Callback, error: Optional[BaseException], result: Any) -> None:
-    call_safely(callback, error, result)
+    call_guarded(log, "callback", callback, error, result)
 
 
 class Resource(Fields):

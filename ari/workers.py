@@ -1,8 +1,6 @@
 """A bounded pool of daemon threads running calls in the background, with futures for their results.
 
-Its one job is the callback and ``_async`` variants' threads (and the two small thread helpers
-every part shares: ``join_all``, a bounded join, and ``call_safely``, a user callback whose
-exception is logged, never raised).  Unlike
+Its one job is the callback and ``_async`` variants' threads.  Unlike
 ``concurrent.futures.ThreadPoolExecutor``, whose threads the interpreter waits for at exit
 (a callback blocked forever would hang it), these are daemons, made on demand up to the
 bound, and ``shutdown`` ends them with a bounded join.  It knows nothing of ARI.
@@ -15,30 +13,12 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
+
+from .threads import join_by
 
 log = logging.getLogger(__name__)
 
-
-def join_all(threads: Iterable[threading.Thread], timeout: float) -> List[threading.Thread]:
-    """Join every thread (but the calling one) within ``timeout`` in all; return those still alive."""
-    deadline = time.monotonic() + timeout
-    current = threading.current_thread()
-    alive = []
-    for thread in threads:
-        if thread is not current:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                alive.append(thread)
-    return alive
-
-
-def call_safely(callback: Callable[..., Any], *args: Any) -> None:
-    """Call a user's callback; its exception is logged with its traceback, never raised."""
-    try:
-        callback(*args)
-    except Exception:
-        log.exception("callback %r raised", callback)
 
 _Work = Optional[Tuple["Future[Any]", Callable[[], Any]]]
 
@@ -83,7 +63,7 @@ class WorkerPool:
                 work[0].cancel()
         for _ in threads:
             self._queue.put(None)
-        for thread in join_all(threads, timeout):
+        for thread in join_by(threads, time.monotonic() + timeout):
             log.warning("%s is still running a call after %.1fs; left to finish", thread.name, timeout)
 
     def _work(self) -> None:

@@ -27,6 +27,7 @@ import wave
 from typing import Any, Callable, Deque, Dict, Iterator, List, NamedTuple, Optional, Union
 
 from ..errors import MediaError
+from ..threads import join_by
 from .codecs import Codec, Converter
 
 log = logging.getLogger(__name__)
@@ -547,11 +548,7 @@ class MediaSession:
         self._join(timeout)
 
     def _join(self, timeout: float) -> None:
-        current = threading.current_thread()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads():
-            if thread is not None and thread is not current and thread.is_alive():
-                thread.join(max(0.0, deadline - time.monotonic()))
+        join_by([t for t in self._threads() if t is not None], time.monotonic() + timeout)
 
     def _threads(self) -> List[Optional[threading.Thread]]:
         return [self._writer, self._handler_thread]

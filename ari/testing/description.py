@@ -43,7 +43,7 @@ The carried format, ``ari-interface/1``::
                                  "subTypes": [...]}}}]}                  # optional
 
 ``render_swagger`` turns it back into the Swagger 1.1 documents Asterisk serves, with generated
-summaries and reasons in place of the dropped prose; ``Router`` matches a method and a raw path
+summaries and reasons in place of the dropped prose; ``Routes`` matches a method and a raw path
 to an operation.
 """
 
@@ -203,7 +203,7 @@ class _Node:
         self.ops: Dict[str, Route] = {}
 
 
-class Router:
+class Routes:
     """Match ``(method, raw path under /ari)`` to an operation; built once, matched often.
 
     Literal segments win over templated ones (``/channels/create`` is not a channel id); path

@@ -82,7 +82,7 @@ class LoopbackServer:
         self.ssl_context = ssl_context  # serve https and wss, like an Asterisk with TLS enabled
         self.description = description if description is not None else _description.load()
         self.asterisk_id = ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:6])
-        self._router = _description.Router(self.description)
+        self._router = _description.Routes(self.description)
         self._checks = OperationChecks(self.description)
         self._basic = "Basic " + base64.b64encode(
             (f"{username}:{password}").encode()).decode()

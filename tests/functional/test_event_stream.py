@@ -14,6 +14,7 @@ import pytest
 
 import ari
 from ari.testing import MockServer, Simulator
+from tests.support import wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -179,9 +180,7 @@ def test_reconnect_after_server_restart_restores_subscriptions(mock):
             assert again.wait_for_app("hello", 5)
             back = connected.wait(2)[1][0]
             assert back.reconnected is True and back.disconnected_for > 0
-            deadline = time.monotonic() + 2
-            while not again.requests_for("applications", "subscribe") and time.monotonic() < deadline:
-                threading.Event().wait(0.02)
+            assert wait_until(lambda: again.requests_for("applications", "subscribe"), 2)
             (restored,) = again.requests_for("applications", "subscribe")
             assert (
                 restored.path == "/applications/hello/subscription" and restored.query["eventSource"] == "channel:abc"

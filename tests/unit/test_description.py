@@ -140,7 +140,7 @@ def test_render_does_not_share_mutable_parts():
     assert d.load() == CARRIED
 
 
-ROUTER = d.Router(CARRIED)
+ROUTER = d.Routes(CARRIED)
 
 
 @pytest.mark.parametrize(

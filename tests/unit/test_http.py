@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ari.http import HTTPTransport as Transport
+from ari.http import HTTPTransport
 
 
 def _prepared(url: str) -> requests.PreparedRequest:
@@ -15,19 +15,19 @@ def _prepared(url: str) -> requests.PreparedRequest:
 def test_tls_verification_is_on_by_default_and_can_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    assert Transport("https://pbx:8089", "u", "p")._send_options["verify"] is True
-    assert Transport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
-    assert Transport("https://pbx:8089", "u", "p", verify="/etc/ca.pem")._send_options["verify"] == "/etc/ca.pem"
+    assert HTTPTransport("https://pbx:8089", "u", "p")._send_options["verify"] is True
+    assert HTTPTransport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
+    assert HTTPTransport("https://pbx:8089", "u", "p", verify="/etc/ca.pem")._send_options["verify"] == "/etc/ca.pem"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/env/ca.pem")
-    assert Transport("https://pbx:8089", "u", "p")._send_options["verify"] == "/env/ca.pem"
-    assert Transport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
+    assert HTTPTransport("https://pbx:8089", "u", "p")._send_options["verify"] == "/env/ca.pem"
+    assert HTTPTransport("https://pbx:8089", "u", "p", verify=False)._send_options["verify"] is False
 
 
 def test_environment_proxies_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "local.example")
-    proxied = Transport("http://pbx.example:8088", "u", "p")
-    direct = Transport("http://local.example:8088", "u", "p")
+    proxied = HTTPTransport("http://pbx.example:8088", "u", "p")
+    direct = HTTPTransport("http://local.example:8088", "u", "p")
     assert proxied._send_options["proxies"]["http"] == "http://proxy.example:3128"
     assert "http" not in direct._send_options["proxies"]
     request = _prepared("http://pbx.example:8088/ari/channels?x=1")
@@ -39,7 +39,7 @@ def test_environment_proxies_are_honoured(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_one_pool_per_origin_and_settings() -> None:
-    transport = Transport("http://pbx:8088", "u", "p")
+    transport = HTTPTransport("http://pbx:8088", "u", "p")
     adapter = transport._adapter
     first = adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/a"), True)
     assert adapter.get_connection_with_tls_context(_prepared("http://pbx:8088/ari/b?c=d"), True) is first
@@ -81,7 +81,7 @@ def test_every_requests_and_urllib3_exception_becomes_an_ari_error(monkeypatch: 
         *_exception_classes(urllib3.exceptions, urllib3.exceptions.HTTPError),
     ]
     assert len(classes) > 20
-    transport = Transport("http://pbx:8088", "u", "p", timeout=1)
+    transport = HTTPTransport("http://pbx:8088", "u", "p", timeout=1)
     for cls in classes:
         error = _instance(cls)
 

@@ -134,8 +134,7 @@ def test_answers_find_their_callers_by_request_id_whatever_their_order() -> None
     for thread in threads:
         thread.start()
     both_sent.wait()
-    while len(held) < 2:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: len(held) >= 2, 5)
     for request in reversed(held):  # answered in the other order
         requests.deliver(_answer(request, 200, {"id": request["uri"].rsplit("/", 1)[1]}).encode())
     for thread in threads:
@@ -156,8 +155,7 @@ def test_losing_the_socket_fails_requests_in_flight_at_once_and_sends_nothing_ag
 
     thread = threading.Thread(target=call)
     thread.start()
-    while not sock.sent:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: sock.sent, 5)
     requests.detach("the event socket was lost")
     thread.join(2)
     assert not thread.is_alive() and len(sock.sent) == 1
@@ -293,8 +291,7 @@ def test_stopping_lets_calls_in_flight_finish_and_sends_no_new_ones() -> None:
     result: List[Any] = []
     thread = threading.Thread(target=lambda: result.append(_request(requests, "GET", "/asterisk/ping", None, None)))
     thread.start()
-    while not held:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: held, 5)
     answer = threading.Timer(0.1, lambda: requests.deliver(_answer(held[0], 200, {"late": "but fine"}).encode()))
     answer.start()
     requests.end("stopped", drain=2.0)  # returns once the answer is in
@@ -319,8 +316,7 @@ def test_stopping_fails_calls_whose_answer_does_not_come_within_the_drain() -> N
 
     thread = threading.Thread(target=call)
     thread.start()
-    while not sock.sent:
-        threading.Event().wait(0.01)
+    assert wait_until(lambda: sock.sent, 5)
     requests.end("the event socket was stopped", drain=0.05)
     thread.join(2)
     assert "the event socket was stopped before Asterisk answered" in str(errors[0])
