@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
-from .errors import HTTPError, ValidationError
+from .errors import ClosedError, HTTPError, ValidationError
 from .model import API, InstanceType
 from .naming import snake_case
 from .operations import OperationTemplate
@@ -119,6 +120,8 @@ class Meta:
         self._pool: Optional[WorkerPool] = None
         self._lock = threading.Lock()
         self._closed = False
+        #: what lives on this client's calls and ends with it (media sessions): closed on close()
+        self._adopted: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @property
     def api(self) -> API:
@@ -170,10 +173,24 @@ class Meta:
                 self._pool = WorkerPool(self._workers)
             return self._pool
 
+    def adopt(self, closable: Any) -> Any:
+        """Close ``closable`` (anything with ``close()``, e.g. a media session) when the client closes.
+
+        Held weakly: an object closed and dropped earlier is simply forgotten.
+        """
+        with self._lock:
+            if self._closed:
+                raise ClosedError("the client is closed")
+            self._adopted.add(closable)
+        return closable
+
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            adopted, self._adopted = list(self._adopted), weakref.WeakSet()
+        for closable in adopted:
+            call_guarded(log, "close of", closable.close)
         if pool is not None:
             pool.shutdown()
 

@@ -137,7 +137,7 @@ def open_websocket(
             "does this Asterisk have chan_websocket (20.16+, 22.6+)?"
         )
     try:
-        return connect(
+        session = connect(
             media_url(client, connection_id),
             timeout=timeout,
             verify=getattr(client.meta.transport, "verify", True),
@@ -146,6 +146,7 @@ def open_websocket(
     except BaseException:
         _hangup(channel)
         raise
+    return _adopted(client, session)
 
 
 def open_outbound(
@@ -188,7 +189,7 @@ def open_outbound(
         _hangup(channel)
         raise
     session.channel = channel
-    return session
+    return _adopted(client, session)
 
 
 def open_rtp(
@@ -231,6 +232,16 @@ def open_rtp(
         remote = (str(values["UNICASTRTP_LOCAL_ADDRESS"]), int(values["UNICASTRTP_LOCAL_PORT"]))
     session = RtpMedia(channel, fmt, sock, remote, ptime=ptime, hangup=lambda: _hangup(channel))
     _follow_hangup(session, channel)
+    return _adopted(client, session)
+
+
+def _adopted(client: Any, session: Any) -> Any:
+    """The session, closed by ``client.close()`` with the rest of the client's threads."""
+    try:
+        client.meta.adopt(session)
+    except BaseException:
+        session.close()
+        raise
     return session
 
 

@@ -340,3 +340,15 @@ def test_a_media_server_refuses_other_paths(client: Any) -> None:
             server.accept(0.05)
     with pytest.raises(media.MediaError, match="no media connection"):
         server.accept(0.05)  # closed
+
+
+def test_closing_the_client_closes_its_media_and_ends_their_threads(ari_sim: Simulator) -> None:
+    c = ari.connect(ari_sim.url, ari_sim.username, ari_sim.password)
+    c.start(APP)
+    sessions = [media.open_websocket(c, APP, "ulaw"), media.open_rtp(c, APP, "ulaw")]
+    assert not any(s.closed for s in sessions)
+    c.close()
+    assert all(s.closed for s in sessions)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("ari-media")]
+    with pytest.raises(ari.ClosedError):
+        c.meta.adopt(sessions[0])
