@@ -382,5 +382,3 @@ def _reason(exc: BaseException) -> str:
     reason = getattr(cause, "reason", None)
     text = str(reason if reason is not None else cause)
     return text.split(": ", 1)[-1] if "Max retries" in text else text
-
-

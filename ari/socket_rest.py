@@ -24,7 +24,6 @@ from .transports import NotSent, PreparedRequest, Reply, encode_json
 log = logging.getLogger(__name__)
 
 
-
 class _Waiter:
     """One request in flight: a lock held until its answer (or its failure) is in."""
 

@@ -562,8 +562,7 @@ class EventStream:
                     if opcode == TEXT:
                         # Rare: one prefix test for nearly every event (see _COMPACT).
                         if payload.startswith(_ACTED_ON) or (
-                            not payload.startswith(_COMPACT)
-                            and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
+                            not payload.startswith(_COMPACT) and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
                         ):
                             if deliver is not None and deliver(payload):
                                 continue  # an answer to a REST call: its caller has it now

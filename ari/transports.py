@@ -188,9 +188,7 @@ class Router:
 
     def _use_socket(self, socket: SocketTransport, request: PreparedRequest, filtered: bool) -> bool:
         if self.mode == "auto":
-            return (
-                socket.attached and not filtered and socket.in_flight < self.socket_depth and self._socket_usable()
-            )
+            return socket.attached and not filtered and socket.in_flight < self.socket_depth and self._socket_usable()
         url = shorten(self.http.root + request.path)
         if filtered:
             raise ARIError(

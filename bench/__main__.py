@@ -51,12 +51,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             broken.append(name)
             table.add(Row(f"{name}: did not run", 0.0, "", target=1, checked="value"))
         print(f"   {name} took {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-    print(f"\nari benchmarks ({'quick' if args.quick else 'full'}; {os.cpu_count()} cores; "
-          f"{time.perf_counter() - started:.0f}s)\n")
+    print(
+        f"\nari benchmarks ({'quick' if args.quick else 'full'}; {os.cpu_count()} cores; "
+        f"{time.perf_counter() - started:.0f}s)\n"
+    )
     print(table.render())
     failed = table.failed()
-    print(f"\n{len(failed)} of {sum(r.target is not None for r in table.rows)} targets missed"
-          + (f": {', '.join(r.name for r in failed)}" if failed else ""))
+    print(
+        f"\n{len(failed)} of {sum(r.target is not None for r in table.rows)} targets missed"
+        + (f": {', '.join(r.name for r in failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -57,8 +57,7 @@ def _environment() -> Dict[str, str]:
 
 def _timed(script: str, url: str, env: Dict[str, str]) -> float:
     code = script.format(url=url, user=USER, password=PASSWORD)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60, env=env)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -76,7 +75,14 @@ def measure(runs: int) -> tuple:
 def rows(quick: bool = False) -> List[Row]:
     lib, ceiling = measure(3 if quick else 5)
     return [
-        Row("connect: import ari -> client built", lib, "s", ceiling, "import requests + fetch + json.loads",
-            target=1.3, at_least=False),
+        Row(
+            "connect: import ari -> client built",
+            lib,
+            "s",
+            ceiling,
+            "import requests + fetch + json.loads",
+            target=1.3,
+            at_least=False,
+        ),
         Row("connect, absolute on loopback", lib, "s", target=0.1, checked="value", at_least=False),
     ]

@@ -197,16 +197,50 @@ def rows(quick: bool = False) -> List[Row]:
     dispatch_us = rates.pop("dispatch_us")
     fast = rates.pop("socket+orjson", None)
     note = f"{count:,} events, 1,000 channels"
-    return [
-        Row("events/s, client.on + promotion", lib, "ev/s", wsc, "websocket-client recv+json.loads",
-            target=100_000, checked="value", note=note),
-        Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket + json.loads"),
-    ] + ([Row("events/s vs plain socket reader", lib, "ev/s", fast, "stdlib socket + orjson.loads",
-              note="the library decodes with orjson")] if fast is not None else []) + [
-        Row("library's own cost (promotion + dispatch) / total", dispatch_us, "us", 1e6 / lib, "total per event",
-            target=1 / 3, at_least=False),
-    ] + [Row(f"events/s vs {name}", lib, "ev/s", rate, f"{name}, same stream", target=1.0, note="peer")
-         for name, rate in rates.items()]
+    return (
+        [
+            Row(
+                "events/s, client.on + promotion",
+                lib,
+                "ev/s",
+                wsc,
+                "websocket-client recv+json.loads",
+                target=100_000,
+                checked="value",
+                note=note,
+            ),
+            Row("events/s vs plain socket reader", lib, "ev/s", raw, "stdlib socket + json.loads"),
+        ]
+        + (
+            [
+                Row(
+                    "events/s vs plain socket reader",
+                    lib,
+                    "ev/s",
+                    fast,
+                    "stdlib socket + orjson.loads",
+                    note="the library decodes with orjson",
+                )
+            ]
+            if fast is not None
+            else []
+        )
+        + [
+            Row(
+                "library's own cost (promotion + dispatch) / total",
+                dispatch_us,
+                "us",
+                1e6 / lib,
+                "total per event",
+                target=1 / 3,
+                at_least=False,
+            ),
+        ]
+        + [
+            Row(f"events/s vs {name}", lib, "ev/s", rate, f"{name}, same stream", target=1.0, note="peer")
+            for name, rate in rates.items()
+        ]
+    )
 
 
 __all__ = ["library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]

@@ -50,8 +50,16 @@ def _child_rounds(url: str, per_round: int) -> None:
             done.set()
 
     client.on("StasisStart", on_start)
-    for event_type in ("StasisStart", "ChannelStateChange", "ChannelVarset", "PlaybackStarted",
-                       "ChannelDtmfReceived", "PlaybackFinished", "StasisEnd", "ChannelDestroyed"):
+    for event_type in (
+        "StasisStart",
+        "ChannelStateChange",
+        "ChannelVarset",
+        "PlaybackStarted",
+        "ChannelDtmfReceived",
+        "PlaybackFinished",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ):
         client.on(event_type, count)
     sizes, keyed = [], []
     for _ in range(ROUNDS):
@@ -68,8 +76,9 @@ def _child_rounds(url: str, per_round: int) -> None:
 
 
 def _child(*args: str) -> Any:
-    out = subprocess.run([sys.executable, "-m", "bench.memory", "child", *args],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "child", *args], capture_output=True, text=True, timeout=300
+    )
     if out.returncode:
         raise RuntimeError(f"memory child failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -87,10 +96,26 @@ def rows(quick: bool = False) -> List[Row]:
     growth = rss[-1] / rss[2] - 1
     shown = " ".join(f"{v:.0f}" for v in rss)
     return [
-        Row("peak RSS, events run", lib, "MB", plain, "websocket-client + json.loads",
-            target=60, checked="value", at_least=False, note=f"{count:,} events"),
-        Row("RSS growth, round 10 vs round 3", growth * 100, "%", target=5, checked="value", at_least=False,
-            note=f"{ROUNDS}x{per_round:,} fresh ids; MB: {shown}; keyed left: {rounds['keyed'][-1]}"),
+        Row(
+            "peak RSS, events run",
+            lib,
+            "MB",
+            plain,
+            "websocket-client + json.loads",
+            target=60,
+            checked="value",
+            at_least=False,
+            note=f"{count:,} events",
+        ),
+        Row(
+            "RSS growth, round 10 vs round 3",
+            growth * 100,
+            "%",
+            target=5,
+            checked="value",
+            at_least=False,
+            note=f"{ROUNDS}x{per_round:,} fresh ids; MB: {shown}; keyed left: {rounds['keyed'][-1]}",
+        ),
     ]
 
 

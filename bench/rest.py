@@ -89,9 +89,16 @@ def measure(kind: str, count: int, runs: int, only: Tuple[str, ...] = ()) -> Dic
                 if answer.get("type") == "RESTResponse":
                     return json.loads(answer["message_body"])["id"]
 
-        cases = {"library": (library, 1), "requests": (plain_requests, 1), "http.client": (plain_http, 1),
-                 "library ws": (library_socket, 1), "websocket-client": (plain_socket, 1),
-                 "library x8": (library, 8), "requests x8": (plain_requests, 8), "library ws x8": (library_socket, 8)}
+        cases = {
+            "library": (library, 1),
+            "requests": (plain_requests, 1),
+            "http.client": (plain_http, 1),
+            "library ws": (library_socket, 1),
+            "websocket-client": (plain_socket, 1),
+            "library x8": (library, 8),
+            "requests x8": (plain_requests, 8),
+            "library ws x8": (library_socket, 8),
+        }
         if only:
             cases = {name: case for name, case in cases.items() if name in only}
         results: Dict[str, List[float]] = {name: [] for name in cases}
@@ -118,25 +125,78 @@ def rows(quick: bool = False) -> List[Row]:
     runs = 2 if quick else 3
     r = measure("answerer", count, runs)
     m = measure("mock", count, runs, only=("library ws", "websocket-client", "requests"))
-    known = ("library", "requests", "http.client", "library x8", "requests x8", "library ws", "websocket-client",
-             "library ws x8")
+    known = (
+        "library",
+        "requests",
+        "http.client",
+        "library x8",
+        "requests x8",
+        "library ws",
+        "websocket-client",
+        "library ws x8",
+    )
     return [
-        Row("REST over the event socket, 1 thread", r["library ws"], "op/s", r["requests"], "requests.Session (HTTP)",
-            target=3.0, note="transport='websocket'"),
-        Row("REST over the event socket vs its ceiling", r["library ws"], "op/s", r["websocket-client"],
-            "websocket-client send+recv", note="one thread, no hand-off"),
-        Row("REST over the event socket, 8 threads", r["library ws x8"], "op/s", r["requests"],
-            "requests.Session (HTTP)", target=3.0),
-        Row("REST over the event socket vs HTTP, same library", r["library ws"], "op/s", r["library"],
-            "ari over HTTP, 1 thread"),
-        Row("REST over the event socket, MockServer", m["library ws"], "op/s", m["requests"],
-            "requests.Session (HTTP)", note="the mock's answer time bounds it"),
-        Row("REST over the event socket, MockServer, ceiling", m["library ws"], "op/s", m["websocket-client"],
-            "websocket-client send+recv"),
+        Row(
+            "REST over the event socket, 1 thread",
+            r["library ws"],
+            "op/s",
+            r["requests"],
+            "requests.Session (HTTP)",
+            target=3.0,
+            note="transport='websocket'",
+        ),
+        Row(
+            "REST over the event socket vs its ceiling",
+            r["library ws"],
+            "op/s",
+            r["websocket-client"],
+            "websocket-client send+recv",
+            note="one thread, no hand-off",
+        ),
+        Row(
+            "REST over the event socket, 8 threads",
+            r["library ws x8"],
+            "op/s",
+            r["requests"],
+            "requests.Session (HTTP)",
+            target=3.0,
+        ),
+        Row(
+            "REST over the event socket vs HTTP, same library",
+            r["library ws"],
+            "op/s",
+            r["library"],
+            "ari over HTTP, 1 thread",
+        ),
+        Row(
+            "REST over the event socket, MockServer",
+            m["library ws"],
+            "op/s",
+            m["requests"],
+            "requests.Session (HTTP)",
+            note="the mock's answer time bounds it",
+        ),
+        Row(
+            "REST over the event socket, MockServer, ceiling",
+            m["library ws"],
+            "op/s",
+            m["websocket-client"],
+            "websocket-client send+recv",
+        ),
         Row("REST channels.get, 1 thread", r["library"], "op/s", r["requests"], "requests.Session", target=0.9),
         Row("REST channels.get vs http.client", r["library"], "op/s", r["http.client"], "http.client keep-alive"),
-        Row("REST channels.get, 8 threads", r["library x8"], "op/s", r["library"], "library, 1 thread",
-            target=1.0, note="must beat 1 thread"),
+        Row(
+            "REST channels.get, 8 threads",
+            r["library x8"],
+            "op/s",
+            r["library"],
+            "library, 1 thread",
+            target=1.0,
+            note="must beat 1 thread",
+        ),
         Row("REST 8 threads vs requests x8", r["library x8"], "op/s", r["requests x8"], "requests.Session, 8 threads"),
-    ] + [Row(f"REST channels.get vs {name}", r["library"], "op/s", rate, f"{name}, same server", note="peer")
-         for name, rate in r.items() if name not in known]
+    ] + [
+        Row(f"REST channels.get vs {name}", r["library"], "op/s", rate, f"{name}, same server", note="peer")
+        for name, rate in r.items()
+        if name not in known
+    ]

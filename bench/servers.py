@@ -35,12 +35,20 @@ APP = "bench"
 ASTERISK_ID = "f9:d3:89:ea:64:ad"
 
 #: the seven event types of the events figure, in the order a call sends them
-EVENT_TYPES = ("StasisStart", "ChannelStateChange", "ChannelVarset", "PlaybackStarted",
-               "ChannelDtmfReceived", "PlaybackFinished", "StasisEnd")
+EVENT_TYPES = (
+    "StasisStart",
+    "ChannelStateChange",
+    "ChannelVarset",
+    "PlaybackStarted",
+    "ChannelDtmfReceived",
+    "PlaybackFinished",
+    "StasisEnd",
+)
 _MIDDLE = ("ChannelVarset", "PlaybackStarted", "ChannelDtmfReceived", "PlaybackFinished")
 
 
 # -- the event stream ---------------------------------------------------------------------
+
 
 def _timestamp(ms: int) -> str:
     secs, ms = divmod(ms, 1000)
@@ -51,17 +59,28 @@ def _timestamp(ms: int) -> str:
 
 def _channel(cid: str, index: int, state: str) -> Dict[str, Any]:
     # As the project's simulator (and Asterisk 22) sends a Channel.
-    return {"id": cid, "name": f"PJSIP/{1000 + index % 9000}-{index:08x}", "state": state,
-            "protocol_id": f"{index:x}-bench@127.0.0.1", "caller": {"name": "", "number": str(1000 + index)},
-            "connected": {"name": "", "number": ""}, "accountcode": "",
-            "dialplan": {"context": "default", "exten": "s", "priority": 1, "app_name": "Stasis",
-                         "app_data": APP},
-            "creationtime": "2026-11-26T03:47:35.123+0000", "language": "en"}
+    return {
+        "id": cid,
+        "name": f"PJSIP/{1000 + index % 9000}-{index:08x}",
+        "state": state,
+        "protocol_id": f"{index:x}-bench@127.0.0.1",
+        "caller": {"name": "", "number": str(1000 + index)},
+        "connected": {"name": "", "number": ""},
+        "accountcode": "",
+        "dialplan": {"context": "default", "exten": "s", "priority": 1, "app_name": "Stasis", "app_data": APP},
+        "creationtime": "2026-11-26T03:47:35.123+0000",
+        "language": "en",
+    }
 
 
 def _playback(pid: str, cid: str, state: str) -> Dict[str, Any]:
-    return {"id": pid, "media_uri": "sound:hello-world", "target_uri": f"channel:{cid}",
-            "language": "en", "state": state}
+    return {
+        "id": pid,
+        "media_uri": "sound:hello-world",
+        "target_uri": f"channel:{cid}",
+        "language": "en",
+        "state": state,
+    }
 
 
 def events(count: int, channels: int, prefix: str = "1795668043", destroy: bool = False) -> Iterator[Dict[str, Any]]:
@@ -86,20 +105,29 @@ def events(count: int, channels: int, prefix: str = "1795668043", destroy: bool 
                 kind = _MIDDLE[(step - 2) % 4]
                 pid = f"{cid}-{(step - 2) // 4}-pb"
                 if kind == "ChannelVarset":
-                    yield {"type": kind, **base, "variable": "BENCH_STEP", "value": str(step),
-                           "channel": _channel(cid, i, "Up")}
+                    yield {
+                        "type": kind,
+                        **base,
+                        "variable": "BENCH_STEP",
+                        "value": str(step),
+                        "channel": _channel(cid, i, "Up"),
+                    }
                 elif kind == "PlaybackStarted":
                     yield {"type": kind, **base, "playback": _playback(pid, cid, "playing")}
                 elif kind == "PlaybackFinished":
                     yield {"type": kind, **base, "playback": _playback(pid, cid, "done")}
                 else:
-                    yield {"type": kind, **base, "digit": "1", "duration_ms": 100,
-                           "channel": _channel(cid, i, "Up")}
+                    yield {"type": kind, **base, "digit": "1", "duration_ms": 100, "channel": _channel(cid, i, "Up")}
             elif step - 2 == middle:
                 yield {"type": "StasisEnd", **base, "channel": _channel(cid, i, "Up")}
             else:
-                yield {"type": "ChannelDestroyed", **base, "cause": 16, "cause_txt": "Normal Clearing",
-                       "channel": _channel(cid, i, "Up")}
+                yield {
+                    "type": "ChannelDestroyed",
+                    **base,
+                    "cause": 16,
+                    "cause_txt": "Normal Clearing",
+                    "channel": _channel(cid, i, "Up"),
+                }
 
 
 def stream_blob(count: int, channels: int, prefix: str = "1795668043", destroy: bool = False) -> bytes:
@@ -107,8 +135,10 @@ def stream_blob(count: int, channels: int, prefix: str = "1795668043", destroy: 
     from websockets.frames import Frame, Opcode
 
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    frames = [Frame(Opcode.TEXT, dumps(e).encode()).serialize(mask=False, extensions=[])
-              for e in events(count, channels, prefix, destroy)]
+    frames = [
+        Frame(Opcode.TEXT, dumps(e).encode()).serialize(mask=False, extensions=[])
+        for e in events(count, channels, prefix, destroy)
+    ]
     return b"".join(frames)
 
 
@@ -128,9 +158,14 @@ def _feeder(port: int, count: int, channels: int, fresh: bool, rate: float = 0.0
     docs: Dict[str, bytes] = {}
 
     def respond(status: int, body: bytes) -> Response:
-        return Response(status, "OK" if status == 200 else "Error",
-                        Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                                 ("Connection", "close")]), body)  # websockets serves one request per connection
+        return Response(
+            status,
+            "OK" if status == 200 else "Error",
+            Headers(
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
+            ),
+            body,
+        )  # websockets serves one request per connection
 
     def process_request(connection: Any, request: Any) -> Optional[Response]:
         # Basic auth or ?api_key=user:pass, as Asterisk takes them (aioari sends the latter).
@@ -139,7 +174,7 @@ def _feeder(port: int, count: int, channels: int, fresh: bool, rate: float = 0.0
             return respond(401, b'{"message":"Authentication required"}')
         path = request.path.split("?", 1)[0]
         if path.startswith("/ari/api-docs/"):
-            doc = docs.get(path[len("/ari/api-docs/"):])
+            doc = docs.get(path[len("/ari/api-docs/") :])
             return respond(200, doc) if doc is not None else respond(404, b'{"message":"Resource not found"}')
         if path != "/ari/events":
             return respond(404, b'{"message":"Resource not found"}')
@@ -166,8 +201,15 @@ def _feeder(port: int, count: int, channels: int, fresh: bool, rate: float = 0.0
         await ws.wait_closed()
 
     async def main() -> None:
-        async with serve(handler, "127.0.0.1", port, process_request=process_request,
-                         compression=None, max_size=None, ping_interval=None) as server:
+        async with serve(
+            handler,
+            "127.0.0.1",
+            port,
+            process_request=process_request,
+            compression=None,
+            max_size=None,
+            ping_interval=None,
+        ) as server:
             bound = server.sockets[0].getsockname()[1]
             url = f"http://127.0.0.1:{bound}"
             docs.update({name: json.dumps(doc).encode() for name, doc in render_swagger(carried, url + "/ari").items()})
@@ -184,8 +226,9 @@ async def _trickle(ws: Any, count: int, channels: int, rate: float) -> None:
     from websockets.frames import Frame, Opcode
 
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    frames = [Frame(Opcode.TEXT, dumps(e).encode()).serialize(mask=False, extensions=[])
-              for e in events(count, channels)]
+    frames = [
+        Frame(Opcode.TEXT, dumps(e).encode()).serialize(mask=False, extensions=[]) for e in events(count, channels)
+    ]
     start = time.monotonic()
     for i, frame in enumerate(frames):
         delay = start + i / rate - time.monotonic()
@@ -217,8 +260,10 @@ def _answerer(port: int) -> None:
         return json.dumps(_channel(cid, 7, "Up"), separators=(",", ":"))
 
     def authorised(request: Any) -> bool:
-        return request.headers.get("Authorization") == AUTHORIZATION or \
-            request.query.get("api_key") == f"{USER}:{PASSWORD}"
+        return (
+            request.headers.get("Authorization") == AUTHORIZATION
+            or request.query.get("api_key") == f"{USER}:{PASSWORD}"
+        )
 
     async def http(request: Any) -> Any:
         if not authorised(request):
@@ -242,12 +287,19 @@ def _answerer(port: int) -> None:
             asked = json.loads(message.data)
             uri = asked.get("uri", "")
             found = uri.startswith("channels/") and "/" not in uri[9:]
-            answer = {"type": "RESTResponse", "transaction_id": asked.get("transaction_id", ""),
-                      "request_id": asked.get("request_id", ""), "status_code": 200 if found else 404,
-                      "reason_phrase": "OK" if found else "Not Found", "uri": uri,
-                      "content_type": "application/json",
-                      "message_body": channel(uri[9:]) if found else not_found,
-                      "application": app, "timestamp": _timestamp(0), "asterisk_id": ASTERISK_ID}
+            answer = {
+                "type": "RESTResponse",
+                "transaction_id": asked.get("transaction_id", ""),
+                "request_id": asked.get("request_id", ""),
+                "status_code": 200 if found else 404,
+                "reason_phrase": "OK" if found else "Not Found",
+                "uri": uri,
+                "content_type": "application/json",
+                "message_body": channel(uri[9:]) if found else not_found,
+                "application": app,
+                "timestamp": _timestamp(0),
+                "asterisk_id": ASTERISK_ID,
+            }
             await ws.send_str(json.dumps(answer, separators=(",", ":")))
         return ws
 

@@ -83,7 +83,6 @@ class Table:
                 result = "PASS" if row.passed else "FAIL"
             lines.append((row.name, _num(row.value, row.unit), ceiling, ratio, target, result, row.note))
         widths = [max(len(str(cells[i])) for cells in [header, *lines]) for i in range(len(header))]
-        out = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(),
-               "  ".join("-" * w for w in widths)]
+        out = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
         out += ["  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in lines]
         return "\n".join(out)

@@ -22,8 +22,7 @@ from typing import Any, Dict, List
 FORMAT = "ari-interface/1"
 
 # Keys of a Swagger parameter object that are facts (everything else is prose or noise).
-_PARAM_KEYS = ("name", "paramType", "dataType", "required", "allowMultiple", "allowableValues",
-               "defaultValue")
+_PARAM_KEYS = ("name", "paramType", "dataType", "required", "allowMultiple", "allowableValues", "defaultValue")
 _PROPERTY_KEYS = ("type", "required", "allowableValues")
 
 
@@ -61,8 +60,7 @@ def _model(model: Dict[str, Any]) -> Dict[str, Any]:
         if key in model:
             out[key] = model[key]
     out["properties"] = {
-        name: {k: prop[k] for k in _PROPERTY_KEYS if k in prop}
-        for name, prop in model.get("properties", {}).items()
+        name: {k: prop[k] for k in _PROPERTY_KEYS if k in prop} for name, prop in model.get("properties", {}).items()
     }
     if "subTypes" in model:
         out["subTypes"] = model["subTypes"]
@@ -84,8 +82,7 @@ def convert(folder: str, asterisk: str) -> Dict[str, Any]:
             if key in doc:
                 res[key] = doc[key]
         res["apis"] = [
-            {"path": api["path"], "operations": [_operation(op) for op in api["operations"]]}
-            for api in doc["apis"]
+            {"path": api["path"], "operations": [_operation(op) for op in api["operations"]]} for api in doc["apis"]
         ]
         res["models"] = {mid: _model(m) for mid, m in doc.get("models", {}).items()}
         resources.append(res)
@@ -106,8 +103,8 @@ def main(argv: List[str]) -> int:
     args = parser.parse_args(argv)
     version = args.asterisk or os.path.basename(os.path.normpath(args.folder))
     out = args.out or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), os.pardir, "ari", "testing", "interface",
-        f"ari-{version}.json")
+        os.path.dirname(os.path.abspath(__file__)), os.pardir, "ari", "testing", "interface", f"ari-{version}.json"
+    )
     carried = convert(args.folder, version)
     with open(out, "w", encoding="utf-8") as f:
         # One resource per line keeps diffs between releases readable and the file small.

@@ -69,8 +69,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--password", default="asterisk")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     parser.add_argument("--mock", action="store_true", help="serve the stub-table MockServer instead of the Simulator")
-    parser.add_argument("--outbound", metavar="URL", help="also connect out to an application's ws:// server, as"
-                        " Asterisk's outbound_websocket does")
+    parser.add_argument(
+        "--outbound",
+        metavar="URL",
+        help="also connect out to an application's ws:// server, as Asterisk's outbound_websocket does",
+    )
     parser.add_argument("--outbound-mode", choices=("persistent", "per_call"), default="persistent")
     parser.add_argument("--outbound-apps", default="", help="the apps it carries, a,b (persistent: required)")
     parser.add_argument("--outbound-user", help="Basic auth sent to the application")
@@ -93,8 +96,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .outbound import Outbound
 
             try:
-                outbound = Outbound(args.outbound, apps=args.outbound_apps, mode=args.outbound_mode,
-                                    username=args.outbound_user, password=args.outbound_password)
+                outbound = Outbound(
+                    args.outbound,
+                    apps=args.outbound_apps,
+                    mode=args.outbound_mode,
+                    username=args.outbound_user,
+                    password=args.outbound_password,
+                )
             except ValueError as e:
                 parser.error(str(e))
         server = Simulator(**options, outbound=outbound)

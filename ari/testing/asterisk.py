@@ -39,12 +39,16 @@ HANDLERS: Dict[Tuple[str, str], Handler] = {
 class AsteriskState:
     """A model of Asterisk 22's ARI-visible state; a ``backend.Backend``."""
 
-    def __init__(self, *, asterisk_id: str = DEFAULT_ASTERISK_ID,
-                 endpoints: Tuple[str, ...] = DEFAULT_ENDPOINTS,
-                 start_epoch: Optional[int] = None, machine: Machine = DEFAULT_MACHINE) -> None:
+    def __init__(
+        self,
+        *,
+        asterisk_id: str = DEFAULT_ASTERISK_ID,
+        endpoints: Tuple[str, ...] = DEFAULT_ENDPOINTS,
+        start_epoch: Optional[int] = None,
+        machine: Machine = DEFAULT_MACHINE,
+    ) -> None:
         epoch = int(time.time()) if start_epoch is None else start_epoch
-        self.world = World(asterisk_id=asterisk_id, pjsip_endpoints=endpoints,
-                           start_epoch=epoch, machine=machine)
+        self.world = World(asterisk_id=asterisk_id, pjsip_endpoints=endpoints, start_epoch=epoch, machine=machine)
 
     # -- Backend ----------------------------------------------------------------------------
 
@@ -79,15 +83,21 @@ class AsteriskState:
     def add_far_end(self, pattern: str, behaviour: FarEndSpec) -> None:
         self.world.dialplan.add_far_end(pattern, behaviour)
 
-    def call(self, app: str, caller: str = "1000", args: Tuple[str, ...] = (),
-             endpoint: str = "PJSIP/1000", answer: bool = True, exten: str = "s",
-             far_end: Optional[FarEnd] = None) -> str:
+    def call(
+        self,
+        app: str,
+        caller: str = "1000",
+        args: Tuple[str, ...] = (),
+        endpoint: str = "PJSIP/1000",
+        answer: bool = True,
+        exten: str = "s",
+        far_end: Optional[FarEnd] = None,
+    ) -> str:
         """An incoming call from ``endpoint`` whose dialplan runs Stasis(app,args)."""
         gate = self.world.stasis_gate
         if not self.world.registered(app) and not (gate is not None and gate.takes(app)):
             raise ValueError(f"application {app!r} has no WebSocket connected")
-        ch = self.world.calls.incoming(app, caller, list(args), endpoint, answer,
-                                       far_end or FarEnd(ring=0.0), exten)
+        ch = self.world.calls.incoming(app, caller, list(args), endpoint, answer, far_end or FarEnd(ring=0.0), exten)
         return ch.id
 
     def channel(self, chan_id: str) -> Channel:
@@ -96,8 +106,14 @@ class AsteriskState:
             raise KeyError(f"no channel {chan_id!r}")
         return ch
 
-    def dtmf(self, chan_id: str, digits: str, gap: float = 0.2, duration_ms: int = 100,
-             done: Optional[Callable[[], None]] = None) -> None:
+    def dtmf(
+        self,
+        chan_id: str,
+        digits: str,
+        gap: float = 0.2,
+        duration_ms: int = 100,
+        done: Optional[Callable[[], None]] = None,
+    ) -> None:
         """The caller presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
         self.world.calls.press(self.channel(chan_id), digits, gap, duration_ms, done)
 
@@ -110,8 +126,7 @@ class AsteriskState:
         if endpoint not in self.world.endpoints:
             raise KeyError(f"no endpoint {endpoint!r}")
         tech, _, resource = endpoint.partition("/")
-        self.world.system.message_received(
-            endpoint, {"from": sender, "to": f"{tech.lower()}:{resource}", "body": body})
+        self.world.system.message_received(endpoint, {"from": sender, "to": f"{tech.lower()}:{resource}", "body": body})
 
     def is_idle(self) -> bool:
         """No channel, bridge, playback or live recording is left."""

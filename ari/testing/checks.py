@@ -57,8 +57,9 @@ MISSING: Dict[Tuple[str, str, str], Answer] = {
 #: Described as required, yet taken when absent (mailboxes/{name} counts a missing number as 0).
 #: A bridge recording's name is missing only after its recorder joined the bridge: the
 #: handler refuses it (errors.RecordingNameMissing).
-OPTIONAL = frozenset({("mailboxes", "update", "oldMessages"), ("mailboxes", "update", "newMessages"),
-                      ("bridges", "record", "name")})
+OPTIONAL = frozenset(
+    {("mailboxes", "update", "oldMessages"), ("mailboxes", "update", "newMessages"), ("bridges", "record", "name")}
+)
 
 #: The same for a value outside the described allowed ones ("{value}" is replaced); None: the
 #: handler takes any value (``asterisk/info?only=`` ignores what it does not know).
@@ -71,8 +72,7 @@ INVALID: Dict[Tuple[str, str, str], Optional[Answer]] = {
     ("channels", "snoopChannel", "spy"): (400, "Invalid direction specified for spy"),
     ("channels", "snoopChannel", "whisper"): (400, "Invalid direction specified for whisper"),
     ("channels", "snoopChannelWithId", "spy"): (400, "Invalid direction specified for spy"),
-    ("channels", "snoopChannelWithId", "whisper"):
-        (400, "Invalid direction specified for whisper"),
+    ("channels", "snoopChannelWithId", "whisper"): (400, "Invalid direction specified for whisper"),
     ("channels", "hangup", "reason"): (400, "Invalid reason for hangup reason provided"),
     ("channels", "record", "ifExists"): (400, "ifExists invalid"),
     ("bridges", "record", "ifExists"): (400, "ifExists invalid"),
@@ -84,8 +84,7 @@ INVALID: Dict[Tuple[str, str, str], Optional[Answer]] = {
 class ParamCheck:
     """One query parameter's checks."""
 
-    __slots__ = ("name", "required", "kind", "multiple", "allowed", "low", "high", "missing",
-                 "invalid")
+    __slots__ = ("name", "required", "kind", "multiple", "allowed", "low", "high", "missing", "invalid")
 
     def __init__(self, p: Dict[str, Any], key: Tuple[str, str] = ("", "")) -> None:
         self.name: str = p["name"]
@@ -195,10 +194,8 @@ class OperationChecks:
 
     def __init__(self, carried: Dict[str, Any]) -> None:
         self._checks: Dict[int, OperationCheck] = {
-            id(op): OperationCheck(op, resource)
-            for resource, _, op in _description.iter_operations(carried)
+            id(op): OperationCheck(op, resource) for resource, _, op in _description.iter_operations(carried)
         }
 
-    def check(self, operation: Dict[str, Any], query: Dict[str, str],
-              body: Any) -> Optional[Answer]:
+    def check(self, operation: Dict[str, Any], query: Dict[str, str], body: Any) -> Optional[Answer]:
         return self._checks[id(operation)].check(query, body)

@@ -272,8 +272,9 @@ def _answer_then_wait(events: List[Json]) -> List[Json]:
             continue
         if where == ANSWERING or where[1] == 2 or (where[0] == "" and where[1] == 1):
             event = json.loads(json.dumps(event))
-            event["channel"]["dialplan"].update(app_name=where[0] and "<Answer-or-Wait>",
-                                                app_data="<Answer-or-Wait>", priority=0)
+            event["channel"]["dialplan"].update(
+                app_name=where[0] and "<Answer-or-Wait>", app_data="<Answer-or-Wait>", priority=0
+            )
         out.append(event)
     return out
 

@@ -59,6 +59,7 @@ from .errors import REASONS
 FORMAT = "ari-interface/1"
 DEFAULT_VERSION = "22.10.1"
 
+
 def load(version: str = DEFAULT_VERSION) -> Dict[str, Any]:
     """Return the carried description of Asterisk ``version`` (a fresh dict each call)."""
     ref = _resources.files(__package__ or "ari.testing") / "interface" / (f"ari-{version}.json")
@@ -93,8 +94,7 @@ def render_swagger(carried: Dict[str, Any], base_path: str) -> Dict[str, Dict[st
             "swaggerVersion": swagger_version,
             "basePath": base_path,
             "apis": [
-                {"path": f"/api-docs/{r['name']}.{{format}}",
-                 "description": f"{r['name']} resources"}
+                {"path": f"/api-docs/{r['name']}.{{format}}", "description": f"{r['name']} resources"}
                 for r in carried["resources"]
             ],
         }
@@ -125,9 +125,7 @@ def render_swagger(carried: Dict[str, Any], base_path: str) -> Dict[str, Dict[st
                 if "params" in op:
                     out["parameters"] = [json.loads(json.dumps(p)) for p in op["params"]]
                 if "errors" in op:
-                    out["errorResponses"] = [
-                        {"code": code, "reason": _reason(code)} for code in op["errors"]
-                    ]
+                    out["errorResponses"] = [{"code": code, "reason": _reason(code)} for code in op["errors"]]
                 ops.append(out)
             apis.append({"path": api["path"], "description": api["path"], "operations": ops})
         doc["apis"] = apis
@@ -240,11 +238,11 @@ class Routes:
                 raise NoSuchMethod(raw_path)
             raise NoSuchPath(raw_path)
         params = {name: unquote(v) for name, v in zip(route.param_names, values)}
-        return RouteMatch(route.resource, route.operation["nickname"], route.operation, params,
-                          route)
+        return RouteMatch(route.resource, route.operation["nickname"], route.operation, params, route)
 
-    def _walk(self, node: _Node, segs: List[str], i: int, method: str, values: List[str],
-              found: List[_Node]) -> Optional[Route]:
+    def _walk(
+        self, node: _Node, segs: List[str], i: int, method: str, values: List[str], found: List[_Node]
+    ) -> Optional[Route]:
         if i == len(segs):
             if node.ops:
                 route = node.ops.get(method)

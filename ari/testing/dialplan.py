@@ -36,9 +36,19 @@ CAUSES: Dict[int, str] = {
 
 # DELETE /channels/{id}?reason=... -> cause (res/ari/resource_channels.c).
 HANGUP_REASONS: Dict[str, int] = {
-    "normal": 16, "busy": 17, "congestion": 34, "no_answer": 19, "timeout": 18,
-    "rejected": 21, "unallocated": 1, "normal_unspecified": 31, "number_incomplete": 28,
-    "codec_mismatch": 58, "interworking": 127, "failure": 38, "answered_elsewhere": 26,
+    "normal": 16,
+    "busy": 17,
+    "congestion": 34,
+    "no_answer": 19,
+    "timeout": 18,
+    "rejected": 21,
+    "unallocated": 1,
+    "normal_unspecified": 31,
+    "number_incomplete": 28,
+    "codec_mismatch": 58,
+    "interworking": 127,
+    "failure": 38,
+    "answered_elsewhere": 26,
 }
 
 # Dial event dialstatus for a failed dial's cause.
@@ -78,14 +88,13 @@ class FarEnd:
     audio: Optional[str] = None
 
 
-
-
 # The far ends of the project's test Asterisk (its extensions.conf, context "default").
 ECHO = FarEnd(ring=0.0, echo=True, steps=(("Answer", ""), ("Echo", "")))
 WAIT = FarEnd(ring=0.0, steps=(("Answer", ""), ("Wait", "3600")))
 HELLO = FarEnd(ring=0.0, steps=(("Answer", ""), ("Playback", "hello-world"), ("Wait", "3600")))
-DTMF = FarEnd(ring=0.0, dtmf="123#", dtmf_gap=0.35,
-              steps=(("Answer", ""), ("Wait", "1"), ("SendDTMF", "123#"), ("Wait", "3600")))
+DTMF = FarEnd(
+    ring=0.0, dtmf="123#", dtmf_gap=0.35, steps=(("Answer", ""), ("Wait", "1"), ("SendDTMF", "123#"), ("Wait", "3600"))
+)
 MOH = FarEnd(ring=0.0, sound=True, steps=(("Answer", ""), ("MusicOnHold", "default")))
 BUSY = FarEnd(ring=0.0, answer=False, cause=17, steps=(("Busy", "10"),))
 NOANSWER = FarEnd(ring=None, answer=False, cause=19, steps=(("Wait", "3600"),))
@@ -111,9 +120,13 @@ class Dialplan:
     def __init__(self, pjsip_endpoints: Iterable[str]) -> None:
         self.pjsip_endpoints: List[str] = list(pjsip_endpoints)
         self.local: Dict[Tuple[str, str], FarEnd] = {
-            ("echo", "default"): ECHO, ("wait", "default"): WAIT, ("moh", "default"): MOH,
-            ("busy", "default"): BUSY, ("noanswer", "default"): NOANSWER,
-            ("hello", "default"): HELLO, ("dtmf", "default"): DTMF,
+            ("echo", "default"): ECHO,
+            ("wait", "default"): WAIT,
+            ("moh", "default"): MOH,
+            ("busy", "default"): BUSY,
+            ("noanswer", "default"): NOANSWER,
+            ("hello", "default"): HELLO,
+            ("dtmf", "default"): DTMF,
         }
         self.user: List[Tuple[str, FarEnd]] = []
 
@@ -124,8 +137,16 @@ class Dialplan:
         "busy", "noanswer", "hello", "dtmf", "phone").
         """
         if isinstance(behaviour, str):
-            named = {"echo": ECHO, "wait": WAIT, "moh": MOH, "busy": BUSY,
-                     "noanswer": NOANSWER, "hello": HELLO, "dtmf": DTMF, "phone": PHONE}
+            named = {
+                "echo": ECHO,
+                "wait": WAIT,
+                "moh": MOH,
+                "busy": BUSY,
+                "noanswer": NOANSWER,
+                "hello": HELLO,
+                "dtmf": DTMF,
+                "phone": PHONE,
+            }
             if behaviour not in named:
                 raise ValueError(f"unknown far end behaviour {behaviour!r}")
             behaviour = named[behaviour]

@@ -22,14 +22,33 @@ WAV_HEADER_BYTES = 44
 # Recording formats Asterisk's format modules usually provide; others are "unknown on this
 # system" (422).
 RECORDING_FORMATS = frozenset(
-    ["wav", "WAV", "wav16", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g726", "g729",
-     "ilbc", "ogg", "h263", "siren7", "siren14"])
+    [
+        "wav",
+        "WAV",
+        "wav16",
+        "gsm",
+        "ulaw",
+        "alaw",
+        "sln",
+        "sln16",
+        "g722",
+        "g726",
+        "g729",
+        "ilbc",
+        "ogg",
+        "h263",
+        "siren7",
+        "siren14",
+    ]
+)
 
 # id -> (seconds, text); durations close to Asterisk's core sounds (en, gsm).
 _CORE: Dict[str, Tuple[float, str]] = {
     "hello-world": (1.2, "Hello world."),
-    "demo-congrats": (12.8, "Congratulations. You have successfully installed and executed "
-                            "the Asterisk open source PBX."),
+    "demo-congrats": (
+        12.8,
+        "Congratulations. You have successfully installed and executed the Asterisk open source PBX.",
+    ),
     "demo-echotest": (5.4, "You are about to enter an echo test."),
     "demo-echodone": (2.0, "The echo test has been completed."),
     "demo-thanks": (2.2, "Thank you for trying the Asterisk open source PBX."),
@@ -61,11 +80,34 @@ _CORE: Dict[str, Tuple[float, str]] = {
     "vm-next": (1.6, "To play the next message, press 6."),
 }
 _NUMBER_WORDS = {
-    0: "zero", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
-    8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen",
-    14: "fourteen", 15: "fifteen", 16: "sixteen", 17: "seventeen", 18: "eighteen",
-    19: "nineteen", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty",
-    70: "seventy", 80: "eighty", 90: "ninety",
+    0: "zero",
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+    13: "thirteen",
+    14: "fourteen",
+    15: "fifteen",
+    16: "sixteen",
+    17: "seventeen",
+    18: "eighteen",
+    19: "nineteen",
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
+    60: "sixty",
+    70: "seventy",
+    80: "eighty",
+    90: "ninety",
 }
 _SAY_SECONDS = 0.6  # one digit / letter / number word
 _EXTRA_LANGUAGE_SOUNDS = frozenset(["hello-world", "goodbye", "vm-goodbye", "beep"])
@@ -77,8 +119,7 @@ class Sound:
 
     __slots__ = ("id", "text", "duration", "formats")
 
-    def __init__(self, sound_id: str, text: str, duration: float,
-                 formats: List[Tuple[str, str]]) -> None:
+    def __init__(self, sound_id: str, text: str, duration: float, formats: List[Tuple[str, str]]) -> None:
         self.id = sound_id
         self.text = text
         self.duration = duration
@@ -89,14 +130,23 @@ class Sound:
         out: Dict[str, object] = {"id": self.id}
         if self.text:
             out["text"] = self.text
-        out["formats"] = [{"language": lang, "format": fmt}
-                          for lang, fmt in (self.formats if pairs is None else pairs)]
+        out["formats"] = [{"language": lang, "format": fmt} for lang, fmt in (self.formats if pairs is None else pairs)]
         return out
 
 
 def _letter_name(ch: str) -> str:
-    return {"*": "star", "#": "pound", "-": "dash", ".": "dot", "@": "at", "+": "plus",
-            "=": "equals", "/": "slash", "$": "dollar", "!": "exclaimation-point"}.get(ch, ch)
+    return {
+        "*": "star",
+        "#": "pound",
+        "-": "dash",
+        ".": "dot",
+        "@": "at",
+        "+": "plus",
+        "=": "equals",
+        "/": "slash",
+        "$": "dollar",
+        "!": "exclaimation-point",
+    }.get(ch, ch)
 
 
 def default_catalogue(machine: Machine = DEFAULT_MACHINE) -> Dict[str, Sound]:
@@ -167,8 +217,9 @@ class MediaLost(MediaError):
     recording gives PlaybackStarted, then the playback is gone (no PlaybackFinished)."""
 
 
-def media_duration(uri: str, sounds: Dict[str, Sound],
-                   recording_seconds: Callable[[str], Optional[float]]) -> Optional[float]:
+def media_duration(
+    uri: str, sounds: Dict[str, Sound], recording_seconds: Callable[[str], Optional[float]]
+) -> Optional[float]:
     """Seconds one media item plays; None = until stopped; raises MediaError when it fails."""
     scheme, sep, rest = uri.partition(":")
     if not sep:
@@ -226,8 +277,7 @@ def wav_bytes(sound_seconds: float) -> bytes:
 
 def content_type(fmt: str) -> str:
     """What Asterisk's HTTP server names a stored recording's file type."""
-    return {"wav": "audio/wav", "WAV": "audio/wav", "wav16": "audio/wav"}.get(
-        fmt, "application/octet-stream")
+    return {"wav": "audio/wav", "WAV": "audio/wav", "wav16": "audio/wav"}.get(fmt, "application/octet-stream")
 
 
 def file_bytes(fmt: str, sound_seconds: float) -> bytes:

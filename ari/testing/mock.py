@@ -44,8 +44,16 @@ class _Stub:
     body: Body
 
 
-_SCALARS: Dict[str, Any] = {"string": "", "int": 0, "long": 0, "double": 0.0, "float": 0.0,
-                            "boolean": False, "object": {}, "containers": {}}
+_SCALARS: Dict[str, Any] = {
+    "string": "",
+    "int": 0,
+    "long": 0,
+    "double": 0.0,
+    "float": 0.0,
+    "boolean": False,
+    "object": {},
+    "containers": {},
+}
 
 
 _CREATED = frozenset({"play", "playWithId", "record"})
@@ -58,8 +66,7 @@ class _Defaults:
         self._models = _description.all_models(carried)
         self._shapes: Dict[str, List[Tuple[str, str, List[Any]]]] = {}
 
-    def response(self, request: SimRequest, operation: Dict[str, Any], timestamp: str
-                 ) -> SimResponse:
+    def response(self, request: SimRequest, operation: Dict[str, Any], timestamp: str) -> SimResponse:
         returns = operation["returns"]
         if returns == "void":
             return SimResponse(204)
@@ -73,8 +80,7 @@ class _Defaults:
             return SimResponse(status, self.minimal(returns, request, timestamp))
         return SimResponse(200, _SCALARS.get(returns, {}))
 
-    def minimal(self, model_id: str, request: Optional[SimRequest], timestamp: str,
-                depth: int = 0) -> Dict[str, Any]:
+    def minimal(self, model_id: str, request: Optional[SimRequest], timestamp: str, depth: int = 0) -> Dict[str, Any]:
         """An object of ``model_id`` with only its required properties, filled by type."""
         out: Dict[str, Any] = {}
         for name, kind, allowed in self._required(model_id):
@@ -100,7 +106,9 @@ class _Defaults:
             props = self._models.get(model_id, {}).get("properties", {})
             known = self._shapes[model_id] = [
                 (name, prop.get("type", "string"), list((prop.get("allowableValues") or {}).get("values") or ()))
-                for name, prop in props.items() if prop.get("required")]
+                for name, prop in props.items()
+                if prop.get("required")
+            ]
         return known
 
 
@@ -122,8 +130,7 @@ def _identity(prop: str, model_id: str, request: SimRequest) -> str:
             stem = key[: -len(suffix)].lower()
             if stem and (stem in model or model in stem):
                 return value
-    if prop == "id" and request.path_params and request.path.endswith(
-            "/" + list(request.path_params.values())[-1]):
+    if prop == "id" and request.path_params and request.path.endswith("/" + list(request.path_params.values())[-1]):
         return list(request.path_params.values())[-1]
     return str(uuid.uuid4()) if prop == "id" else ""
 
@@ -138,8 +145,7 @@ class MockBackend:
 
     def __init__(self, carried: Dict[str, Any]) -> None:
         self.defaults = _Defaults(carried)
-        self.operations = {(res, op["nickname"]): op
-                           for res, _, op in _description.iter_operations(carried)}
+        self.operations = {(res, op["nickname"]): op for res, _, op in _description.iter_operations(carried)}
         self.stubs: Dict[Tuple[str, str], _Stub] = {}
         self.path_stubs: Dict[Tuple[str, str], _Stub] = {}
         self.scheduler: Optional[Scheduler] = None
@@ -154,12 +160,12 @@ class MockBackend:
         self.scheduler, self.events = scheduler, events
 
     def handle(self, request: SimRequest) -> SimResponse:
-        recorded = RecordedRequest(**{f.name: getattr(request, f.name)
-                                      for f in dataclasses.fields(SimRequest)})
+        recorded = RecordedRequest(**{f.name: getattr(request, f.name) for f in dataclasses.fields(SimRequest)})
         with self._requests_lock:
             self._requests.append(recorded)
         stub = self.path_stubs.get((request.method, request.path)) or self.stubs.get(
-            (request.resource, request.nickname))
+            (request.resource, request.nickname)
+        )
         if stub is None:
             assert self.scheduler is not None
             op = self.operations[(request.resource, request.nickname)]
@@ -168,8 +174,7 @@ class MockBackend:
         if isinstance(body, SimResponse):
             return body
         if isinstance(body, (bytes, bytearray)):
-            return SimResponse(stub.status, raw=bytes(body),
-                               content_type="application/octet-stream")
+            return SimResponse(stub.status, raw=bytes(body), content_type="application/octet-stream")
         return SimResponse(stub.status, body)
 
     def app_connected(self, app: str, subscribe_all: bool) -> None:

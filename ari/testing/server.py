@@ -46,13 +46,15 @@ _REALM = 'Basic realm="Asterisk REST Interface"'
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, body=encode({"message": message}).encode(),
-                        headers={"Content-Type": JSON})
+    return web.Response(status=status, body=encode({"message": message}).encode(), headers={"Content-Type": JSON})
 
 
 def _unauthorised() -> web.Response:
-    return web.Response(status=401, body=b'{"message":"Authentication required"}',
-                        headers={"Content-Type": JSON, "WWW-Authenticate": _REALM})
+    return web.Response(
+        status=401,
+        body=b'{"message":"Authentication required"}',
+        headers={"Content-Type": JSON, "WWW-Authenticate": _REALM},
+    )
 
 
 def _without_credentials(headers: Mapping[str, str]) -> Dict[str, str]:
@@ -67,10 +69,18 @@ class LoopbackServer:
     closes every socket and joins the ``ari-sim`` thread.  Also a context manager.
     """
 
-    def __init__(self, backend: Backend, *, host: str = "127.0.0.1", port: int = 0,
-                 username: str = "asterisk", password: str = "asterisk",
-                 description: Optional[Dict[str, Any]] = None, speed: float = 1.0,
-                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "asterisk",
+        password: str = "asterisk",
+        description: Optional[Dict[str, Any]] = None,
+        speed: float = 1.0,
+        ssl_context: Optional[ssl.SSLContext] = None,
+    ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         self.backend = backend
@@ -84,8 +94,7 @@ class LoopbackServer:
         self.asterisk_id = ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:6])
         self._router = _description.Routes(self.description)
         self._checks = OperationChecks(self.description)
-        self._basic = "Basic " + base64.b64encode(
-            (f"{username}:{password}").encode()).decode()
+        self._basic = "Basic " + base64.b64encode((f"{username}:{password}").encode()).decode()
         self._api_key = f"{username}:{password}"
         self._docs: Dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -98,8 +107,7 @@ class LoopbackServer:
         self._stopped = False
         self.scheduler: Optional[LoopScheduler] = None
         #: the events sockets; also the backend's EventSink
-        self.events = EventSockets(backend, self.asterisk_id, self._timestamp,
-                                   self._serve_socket_request)
+        self.events = EventSockets(backend, self.asterisk_id, self._timestamp, self._serve_socket_request)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -298,8 +306,7 @@ class LoopbackServer:
                     body = json.loads(data)
                 except ValueError:
                     return _error(400, "Error parsing request body")
-        return self._to_http(self._answer(match, request.method, sub, params, body,
-                                          request.headers, "http"))
+        return self._to_http(self._answer(match, request.method, sub, params, body, request.headers, "http"))
 
     def _match(self, method: str, path: str) -> Any:
         """The operation ``method path`` names (path raw, under /ari), or Asterisk's 404/405."""
@@ -310,23 +317,40 @@ class LoopbackServer:
         except _description.NoSuchPath:
             return SimResponse(404, {"message": "Resource not found"})
 
-    def _answer(self, match: _description.RouteMatch, method: str, path: str,
-                query: Dict[str, str], body: Any, headers: Mapping[str, str],
-                transport: str) -> SimResponse:
+    def _answer(
+        self,
+        match: _description.RouteMatch,
+        method: str,
+        path: str,
+        query: Dict[str, str],
+        body: Any,
+        headers: Mapping[str, str],
+        transport: str,
+    ) -> SimResponse:
         """Check a routed request's parameters and have the backend answer it, for either transport."""
         problem = self._checks.check(match.operation, query, body)
         if problem is not None:
             return SimResponse(problem[0], {"message": problem[1]})
-        sim = SimRequest(match.resource, match.nickname, method, unquote(path), match.path_params,
-                         query, body, _without_credentials(headers), transport)
+        sim = SimRequest(
+            match.resource,
+            match.nickname,
+            method,
+            unquote(path),
+            match.path_params,
+            query,
+            body,
+            _without_credentials(headers),
+            transport,
+        )
         try:
             return self.backend.handle(sim)
         except Exception:
             log.exception("the backend failed on %s %s", method, sim.path)
             return SimResponse(500, {"message": "Internal server error"})
 
-    def _serve_socket_request(self, method: str, path: str, query: Dict[str, str], body: Any,
-                              headers: Mapping[str, str]) -> Optional[SimResponse]:
+    def _serve_socket_request(
+        self, method: str, path: str, query: Dict[str, str], body: Any, headers: Mapping[str, str]
+    ) -> Optional[SimResponse]:
         """A RESTRequest made on an events socket: routed and answered as over HTTP."""
         if path.startswith("/api-docs/"):  # Asterisk serves its description over the socket too
             doc = self._docs.get(path[10:])
@@ -363,8 +387,7 @@ class LoopbackServer:
 
     # -- the events WebSocket -------------------------------------------------------------
 
-    async def _events_socket(self, request: web.Request, params: Dict[str, str]
-                             ) -> web.StreamResponse:
+    async def _events_socket(self, request: web.Request, params: Dict[str, str]) -> web.StreamResponse:
         apps = list(dict.fromkeys(a for a in params.get("app", "").split(",") if a))
         if not apps:
             return _error(400, "Missing parameter app")
@@ -376,8 +399,9 @@ class LoopbackServer:
         if not ws.can_prepare(request).ok:
             return _error(400, "WebSocket upgrade required")
         await ws.prepare(request)
-        sock = self.events.open(ws, request.transport, apps, subscribe_all == "true",
-                                _without_credentials(request.headers))
+        sock = self.events.open(
+            ws, request.transport, apps, subscribe_all == "true", _without_credentials(request.headers)
+        )
         try:
             async for message in ws:  # aiohttp answers pings itself
                 if message.type == web.WSMsgType.TEXT:

@@ -31,21 +31,37 @@ class Simulator:
     playback takes a fraction of a second).  Use as a context manager or ``start``/``stop``.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, username: str = "asterisk",
-                 password: str = "asterisk", description: Optional[Dict[str, Any]] = None,
-                 speed: float = 1.0, endpoints: Sequence[str] = DEFAULT_ENDPOINTS,
-                 ssl_context: Optional[ssl.SSLContext] = None,
-                 outbound: Union[None, str, Outbound, Sequence[Outbound]] = None,
-                 mode: str = "persistent", apps: Sequence[str] = (),
-                 machine: Machine = DEFAULT_MACHINE) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "asterisk",
+        password: str = "asterisk",
+        description: Optional[Dict[str, Any]] = None,
+        speed: float = 1.0,
+        endpoints: Sequence[str] = DEFAULT_ENDPOINTS,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        outbound: Union[None, str, Outbound, Sequence[Outbound]] = None,
+        mode: str = "persistent",
+        apps: Sequence[str] = (),
+        machine: Machine = DEFAULT_MACHINE,
+    ) -> None:
         """``outbound``: connect out to an application's WebSocket server as Asterisk's
         ``outbound_websocket`` does: a ws:// URL (with ``mode`` "persistent" or "per_call"
         and ``apps``), or ``testing.outbound.Outbound`` values.  ``machine``: the installation's
         configuration facts (limits, loaded config classes, installed sounds; ``testing.machine``)."""
         self.state = AsteriskState(endpoints=tuple(endpoints), machine=machine)
-        self.server = LoopbackServer(self.state, host=host, port=port, username=username,
-                                     password=password, description=description, speed=speed,
-                                     ssl_context=ssl_context)
+        self.server = LoopbackServer(
+            self.state,
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            description=description,
+            speed=speed,
+            ssl_context=ssl_context,
+        )
         # One asterisk_id per simulator, the same in events, /asterisk/info and ping.
         self.state.world.asterisk_id = self.server.asterisk_id
         self._changed = threading.Condition()
@@ -99,9 +115,17 @@ class Simulator:
 
     # -- playing the far side ----------------------------------------------------------------
 
-    def call(self, app: str, caller: str = "1000", args: Sequence[str] = (),
-             endpoint: str = "PJSIP/1000", answer: bool = True, exten: str = "s",
-             far_end: Optional[FarEnd] = None, timeout: float = 5.0) -> str:
+    def call(
+        self,
+        app: str,
+        caller: str = "1000",
+        args: Sequence[str] = (),
+        endpoint: str = "PJSIP/1000",
+        answer: bool = True,
+        exten: str = "s",
+        far_end: Optional[FarEnd] = None,
+        timeout: float = 5.0,
+    ) -> str:
         """An incoming call entering Stasis(app, args); returns the channel id.
 
         Waits (up to ``timeout`` real seconds) for ``app``'s WebSocket, as Stasis() on a
@@ -110,16 +134,13 @@ class Simulator:
         per_call = self.outbound is not None and self.server.call_in_loop(self.outbound.takes, app)
         if not per_call and not self.server.wait_for_app(app, timeout):
             raise TimeoutError(f"application {app!r} did not connect within {timeout}s")
-        return self.server.call_in_loop(self.state.call, app, caller, tuple(args), endpoint,
-                                        answer, exten, far_end)
+        return self.server.call_in_loop(self.state.call, app, caller, tuple(args), endpoint, answer, exten, far_end)
 
-    def dtmf(self, channel_id: str, digits: str, gap: float = 0.2,
-             duration_ms: int = 100) -> None:
+    def dtmf(self, channel_id: str, digits: str, gap: float = 0.2, duration_ms: int = 100) -> None:
         """The caller presses ``digits``, ``gap`` simulated seconds apart; returns after the
         last ChannelDtmfReceived was sent."""
         done = threading.Event()
-        self.server.call_in_loop(self.state.dtmf, channel_id, digits, gap, duration_ms,
-                                 done.set)
+        self.server.call_in_loop(self.state.dtmf, channel_id, digits, gap, duration_ms, done.set)
         if not done.wait(self._real(gap * len(digits)) + 5.0):
             raise TimeoutError("the DTMF was not delivered in time")
 
@@ -138,6 +159,7 @@ class Simulator:
     def add_websocket_client(self, name: str, uri: str) -> None:
         """A websocket_client.conf connection: externalMedia with ``connection_type=client`` and
         ``external_host=name`` makes the simulator dial ``uri`` (the application's media server)."""
+
         def add() -> None:
             self.state.world.media.clients[name] = uri
 
@@ -162,10 +184,12 @@ class Simulator:
         """Every event sent so far (each carries its ``application``), oldest first."""
         return list(self.state.events_sent)
 
-    def wait_for_event(self, event_type: str, predicate: Optional[Callable[[Event], bool]] = None,
-                       timeout: float = 5.0, start: int = 0) -> Event:
+    def wait_for_event(
+        self, event_type: str, predicate: Optional[Callable[[Event], bool]] = None, timeout: float = 5.0, start: int = 0
+    ) -> Event:
         """The first sent event of ``event_type`` (from index ``start``) matching
         ``predicate``; waits up to ``timeout`` real seconds."""
+
         def find() -> Optional[Event]:
             for event in self.state.events_sent[start:]:
                 if event["type"] == event_type and (predicate is None or predicate(event)):

@@ -33,6 +33,12 @@ def available() -> Dict[str, List[str]]:
 def rate(command: List[str], figure: str, url: str, count: int) -> float:
     """Run one peer's ``figure`` script (events or rest) and return the rate it prints last."""
     program, script = command
-    out = subprocess.run([program, script.format(figure), url, str(count)], capture_output=True, text=True,
-                         timeout=300, check=True, cwd=NODE)
+    out = subprocess.run(
+        [program, script.format(figure), url, str(count)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=NODE,
+    )
     return float(out.stdout.strip().splitlines()[-1])

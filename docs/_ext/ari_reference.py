@@ -101,7 +101,12 @@ def _models(api: API) -> List[str]:
         lines += _title(name, "-")
         lines += [f"Defined by ``{model.resource}``; {kind}.", ""]
         rows = [
-            [_code(p.name), _code(p.type.name), "yes" if p.required else "", ", ".join(map(_code, p.allowed_values or ()))]
+            [
+                _code(p.name),
+                _code(p.type.name),
+                "yes" if p.required else "",
+                ", ".join(map(_code, p.allowed_values or ())),
+            ]
             for p in model.properties.values()
         ]
         lines += _table(["field", "type", "required", "values"], rows) if rows else ["No fields.", ""]

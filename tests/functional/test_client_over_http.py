@@ -74,9 +74,22 @@ def test_calls_from_many_threads_share_one_client(ari_mock: Any) -> None:
 def test_spec_save_command_and_offline_connect(ari_mock: Any, tmp_path: Path) -> None:
     folder = tmp_path / "spec"
     done = subprocess.run(
-        [sys.executable, "-m", "ari.spec", "save", ari_mock.url, str(folder),
-         "--user", ari_mock.username, "--password", ari_mock.password],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ari.spec",
+            "save",
+            ari_mock.url,
+            str(folder),
+            "--user",
+            ari_mock.username,
+            "--password",
+            ari_mock.password,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (folder / "resources.json").exists() and (folder / "api-docs" / "channels.json").exists()
@@ -89,6 +102,9 @@ def test_spec_save_command_and_offline_connect(ari_mock: Any, tmp_path: Path) ->
 def test_spec_save_reports_bad_credentials(ari_mock: Any, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ari.spec", "save", ari_mock.url, str(tmp_path / "x"), "--password", "nope"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 1 and "401" in done.stderr and "nope" not in done.stderr

@@ -334,7 +334,11 @@ def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: 
     # An incoming call gets no ChannelDestroyed after StasisEnd (as on a real Asterisk): its end is StasisEnd.
     ari_sim.wait_for_event("StasisEnd", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
     assert [line.split(": ", 1)[1] for line in lines[-4:]] == [
-        "listening for keys", "pressed 2, answering", "pressed #, goodbye", "hung up"]
+        "listening for keys",
+        "pressed 2, answering",
+        "pressed #, goodbye",
+        "hung up",
+    ]
 
 
 @pytest.mark.parametrize("mode", ["persistent", "per_call"])

@@ -42,9 +42,16 @@ class RecordingBackend:
             raise RuntimeError("backend bug")
         if request.nickname in self.answers:
             return self.answers[request.nickname]
-        return SimResponse(200, {"nickname": request.nickname, "path": request.path,
-                                 "path_params": request.path_params, "query": request.query,
-                                 "body": request.body})
+        return SimResponse(
+            200,
+            {
+                "nickname": request.nickname,
+                "path": request.path,
+                "path_params": request.path_params,
+                "query": request.query,
+                "body": request.body,
+            },
+        )
 
     def app_connected(self, app: str, subscribe_all: bool) -> None:
         self.calls.append(("connected", (app, subscribe_all)))
@@ -107,8 +114,8 @@ def test_start_stop_leaves_no_thread(backend):
 def test_context_manager_and_open_sockets_closed(backend):
     with LoopbackServer(backend) as srv:
         ws = websocket.create_connection(
-            srv.url.replace("http", "ws") + "/ari/events?app=a&api_key=asterisk:asterisk",
-            timeout=TIMEOUT)
+            srv.url.replace("http", "ws") + "/ari/events?app=a&api_key=asterisk:asterisk", timeout=TIMEOUT
+        )
         assert srv.wait_for_app("a", TIMEOUT)
     assert ari_threads() == []
     try:
@@ -172,8 +179,9 @@ def test_scheduler_runs_callbacks_at_speed(backend):
 # -- auth ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/ari/asterisk/info", "/ari/api-docs/resources.json",
-                                  "/ari/nope", "/ari/events?app=a"])
+@pytest.mark.parametrize(
+    "path", ["/ari/asterisk/info", "/ari/api-docs/resources.json", "/ari/nope", "/ari/events?app=a"]
+)
 def test_missing_or_wrong_credentials(server, path):
     for kw in ({}, {"auth": ("asterisk", "wrong")}):
         r = requests.get(server.url + path, timeout=TIMEOUT, **kw)
@@ -191,11 +199,9 @@ def test_basic_and_api_key(server, backend):
     assert r.status_code == 200
     assert r.json()["query"] == {}  # api_key is not a parameter of the operation
     token = base64.b64encode(b"asterisk:secret").decode()
-    r = requests.get(server.url + "/ari/asterisk/info",
-                     headers={"Authorization": "basic  " + token}, timeout=TIMEOUT)
+    r = requests.get(server.url + "/ari/asterisk/info", headers={"Authorization": "basic  " + token}, timeout=TIMEOUT)
     assert r.status_code == 200
-    r = requests.get(server.url + "/ari/asterisk/info",
-                     headers={"Authorization": "Basic !!!"}, timeout=TIMEOUT)
+    r = requests.get(server.url + "/ari/asterisk/info", headers={"Authorization": "Basic !!!"}, timeout=TIMEOUT)
     assert r.status_code == 401
 
 
@@ -221,8 +227,7 @@ def test_api_docs_served_with_base_path(server):
     names = [a["path"].split("/")[-1].split(".")[0] for a in listing["apis"]]
     assert "channels" in names and "events" in names
     for name in names:
-        doc = requests.get(f"{server.url}/ari/api-docs/{name}.json", auth=AUTH,
-                           timeout=TIMEOUT).json()
+        doc = requests.get(f"{server.url}/ari/api-docs/{name}.json", auth=AUTH, timeout=TIMEOUT).json()
         assert doc["basePath"] == server.url + "/ari"
         assert doc["resourcePath"] == f"/api-docs/{name}.{{format}}"
     r = requests.get(server.url + "/ari/api-docs/nope.json", auth=AUTH, timeout=TIMEOUT)
@@ -251,8 +256,7 @@ def test_unknown_path_and_wrong_method(server, backend):
 def test_literal_segments_win(server):
     r = call(server, "POST", "/channels/create", params={"endpoint": "PJSIP/1", "app": "a"})
     assert r.json()["nickname"] == "create"
-    r = call(server, "POST", "/channels/externalMedia",
-             params={"app": "a", "external_host": "h:1", "format": "ulaw"})
+    r = call(server, "POST", "/channels/externalMedia", params={"app": "a", "external_host": "h:1", "format": "ulaw"})
     assert r.json()["nickname"] == "externalMedia"
     r = call(server, "POST", "/channels/c1", params={"endpoint": "PJSIP/1"})
     assert r.json()["nickname"] == "originateWithId"
@@ -267,40 +271,49 @@ def test_percent_encoded_ids(server):
 
 
 def test_query_values_pass_as_strings_last_wins(server):
-    r = call(server, "POST", "/channels", params=[("endpoint", "PJSIP/1"), ("timeout", "10"),
-                                                  ("timeout", "20"), ("app", "x")])
+    r = call(
+        server,
+        "POST",
+        "/channels",
+        params=[("endpoint", "PJSIP/1"), ("timeout", "10"), ("timeout", "20"), ("app", "x")],
+    )
     assert r.status_code == 200
     assert r.json()["query"] == {"endpoint": "PJSIP/1", "timeout": "20", "app": "x"}
 
 
-@pytest.mark.parametrize("method,path,params,status,message", [
-    ("POST", "/channels/c1/play", {}, 500, "Failed to queue media for playback"),
-    ("PUT", "/deviceStates/Stasis:x", {"deviceState": "NOPE"}, 500, "Unknown device"),
-    ("POST", "/channels/c1/record", {"format": "wav"}, 500, "Error parsing request"),
-    ("POST", "/channels/c1/record", {"name": "n"}, 422, "specified format is unknown on this system"),
-    ("GET", "/asterisk/info", {"only": "build,nope"}, 200, None),  # Asterisk ignores the unknown
-])
-def test_parameters_refused_as_asterisks_handlers_do(server, backend, method, path, params, status,
-                                                     message):
+@pytest.mark.parametrize(
+    "method,path,params,status,message",
+    [
+        ("POST", "/channels/c1/play", {}, 500, "Failed to queue media for playback"),
+        ("PUT", "/deviceStates/Stasis:x", {"deviceState": "NOPE"}, 500, "Unknown device"),
+        ("POST", "/channels/c1/record", {"format": "wav"}, 500, "Error parsing request"),
+        ("POST", "/channels/c1/record", {"name": "n"}, 422, "specified format is unknown on this system"),
+        ("GET", "/asterisk/info", {"only": "build,nope"}, 200, None),  # Asterisk ignores the unknown
+    ],
+)
+def test_parameters_refused_as_asterisks_handlers_do(server, backend, method, path, params, status, message):
     r = call(server, method, path, params=params)
     assert r.status_code == status
     if message is not None:
         assert r.json() == {"message": message}
 
 
-@pytest.mark.parametrize("method,path,params,message", [
-    ("POST", "/channels", {}, "Endpoint must be specified"),
-    ("POST", "/channels", {"endpoint": ""}, "Endpoint must be specified"),
-    ("POST", "/channels/c1/dtmf", {}, "DTMF is required"),
-    ("POST", "/bridges/b1/addChannel", {}, "Missing parameter channel"),
-    ("POST", "/channels", {"endpoint": "x", "timeout": "soon"}, "timeout"),
-    ("POST", "/channels/c1/dial", {"timeout": "-1"}, "timeout"),
-    ("POST", "/channels/c1/mute", {"direction": "up"}, "direction"),
-    ("GET", "/channels/c1/variable", {}, "Variable name is required"),
-    ("POST", "/channels/c1/redirect", {"endpoint": "x"}, None),
-    ("POST", "/channels/c1/play", {"media": "sound:x", "skipms": "x1"}, "skipms"),
-    ("POST", "/bridges/b1/addChannel", {"channel": "c1", "absorbDTMF": "yes"}, "absorbDTMF"),
-])
+@pytest.mark.parametrize(
+    "method,path,params,message",
+    [
+        ("POST", "/channels", {}, "Endpoint must be specified"),
+        ("POST", "/channels", {"endpoint": ""}, "Endpoint must be specified"),
+        ("POST", "/channels/c1/dtmf", {}, "DTMF is required"),
+        ("POST", "/bridges/b1/addChannel", {}, "Missing parameter channel"),
+        ("POST", "/channels", {"endpoint": "x", "timeout": "soon"}, "timeout"),
+        ("POST", "/channels/c1/dial", {"timeout": "-1"}, "timeout"),
+        ("POST", "/channels/c1/mute", {"direction": "up"}, "direction"),
+        ("GET", "/channels/c1/variable", {}, "Variable name is required"),
+        ("POST", "/channels/c1/redirect", {"endpoint": "x"}, None),
+        ("POST", "/channels/c1/play", {"media": "sound:x", "skipms": "x1"}, "skipms"),
+        ("POST", "/bridges/b1/addChannel", {"channel": "c1", "absorbDTMF": "yes"}, "absorbDTMF"),
+    ],
+)
 def test_bad_parameters(server, backend, method, path, params, message):
     r = call(server, method, path, params=params)
     if message is None:
@@ -315,29 +328,25 @@ def test_bad_parameters(server, backend, method, path, params, message):
 def test_good_typed_parameters(server):
     r = call(server, "GET", "/asterisk/info", params={"only": "build,status"})
     assert r.status_code == 200
-    r = call(server, "POST", "/bridges/b1/addChannel",
-             params={"channel": "c1,c2", "absorbDTMF": "TRUE"})
+    r = call(server, "POST", "/bridges/b1/addChannel", params={"channel": "c1,c2", "absorbDTMF": "TRUE"})
     assert r.status_code == 200
     assert r.json()["query"]["channel"] == "c1,c2"
 
 
 def test_body(server):
-    r = call(server, "POST", "/channels", params={"endpoint": "PJSIP/1"},
-             json={"variables": {"A": "1"}})
+    r = call(server, "POST", "/channels", params={"endpoint": "PJSIP/1"}, json={"variables": {"A": "1"}})
     assert r.json()["body"] == {"variables": {"A": "1"}}
     r = call(server, "POST", "/channels/c1/variables", json={})
     assert (r.status_code, r.json()) == (400, {"message": "Variables must be specified"})
     r = call(server, "POST", "/channels/c1/variables", json={"variables": {"A": "1"}})
     assert r.status_code == 200
-    r = call(server, "POST", "/channels/c1/answer", data=b"{not json",
-             headers={"Content-Type": "application/json"})
+    r = call(server, "POST", "/channels/c1/answer", data=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert set(r.json()) == {"message"}
 
 
 def test_body_keys_are_read_as_query_parameters(server):
-    r = call(server, "POST", "/channels",
-             json={"endpoint": "PJSIP/1", "timeout": 5, "variables": {"A": "1"}})
+    r = call(server, "POST", "/channels", json={"endpoint": "PJSIP/1", "timeout": 5, "variables": {"A": "1"}})
     assert r.status_code == 200
     assert r.json()["query"] == {"endpoint": "PJSIP/1", "timeout": "5"}
     r = call(server, "POST", "/channels", json={"endpoint": "PJSIP/1", "timeout": "x"})
@@ -346,16 +355,13 @@ def test_body_keys_are_read_as_query_parameters(server):
 
 def test_binary_empty_and_error_responses(server, backend):
     r = call(server, "GET", "/recordings/stored/r1/file")
-    assert (r.status_code, r.content, r.headers["Content-Type"]) == (
-        200, b"RIFF....WAVE", "audio/wav")
+    assert (r.status_code, r.content, r.headers["Content-Type"]) == (200, b"RIFF....WAVE", "audio/wav")
     backend.answers["answer"] = SimResponse(204)
     r = call(server, "POST", "/channels/c1/answer")
     assert (r.status_code, r.content) == (204, b"")
-    backend.answers["hangup"] = SimResponse(404, {"message": "Channel not found"},
-                                            headers={"X-Test": "1"})
+    backend.answers["hangup"] = SimResponse(404, {"message": "Channel not found"}, headers={"X-Test": "1"})
     r = call(server, "DELETE", "/channels/c1")
-    assert (r.status_code, r.json(), r.headers["X-Test"]) == (
-        404, {"message": "Channel not found"}, "1")
+    assert (r.status_code, r.json(), r.headers["X-Test"]) == (404, {"message": "Channel not found"}, "1")
     backend.answers["get"] = SimResponse(200, None)
     r = call(server, "GET", "/channels/c1")
     assert (r.status_code, r.content) == (200, b"")

@@ -156,10 +156,15 @@ def test_a_bridge_recording_refused_after_its_format_still_had_a_recorder_join(a
     with pytest.raises(ari.UnprocessableEntity):
         client.bridges.record(bridgeId=bridge.id, name="x", format="nosuchformat")
     # The client refuses a missing name itself: sent raw.
-    answer = requests.post(f"{ari_sim.url}/ari/bridges/{bridge.id}/record", params={"format": "wav"},
-                           auth=(ari_sim.username, ari_sim.password), timeout=5)
+    answer = requests.post(
+        f"{ari_sim.url}/ari/bridges/{bridge.id}/record",
+        params={"format": "wav"},
+        auth=(ari_sim.username, ari_sim.password),
+        timeout=5,
+    )
     assert (answer.status_code, answer.json()) == (500, {"message": "Error parsing request"})
-    peers = [e["value"] for e in ari_sim.events_sent[mark:]
-             if e["type"] == "ChannelVarset" and e["variable"] == "BRIDGEPEER"]
+    peers = [
+        e["value"] for e in ari_sim.events_sent[mark:] if e["type"] == "ChannelVarset" and e["variable"] == "BRIDGEPEER"
+    ]
     assert len(peers) == 1 and peers[0].startswith("Recorder/ARI-")
     bridge.destroy()

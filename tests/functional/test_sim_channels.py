@@ -61,14 +61,18 @@ def test_originate_echo_enters_app_up_with_args(ari_sim: Simulator, client: Any)
     ch.hangup(reason="busy")
     destroyed = _of(ari_sim, "ChannelDestroyed", ch.id, start=mark)
     assert (destroyed["cause"], destroyed["cause_txt"]) == (17, "User busy")
-    assert _types(ari_sim, ch.id, mark) == ["ChannelHangupRequest", "StasisEnd", "ChannelVarset",
-                                            "ChannelDestroyed"]
+    assert _types(ari_sim, ch.id, mark) == ["ChannelHangupRequest", "StasisEnd", "ChannelVarset", "ChannelDestroyed"]
     first = ari_sim.wait_for_event("ChannelDtmfReceived", start=mark)
     assert first["channel"]["name"].endswith(";2") and first["application"] == APP
     assert first["digit"] == "1" and first["duration_ms"] == 80
     half = first["channel"]["id"]
-    assert _types(ari_sim, half, mark) == ["ChannelHangupRequest", "ChannelDtmfReceived", "ChannelDtmfReceived",
-                                           "ChannelHangupRequest", "ChannelDestroyed"]
+    assert _types(ari_sim, half, mark) == [
+        "ChannelHangupRequest",
+        "ChannelDtmfReceived",
+        "ChannelDtmfReceived",
+        "ChannelHangupRequest",
+        "ChannelDestroyed",
+    ]
     assert _of(ari_sim, "ChannelDestroyed", half, start=mark)["cause"] == 0
 
 

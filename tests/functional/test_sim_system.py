@@ -169,8 +169,10 @@ def test_mailboxes(client: Any) -> None:
     assert (box.old_messages, box.new_messages) == (1, 3)
     assert [m.name for m in client.mailboxes.list()] == ["1000@default"]
     client.mailboxes.delete(mailboxName="1000@default")
-    for call, words in ((client.mailboxes.get, "Mailbox is does not exist"),
-                        (client.mailboxes.delete, "Mailbox does not exist")):
+    for call, words in (
+        (client.mailboxes.get, "Mailbox is does not exist"),
+        (client.mailboxes.delete, "Mailbox does not exist"),
+    ):
         with pytest.raises(ari.NotFound) as caught:
             call(mailboxName="1000@default")
         assert caught.value.message == words  # Asterisk's own wording, "is" included

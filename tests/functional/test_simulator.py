@@ -49,8 +49,7 @@ def events(sim: Simulator) -> Iterator[Events]:
 
 
 def api(sim: Simulator, method: str, path: str, **params: Any) -> requests.Response:
-    return requests.request(method, sim.url + "/ari" + path, params=params, auth=AUTH,
-                            timeout=5)
+    return requests.request(method, sim.url + "/ari" + path, params=params, auth=AUTH, timeout=5)
 
 
 def test_incoming_call_play_and_hangup(sim: Simulator, events: Events) -> None:
@@ -95,8 +94,7 @@ def test_incoming_dtmf_helper(sim: Simulator, events: Events) -> None:
 def test_recording_file_over_http(sim: Simulator, events: Events) -> None:
     cid = api(sim, "POST", "/channels", endpoint="Local/moh@default", app="app").json()["id"]
     events.next("StasisStart")
-    r = api(sim, "POST", f"/channels/{cid}/record", name="moh", format="wav",
-            maxDurationSeconds=1)
+    r = api(sim, "POST", f"/channels/{cid}/record", name="moh", format="wav", maxDurationSeconds=1)
     assert r.status_code == 201
     assert events.next("RecordingFinished")["recording"]["duration"] == 1
     f = api(sim, "GET", "/recordings/stored/moh/file")
@@ -119,8 +117,7 @@ def test_bridge_created_only_to_subscribe_all(sim: Simulator, events: Events) ->
         api(sim, "POST", "/applications/app/subscription", eventSource=f"bridge:{bid}")
         api(sim, "DELETE", f"/bridges/{bid}")
         events.next("BridgeDestroyed")
-        assert not any(e["type"] == "BridgeCreated" and e["application"] == "app"
-                       for e in sim.events_sent)
+        assert not any(e["type"] == "BridgeCreated" and e["application"] == "app" for e in sim.events_sent)
         sim.hangup(cid)
         sim.wait_idle()
     finally:
@@ -164,7 +161,8 @@ def test_an_originate_shows_dials_pseudo_app_to_apps_subscribed_to_all_only(sim:
         events.next("StasisStart")
         dialplan = [e for e in sim.events_sent if e["type"] == "ChannelDialplan" and e["channel"]["id"] == cid]
         assert [(e["application"], e["dialplan_app"], e["channel"]["state"]) for e in dialplan[:1]] == [
-            ("watch", "AppDial2", "Down")]
+            ("watch", "AppDial2", "Down")
+        ]
         assert not any(e["application"] == "app" and e["dialplan_app"] == "AppDial2" for e in dialplan)
     finally:
         watcher.close()

@@ -42,8 +42,7 @@ def _operations(docs: dict) -> dict:
                     "nickname": op["nickname"],
                     "responseClass": op["responseClass"],
                     "upgrade": op.get("upgrade"),
-                    "parameters": [{k: p[k] for k in PARAM_KEYS if k in p}
-                                   for p in op.get("parameters", [])],
+                    "parameters": [{k: p[k] for k in PARAM_KEYS if k in p} for p in op.get("parameters", [])],
                     "errors": [int(e["code"]) for e in op.get("errorResponses", [])],
                 }
     return out
@@ -55,7 +54,8 @@ def test_carried_round_trips(version):
     rendered = d.render_swagger(d.load(version), "http://localhost:8088/ari")
     assert list(rendered) == list(reference)
     assert [a["path"] for a in rendered["resources.json"]["apis"]] == [
-        a["path"] for a in reference["resources.json"]["apis"]]
+        a["path"] for a in reference["resources.json"]["apis"]
+    ]
     ref_ops, our_ops = _operations(reference), _operations(rendered)
     assert list(our_ops) == list(ref_ops)
     for key, ref in ref_ops.items():
@@ -71,5 +71,6 @@ def test_carried_round_trips(version):
             mine = ours["models"][mid]
             for key in ("id", "subTypes", "discriminator", "extends"):
                 assert mine.get(key) == model.get(key), (mid, key)
-            assert {n: {k: v for k, v in p.items() if k != "description"}
-                    for n, p in model["properties"].items()} == mine["properties"], mid
+            assert {
+                n: {k: v for k, v in p.items() if k != "description"} for n, p in model["properties"].items()
+            } == mine["properties"], mid

@@ -61,11 +61,21 @@ class ListSink:
         self.events.append((app, event))
 
 
-_BY_PARAM = {"playbackId": "playbacks", "recordingName": "recordings",
-             "deviceName": "deviceStates", "applicationName": "applications",
-             "moduleName": "asterisk", "logChannelName": "asterisk", "configClass": "asterisk",
-             "bridgeId": "bridges", "eventName": "events", "mailboxName": "mailboxes",
-             "soundId": "sounds", "channelId": "channels", "tech": "endpoints"}
+_BY_PARAM = {
+    "playbackId": "playbacks",
+    "recordingName": "recordings",
+    "deviceName": "deviceStates",
+    "applicationName": "applications",
+    "moduleName": "asterisk",
+    "logChannelName": "asterisk",
+    "configClass": "asterisk",
+    "bridgeId": "bridges",
+    "eventName": "events",
+    "mailboxName": "mailboxes",
+    "soundId": "sounds",
+    "channelId": "channels",
+    "tech": "endpoints",
+}
 
 
 def _resource_of(path_params: Dict[str, str], nickname: str) -> str:
@@ -91,15 +101,21 @@ class Harness:
         for app in apps:
             self.state.app_connected(app, subscribe_all)
 
-    def req(self, method: str, path: str, nickname: str, *, body: Any = None,
-            path_params: Optional[Dict[str, str]] = None, query_: Optional[Dict[str, Any]] = None,
-            **query: Any) -> SimResponse:
+    def req(
+        self,
+        method: str,
+        path: str,
+        nickname: str,
+        *,
+        body: Any = None,
+        path_params: Optional[Dict[str, str]] = None,
+        query_: Optional[Dict[str, Any]] = None,
+        **query: Any,
+    ) -> SimResponse:
         query.update(query_ or {})
-        resource = path.strip("/").split("/", 1)[0] or _resource_of(path_params or {},
-                                                                    nickname)
+        resource = path.strip("/").split("/", 1)[0] or _resource_of(path_params or {}, nickname)
         q = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items()}
-        return self.state.handle(SimRequest(resource, nickname, method, path,
-                                            path_params or {}, q, body))
+        return self.state.handle(SimRequest(resource, nickname, method, path, path_params or {}, q, body))
 
     def types(self, app: Optional[str] = "app") -> List[str]:
         return [e["type"] for a, e in self.sink.events if app is None or a == app]
@@ -123,13 +139,11 @@ class Harness:
     def incoming(self, app: str = "app", **kw: Any) -> str:
         return self.state.call(app, **kw)
 
-    def chan(self, chan_id: str, action: str, nickname: str, method: str = "POST",
-             **query: Any) -> SimResponse:
+    def chan(self, chan_id: str, action: str, nickname: str, method: str = "POST", **query: Any) -> SimResponse:
         path = "/channels/" + chan_id + ("/" + action if action else "")
         params = {"channelId": chan_id}
         return self.req(method, path, nickname, path_params=params, **query)
 
-    def bridge(self, bridge_id: str, action: str, nickname: str, method: str = "POST",
-               **query: Any) -> SimResponse:
+    def bridge(self, bridge_id: str, action: str, nickname: str, method: str = "POST", **query: Any) -> SimResponse:
         path = "/bridges/" + bridge_id + ("/" + action if action else "")
         return self.req(method, path, nickname, path_params={"bridgeId": bridge_id}, **query)

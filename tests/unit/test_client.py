@@ -420,10 +420,27 @@ def test_reconnect_policy_is_one_value(rsps: responses.RequestsMock, swagger: Di
 
 def test_connect_names_every_option() -> None:
     parameters = inspect.signature(ari.connect).parameters
-    for name in ("timeout", "verify", "spec", "callback", "workers", "pool_size", "transport", "dispatch",
-                 "dispatch_workers", "on_handler_error", "ping_interval", "ping_timeout", "connect_timeout",
-                 "reconnect", "reconnect_initial", "reconnect_max", "reconnect_factor", "reconnect_jitter",
-                 "reconnect_max_retries"):
+    for name in (
+        "timeout",
+        "verify",
+        "spec",
+        "callback",
+        "workers",
+        "pool_size",
+        "transport",
+        "dispatch",
+        "dispatch_workers",
+        "on_handler_error",
+        "ping_interval",
+        "ping_timeout",
+        "connect_timeout",
+        "reconnect",
+        "reconnect_initial",
+        "reconnect_max",
+        "reconnect_factor",
+        "reconnect_jitter",
+        "reconnect_max_retries",
+    ):
         assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert name in (ari.connect.__doc__ or "") or name in ("timeout", "verify", "workers", "pool_size"), name
     assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())

@@ -451,8 +451,6 @@ def test_a_running_dispatcher_decodes_with_orjson_when_installed(client, mode):
         dispatcher.stop()
 
 
-
-
 class Clock:
     def __init__(self):
         self.now = 1000.0

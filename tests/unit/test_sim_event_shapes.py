@@ -30,12 +30,30 @@ PRIMITIVE_CHECKS = {
 
 # Everything the simulator can send; the scenario must produce each at least once.
 SENT_TYPES = {
-    "ChannelCreated", "ChannelDestroyed", "ChannelStateChange", "Dial", "StasisStart",
-    "StasisEnd", "ChannelHangupRequest", "ChannelDtmfReceived", "ChannelVarset",
-    "ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated", "BridgeDestroyed",
-    "BridgeVideoSourceChanged", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished",
-    "RecordingStarted", "RecordingFinished", "ApplicationMoveFailed", "DeviceStateChanged",
-    "TextMessageReceived", "ChannelUserevent", "ChannelDialplan",
+    "ChannelCreated",
+    "ChannelDestroyed",
+    "ChannelStateChange",
+    "Dial",
+    "StasisStart",
+    "StasisEnd",
+    "ChannelHangupRequest",
+    "ChannelDtmfReceived",
+    "ChannelVarset",
+    "ChannelEnteredBridge",
+    "ChannelLeftBridge",
+    "BridgeCreated",
+    "BridgeDestroyed",
+    "BridgeVideoSourceChanged",
+    "PlaybackStarted",
+    "PlaybackContinuing",
+    "PlaybackFinished",
+    "RecordingStarted",
+    "RecordingFinished",
+    "ApplicationMoveFailed",
+    "DeviceStateChanged",
+    "TextMessageReceived",
+    "ChannelUserevent",
+    "ChannelDialplan",
 }
 
 
@@ -53,8 +71,7 @@ def _properties(models: Dict[str, Dict[str, Any]], name: str) -> Dict[str, Dict[
     return props
 
 
-def check(models: Dict[str, Dict[str, Any]], type_name: str, value: Any, where: str,
-          problems: List[str]) -> None:
+def check(models: Dict[str, Dict[str, Any]], type_name: str, value: Any, where: str, problems: List[str]) -> None:
     if type_name.startswith("List[") and type_name.endswith("]"):
         if not isinstance(value, list):
             problems.append(f"{where}: expected a list, got {value!r}")
@@ -90,8 +107,7 @@ def scenario() -> Harness:
     h = Harness(apps=("app", "watch"))
     h.state.app_connected("watch", True)
     ap = {"applicationName": "watch"}
-    h.req("POST", "", "subscribe", path_params=ap,
-          eventSource="deviceState:Stasis:d,endpoint:PJSIP/1000")
+    h.req("POST", "", "subscribe", path_params=ap, eventSource="deviceState:Stasis:d,endpoint:PJSIP/1000")
     cid = h.originate("Local/echo@default", appArgs="x")
     h.advance(0.1)
     h.chan(cid, "dtmf", "sendDTMF", dtmf="1")
@@ -109,8 +125,15 @@ def scenario() -> Harness:
     h.chan(other, "move", "move", app="ghost", appArgs="a")
     h.req("PUT", "", "update", path_params={"deviceName": "Stasis:d"}, deviceState="INUSE")
     h.state.message("sip:bob@example.com", "PJSIP/1000", "hello")
-    h.req("POST", "", "userEvent", path_params={"eventName": "e"}, application="app",
-          source=f"channel:{cid},endpoint:PJSIP/1000", body={"variables": {"a": "b"}})
+    h.req(
+        "POST",
+        "",
+        "userEvent",
+        path_params={"eventName": "e"},
+        application="app",
+        source=f"channel:{cid},endpoint:PJSIP/1000",
+        body={"variables": {"a": "b"}},
+    )
     h.chan(cid, "", "hangup", "DELETE")
     h.state.hangup(other, 17)
     h.originate("Local/busy@default")

@@ -175,28 +175,44 @@ def test_parameter_checks_word_problems_as_asterisk() -> None:
 def test_parameter_checks_take_a_handlers_own_wording() -> None:
     """Where Asterisk's handler refuses a parameter itself, its status and words are kept."""
     mute = OperationCheck(
-        {"nickname": "mute",
-         "params": [{"name": "direction", "paramType": "query", "dataType": "string",
-                     "allowableValues": {"valueType": "LIST", "values": ["both", "in", "out"]},
-                     "required": True}]},
-        "channels")
+        {
+            "nickname": "mute",
+            "params": [
+                {
+                    "name": "direction",
+                    "paramType": "query",
+                    "dataType": "string",
+                    "allowableValues": {"valueType": "LIST", "values": ["both", "in", "out"]},
+                    "required": True,
+                }
+            ],
+        },
+        "channels",
+    )
     assert mute.check({"direction": "up"}, None) == (400, "Invalid direction specified")
     get_var = OperationCheck(
-        {"nickname": "getChannelVar",
-         "params": [{"name": "variable", "paramType": "query", "required": True}]},
-        "channels")
+        {"nickname": "getChannelVar", "params": [{"name": "variable", "paramType": "query", "required": True}]},
+        "channels",
+    )
     assert get_var.check({}, None) == (400, "Variable name is required")
     mailbox = OperationCheck(
-        {"nickname": "update",
-         "params": [{"name": "newMessages", "paramType": "query", "required": True,
-                     "dataType": "int"}]},
-        "mailboxes")
+        {
+            "nickname": "update",
+            "params": [{"name": "newMessages", "paramType": "query", "required": True, "dataType": "int"}],
+        },
+        "mailboxes",
+    )
     assert mailbox.check({}, None) is None  # Asterisk counts a missing number as 0
     assert mailbox.check({"newMessages": "x"}, None) is None
     record = OperationCheck(
-        {"nickname": "record",
-         "params": [{"name": "name", "paramType": "query", "required": True},
-                    {"name": "format", "paramType": "query", "required": True}]},
-        "channels")
+        {
+            "nickname": "record",
+            "params": [
+                {"name": "name", "paramType": "query", "required": True},
+                {"name": "format", "paramType": "query", "required": True},
+            ],
+        },
+        "channels",
+    )
     assert record.check({"format": "wav"}, None) == (500, "Error parsing request")
     assert record.check({"name": "n"}, None) == (422, "specified format is unknown on this system")

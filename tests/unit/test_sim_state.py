@@ -22,8 +22,9 @@ def h() -> Harness:
 
 
 def test_originate_into_app_answers_down_then_stasis_start_up(h: Harness) -> None:
-    r = h.req("POST", "/channels", "originate", endpoint="PJSIP/1001", app="app",
-              appArgs="a,b", callerId='"Bob" <2000>')
+    r = h.req(
+        "POST", "/channels", "originate", endpoint="PJSIP/1001", app="app", appArgs="a,b", callerId='"Bob" <2000>'
+    )
     assert r.status == 200
     assert r.body["state"] == "Down"
     assert r.body["name"].startswith("PJSIP/1001-")
@@ -46,26 +47,30 @@ def test_originate_subscribe_all_sees_channel_created() -> None:
 
 
 def test_originate_errors(h: Harness) -> None:
-    assert h.req("POST", "/channels", "originate", endpoint="PJSIP/nobody",
-                 app="app").status == 400
+    assert h.req("POST", "/channels", "originate", endpoint="PJSIP/nobody", app="app").status == 400
     assert h.req("POST", "/channels", "originate", endpoint="PJSIP/1000").status == 400
     r = h.req("POST", "/channels", "originate", endpoint="", app="app")
     assert r.body == {"message": "Endpoint must be specified"}
     h.originate(channelId="fixed")
-    r = h.req("POST", "/channels", "originate", endpoint="PJSIP/1000", app="app",
-              channelId="fixed")
+    r = h.req("POST", "/channels", "originate", endpoint="PJSIP/1000", app="app", channelId="fixed")
     assert r.status == 409
 
 
 def test_originate_with_id_and_variables(h: Harness) -> None:
-    r = h.req("POST", "/channels/mine", "originateWithId", path_params={"channelId": "mine"},
-              endpoint="Local/wait@default", app="app", body={"variables": {"FOO": "bar"}})
+    r = h.req(
+        "POST",
+        "/channels/mine",
+        "originateWithId",
+        path_params={"channelId": "mine"},
+        endpoint="Local/wait@default",
+        app="app",
+        body={"variables": {"FOO": "bar"}},
+    )
     assert r.status == 200 and r.body["id"] == "mine"
     assert "channelvars" not in r.body  # Asterisk shows only report_events variables there
     assert r.body["name"].endswith(";1")
     h.advance(0.1)
-    assert h.chan("mine", "variable", "getChannelVar", "GET", variable="FOO").body == {
-        "value": "bar"}
+    assert h.chan("mine", "variable", "getChannelVar", "GET", variable="FOO").body == {"value": "bar"}
 
 
 def test_busy_and_noanswer_far_ends(h: Harness) -> None:
@@ -88,8 +93,7 @@ def test_busy_and_noanswer_far_ends(h: Harness) -> None:
 
 
 def test_originate_to_extension_stays_out_of_stasis(h: Harness) -> None:
-    r = h.req("POST", "/channels", "originate", endpoint="PJSIP/1000", extension="100",
-              context="internal")
+    r = h.req("POST", "/channels", "originate", endpoint="PJSIP/1000", extension="100", context="internal")
     assert r.status == 200
     h.advance(2)
     assert h.types() == []
@@ -159,8 +163,7 @@ def test_hangup_sequence_and_reason(h: Harness) -> None:
     destroyed = h.of("ChannelDestroyed")
     assert [e["channel"]["name"][-2:] for e in destroyed] == [";1", ";2"]
     assert destroyed[0]["channel"]["id"] == out
-    assert destroyed[0]["cause"] == 17 and destroyed[0]["channel"]["dialplan"]["app_name"] == \
-        "AppDial2"
+    assert destroyed[0]["cause"] == 17 and destroyed[0]["channel"]["dialplan"]["app_name"] == "AppDial2"
 
 
 def test_far_end_hangup(h: Harness) -> None:
@@ -176,8 +179,7 @@ def test_ring_hold_moh_silence_send_no_hold_events(h: Harness) -> None:
     h.clear()
     h.chan(cid, "ring", "ring")
     assert h.of("ChannelStateChange")[0]["channel"]["state"] == "Ringing"
-    for action, nick in (("hold", "hold"), ("moh", "startMoh"), ("silence", "startSilence"),
-                         ("progress", "progress")):
+    for action, nick in (("hold", "hold"), ("moh", "startMoh"), ("silence", "startSilence"), ("progress", "progress")):
         assert h.chan(cid, action, nick).status == 204
     assert h.chan(cid, "mute", "mute", direction="both").status == 204
     assert "ChannelHold" not in h.types()
@@ -190,12 +192,16 @@ def test_variables(h: Harness) -> None:
     h.chan(cid, "variable", "setChannelVar", variable="X", value="1")
     assert h.of("ChannelVarset")[0]["variable"] == "X"
     assert h.chan(cid, "variable", "getChannelVar", "GET", variable="X").body == {"value": "1"}
-    h.req("POST", f"/channels/{cid}/variables", "setChannelVars",
-          path_params={"channelId": cid}, body={"variables": {"A": "a", "B": "b"}})
+    h.req(
+        "POST",
+        f"/channels/{cid}/variables",
+        "setChannelVars",
+        path_params={"channelId": cid},
+        body={"variables": {"A": "a", "B": "b"}},
+    )
     r = h.chan(cid, "variables", "getChannelVars", "GET", variables="A,B")
     assert r.body == {"variables": {"A": "a", "B": "b"}}
-    assert h.chan(cid, "variable", "getChannelVar", "GET",
-                  variable="CALLERID(num)").body == {"value": "1000"}
+    assert h.chan(cid, "variable", "getChannelVar", "GET", variable="CALLERID(num)").body == {"value": "1000"}
 
 
 def test_echo_far_end_reports_dtmf_as_it_hangs_up(h: Harness) -> None:
@@ -247,8 +253,9 @@ def test_snoop_and_external_media(h: Harness) -> None:
     assert r.status == 200 and r.body["name"].startswith("Snoop/")
     h.advance(0)
     assert h.of("StasisStart")[-1]["args"] == ["s"]
-    r = h.req("POST", "/channels/externalMedia", "externalMedia", app="app",
-              external_host="127.0.0.1:4000", format="ulaw")
+    r = h.req(
+        "POST", "/channels/externalMedia", "externalMedia", app="app", external_host="127.0.0.1:4000", format="ulaw"
+    )
     assert r.body["name"].startswith("UnicastRTP/")
     assert set(r.body["channelvars"]) == {"UNICASTRTP_LOCAL_ADDRESS", "UNICASTRTP_LOCAL_PORT"}
     h.state.hangup(cid)
@@ -274,8 +281,7 @@ def test_bridge_lifecycle() -> None:
     bid = r.body["id"]
     assert r.body["bridge_type"] == "mixing" and r.body["technology"] == "simple_bridge"
     assert h.types("app") == [] and h.types("spy") == ["BridgeCreated"]
-    assert h.req("POST", "/bridges/x", "createWithId", path_params={"bridgeId": bid}).status \
-        == 409
+    assert h.req("POST", "/bridges/x", "createWithId", path_params={"bridgeId": bid}).status == 409
     a, b = h.incoming(), h.incoming()
     assert h.bridge(bid, "addChannel", "addChannel", channel=f"{a},{b}").status == 204
     entered = h.of("ChannelEnteredBridge")
@@ -298,8 +304,7 @@ def test_holding_bridge_and_video_source(h: Harness) -> None:
     assert r.body["technology"] == "holding_bridge"
     bid = h.req("POST", "/bridges", "create").body["id"]
     cid = h.incoming()
-    assert h.req("POST", "", "setVideoSource", path_params={"bridgeId": bid,
-                                                            "channelId": cid}).status == 422
+    assert h.req("POST", "", "setVideoSource", path_params={"bridgeId": bid, "channelId": cid}).status == 422
     h.bridge(bid, "addChannel", "addChannel", channel=cid)
     h.req("POST", "", "setVideoSource", path_params={"bridgeId": bid, "channelId": cid})
     assert h.bridge(bid, "", "get", "GET").body["video_source_id"] == cid
@@ -308,13 +313,19 @@ def test_holding_bridge_and_video_source(h: Harness) -> None:
 def test_originate_into_an_app_extension_enters_through_the_dialplan(h: Harness) -> None:
     # Recorded on Asterisk 22 (dialplan_entry.json): the ;1 half runs app-<name>, enters the
     # app at priority 2, and the app hears nothing of it after StasisEnd.
-    r = h.req("POST", "/channels", "originate", endpoint="Local/dtmf@default",
-              extension="app-app", context="default", channelId="in1")
+    r = h.req(
+        "POST",
+        "/channels",
+        "originate",
+        endpoint="Local/dtmf@default",
+        extension="app-app",
+        context="default",
+        channelId="in1",
+    )
     assert r.body["dialplan"]["app_name"] == "AppDial2" and r.body["dialplan"]["exten"] == "dtmf"
     h.advance(0.1)
     start = h.of("StasisStart")[0]["channel"]
-    assert (start["id"], start["dialplan"]["exten"], start["dialplan"]["priority"]) == (
-        "in1", "app-app", 2)
+    assert (start["id"], start["dialplan"]["exten"], start["dialplan"]["priority"]) == ("in1", "app-app", 2)
     assert h.types()[0] == "StasisStart"  # nothing of the dialling: the app did not originate
     h.advance(2)
     assert [e["digit"] for e in h.of("ChannelDtmfReceived")] == list("123#")
@@ -365,17 +376,18 @@ def test_playback_list_sequence(h: Harness) -> None:
 def test_playbacks_queue_on_one_channel(h: Harness) -> None:
     cid = h.incoming()
     h.chan(cid, "play", "play", media="sound:hello-world")
-    r = h.req("POST", "", "playWithId", path_params={"channelId": cid, "playbackId": "p2"},
-              media="sound:goodbye")
+    r = h.req("POST", "", "playWithId", path_params={"channelId": cid, "playbackId": "p2"}, media="sound:goodbye")
     assert r.status == 201
-    assert h.req("POST", "", "playWithId", path_params={"channelId": cid, "playbackId": "p2"},
-                 media="sound:goodbye").status == 409
+    assert (
+        h.req(
+            "POST", "", "playWithId", path_params={"channelId": cid, "playbackId": "p2"}, media="sound:goodbye"
+        ).status
+        == 409
+    )
     h.advance(0.5)
-    assert h.req("GET", "/playbacks/p2", "get", path_params={"playbackId": "p2"}).body[
-        "state"] == "queued"
+    assert h.req("GET", "/playbacks/p2", "get", path_params={"playbackId": "p2"}).body["state"] == "queued"
     h.advance(1.0)
-    assert h.req("GET", "/playbacks/p2", "get", path_params={"playbackId": "p2"}).body[
-        "state"] == "playing"
+    assert h.req("GET", "/playbacks/p2", "get", path_params={"playbackId": "p2"}).body["state"] == "playing"
 
 
 def test_playback_stop_control_and_unknown(h: Harness) -> None:
@@ -398,8 +410,7 @@ def test_playback_stop_control_and_unknown(h: Harness) -> None:
     assert len(h.of("PlaybackFinished")) == 1
     assert h.req("DELETE", "", "stop", path_params={"playbackId": pid}).status == 204
     assert h.of("PlaybackFinished")[-1]["playback"]["state"] == "done"
-    assert h.req("GET", "", "get", path_params={"playbackId": pid}).body == {
-        "message": "Playback not found"}
+    assert h.req("GET", "", "get", path_params={"playbackId": pid}).body == {"message": "Playback not found"}
     h.chan(cid, "play", "play", media="sound:no-such-sound")
     h.advance(0)
     assert h.of("PlaybackFinished")[-1]["playback"]["state"] == "failed"
@@ -474,18 +485,15 @@ def test_recording_conflicts_and_formats(h: Harness) -> None:
     h.chan(cid, "record", "record", name="x", format="wav", maxDurationSeconds=1)
     h.advance(2)
     assert h.chan(cid, "record", "record", name="x", format="wav").status == 409
-    assert h.chan(cid, "record", "record", name="x", format="wav",
-                  ifExists="overwrite").status == 201
+    assert h.chan(cid, "record", "record", name="x", format="wav", ifExists="overwrite").status == 201
     h.advance(0)
     h.req("DELETE", "", "cancel", path_params={"recordingName": "x"})
     # Asterisk 22 reports a cancelled recording as done, of no length, and keeps no file.
     canceled = h.of("RecordingFinished")[-1]["recording"]
     assert (canceled["state"], canceled["duration"]) == ("done", 0)
     rp = {"recordingName": "x"}
-    assert h.req("POST", "", "copyStored", path_params=rp,
-                 destinationRecordingName="y").status == 200
-    assert h.req("POST", "", "copyStored", path_params=rp,
-                 destinationRecordingName="y").status == 409
+    assert h.req("POST", "", "copyStored", path_params=rp, destinationRecordingName="y").status == 200
+    assert h.req("POST", "", "copyStored", path_params=rp, destinationRecordingName="y").status == 409
     names = [s["name"] for s in h.req("GET", "/recordings/stored", "listStored").body]
     assert names == ["x", "y"]
     assert h.req("DELETE", "", "deleteStored", path_params=rp).status == 204
@@ -522,15 +530,12 @@ def test_channel_in_bridge_cannot_record(h: Harness) -> None:
 
 def test_device_states() -> None:
     h = Harness()
-    h.req("POST", "", "subscribe", path_params={"applicationName": "app"},
-          eventSource="deviceState:Stasis:lamp")
+    h.req("POST", "", "subscribe", path_params={"applicationName": "app"}, eventSource="deviceState:Stasis:lamp")
     dp = {"deviceName": "Stasis:lamp"}
     assert h.req("PUT", "", "update", path_params=dp, deviceState="BUSY").status == 204
-    assert h.of("DeviceStateChanged")[0]["device_state"] == {"name": "Stasis:lamp",
-                                                             "state": "BUSY"}
+    assert h.of("DeviceStateChanged")[0]["device_state"] == {"name": "Stasis:lamp", "state": "BUSY"}
     assert h.req("GET", "/deviceStates/x", "get", path_params=dp).body["state"] == "BUSY"
-    assert h.req("PUT", "", "update", path_params={"deviceName": "PJSIP/1000"},
-                 deviceState="BUSY").status == 409
+    assert h.req("PUT", "", "update", path_params={"deviceName": "PJSIP/1000"}, deviceState="BUSY").status == 409
     assert h.req("DELETE", "/deviceStates/x", "delete", path_params=dp).status == 204
     assert h.req("GET", "/deviceStates", "list").body == []
 
@@ -540,22 +545,26 @@ def test_mailboxes(h: Harness) -> None:
     assert h.req("GET", "/mailboxes/x", "get", path_params=mp).status == 404
     h.req("PUT", "/mailboxes/x", "update", path_params=mp, oldMessages=1, newMessages=2)
     assert h.req("GET", "/mailboxes/x", "get", path_params=mp).body == {
-        "name": "1000@default", "old_messages": 1, "new_messages": 2}
+        "name": "1000@default",
+        "old_messages": 1,
+        "new_messages": 2,
+    }
     assert h.req("DELETE", "/mailboxes/x", "delete", path_params=mp).status == 204
 
 
 def test_endpoints_and_messages(h: Harness) -> None:
     eps = h.req("GET", "/endpoints", "list").body
-    assert {"technology": "PJSIP", "resource": "1000", "state": "online",
-            "channel_ids": []} in eps
+    assert {"technology": "PJSIP", "resource": "1000", "state": "online", "channel_ids": []} in eps
     ep = {"tech": "PJSIP", "resource": "1000"}
     assert h.req("GET", "/endpoints/x/y", "get", path_params=ep).status == 200
-    assert h.req("GET", "/endpoints/x/y", "get",
-                 path_params={"tech": "PJSIP", "resource": "zz"}).status == 404
-    h.req("POST", "", "subscribe", path_params={"applicationName": "app"},
-          eventSource="endpoint:PJSIP/1000")
-    assert h.req("PUT", "/endpoints/sendMessage", "sendMessage", to="pjsip:1000",
-                 query_={"from": "x", "body": "hi"}).status == 204
+    assert h.req("GET", "/endpoints/x/y", "get", path_params={"tech": "PJSIP", "resource": "zz"}).status == 404
+    h.req("POST", "", "subscribe", path_params={"applicationName": "app"}, eventSource="endpoint:PJSIP/1000")
+    assert (
+        h.req(
+            "PUT", "/endpoints/sendMessage", "sendMessage", to="pjsip:1000", query_={"from": "x", "body": "hi"}
+        ).status
+        == 204
+    )
     assert h.of("TextMessageReceived")[0]["message"]["body"] == "hi"
     cid = h.incoming()
     assert h.req("GET", "/endpoints/x/y", "get", path_params=ep).body["channel_ids"] == [cid]
@@ -564,8 +573,7 @@ def test_endpoints_and_messages(h: Harness) -> None:
 def test_sounds(h: Harness) -> None:
     sounds = h.req("GET", "/sounds", "list", lang="fr").body
     assert sounds and all(f["language"] == "fr" for s in sounds for f in s["formats"])
-    assert h.req("GET", "/sounds/x", "get", path_params={"soundId": "hello-world"}).status \
-        == 200
+    assert h.req("GET", "/sounds/x", "get", path_params={"soundId": "hello-world"}).status == 200
     assert h.req("GET", "/sounds/x", "get", path_params={"soundId": "nope"}).status == 404
 
 
@@ -579,8 +587,7 @@ def test_asterisk_resources(h: Harness) -> None:
     assert h.req("GET", "", "getModule", path_params=mp).status == 404
     assert h.req("POST", "", "loadModule", path_params=mp).status == 204
     assert h.req("POST", "", "loadModule", path_params={"moduleName": "x.so"}).status == 409
-    assert h.req("GET", "/asterisk/variable", "getGlobalVar", variable="G").body == {
-        "value": ""}
+    assert h.req("GET", "/asterisk/variable", "getGlobalVar", variable="G").body == {"value": ""}
     h.req("POST", "/asterisk/variable", "setGlobalVar", variable="G", value="1")
     assert h.req("GET", "", "getGlobalVar", variable="G").body == {"value": "1"}
     lp = {"logChannelName": "debug.log"}
@@ -589,8 +596,9 @@ def test_asterisk_resources(h: Harness) -> None:
     assert h.req("DELETE", "", "deleteLog", path_params=lp).status == 204
     cp = {"configClass": "res_pjsip", "objectType": "endpoint", "id": "2000"}
     assert h.req("GET", "", "getObject", path_params=cp).status == 404
-    r = h.req("PUT", "", "updateObject", path_params=cp,
-              body={"fields": [{"attribute": "context", "value": "default"}]})
+    r = h.req(
+        "PUT", "", "updateObject", path_params=cp, body={"fields": [{"attribute": "context", "value": "default"}]}
+    )
     assert r.body == [{"attribute": "context", "value": "default"}]
     assert h.req("DELETE", "", "deleteObject", path_params=cp).status == 204
 
@@ -600,27 +608,32 @@ def test_applications_subscribe_filter_and_user_events(h: Harness) -> None:
     assert [a["name"] for a in h.req("GET", "/applications", "list").body] == ["app"]
     assert h.req("GET", "", "get", path_params={"applicationName": "x"}).status == 404
     bid = h.req("POST", "/bridges", "create").body["id"]
-    assert h.req("POST", "", "subscribe", path_params=ap,
-                 eventSource="bridge:nope").status == 422
+    assert h.req("POST", "", "subscribe", path_params=ap, eventSource="bridge:nope").status == 422
     assert h.req("POST", "", "subscribe", path_params=ap, eventSource="foo:x").status == 400
     r = h.req("POST", "", "subscribe", path_params=ap, eventSource="bridge:" + bid)
     assert r.body["bridge_ids"] == [bid]
     h.req("DELETE", "", "unsubscribe", path_params=ap, eventSource="bridge:" + bid)
-    assert h.req("DELETE", "", "unsubscribe", path_params=ap,
-                 eventSource="bridge:" + bid).status == 422  # "Event source was not subscribed to"
-    h.req("PUT", "", "filter", path_params=ap,
-          body={"disallowed": [{"type": "ChannelVarset"}]})
+    assert (
+        h.req("DELETE", "", "unsubscribe", path_params=ap, eventSource="bridge:" + bid).status == 422
+    )  # "Event source was not subscribed to"
+    h.req("PUT", "", "filter", path_params=ap, body={"disallowed": [{"type": "ChannelVarset"}]})
     cid = h.incoming()
     h.chan(cid, "variable", "setChannelVar", variable="A", value="1")
     assert "ChannelVarset" not in h.types()
-    r = h.req("POST", "", "userEvent", path_params={"eventName": "ping"}, application="app",
-              source="channel:" + cid, body={"variables": {"k": "v"}})
+    r = h.req(
+        "POST",
+        "",
+        "userEvent",
+        path_params={"eventName": "ping"},
+        application="app",
+        source="channel:" + cid,
+        body={"variables": {"k": "v"}},
+    )
     assert r.status == 204
     ue = h.of("ChannelUserevent")[0]
     assert ue["eventname"] == "ping" and ue["userevent"] == {"eventname": "ping", "k": "v"}
     assert ue["channel"]["id"] == cid
-    assert h.req("POST", "", "userEvent", path_params={"eventName": "x"},
-                 application="ghost").status == 404
+    assert h.req("POST", "", "userEvent", path_params={"eventName": "x"}, application="ghost").status == 404
 
 
 def test_unknown_operation_is_501(h: Harness) -> None:
@@ -634,8 +647,7 @@ def test_media_durations() -> None:
     sounds = Harness().state.world.sounds
     assert media_duration("sound:hello-world", sounds, lambda n: None) == pytest.approx(1.2)
     assert media_duration("digits:123", sounds, lambda n: None) == pytest.approx(1.8)
-    assert number_words(1234) == ["digits/1", "digits/thousand", "digits/2",
-                                  "digits/hundred", "digits/30", "digits/4"]
+    assert number_words(1234) == ["digits/1", "digits/thousand", "digits/2", "digits/hundred", "digits/30", "digits/4"]
     assert tone_duration("ring") is None
     assert tone_duration("!350+440/100,!0/100") == pytest.approx(0.2)
     assert media_duration("recording:r", sounds, lambda n: 4.0) == 4.0

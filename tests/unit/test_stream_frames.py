@@ -110,10 +110,7 @@ def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher(
     requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
     replies: List[Any] = []
     callers = [
-        threading.Thread(
-            target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
-        )
-        for _ in range(2)
+        threading.Thread(target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))) for _ in range(2)
     ]
     for caller in callers:
         caller.start()
@@ -175,9 +172,7 @@ def test_answers_of_any_json_shape_reach_their_callers_never_the_handlers(shape:
     requests.begin("app")
     requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
     replies: List[Any] = []
-    caller = threading.Thread(
-        target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
-    )
+    caller = threading.Thread(target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x"))))
     caller.start()
     assert wait_until(lambda: sent, 2)
     event = b'{"type": "StasisStart", "application": "app"}'
@@ -307,9 +302,7 @@ def _swallow(fn: Any) -> Any:
         return exc
 
 
-def test_ca_bundles_from_the_environment_verify_wss_as_https(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
-) -> None:
+def test_ca_bundles_from_the_environment_verify_wss_as_https(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert sslopt_for(True) == {"cert_reqs": ssl.CERT_REQUIRED}
@@ -328,9 +321,7 @@ def test_while_the_sink_holds_the_reader_it_reads_nothing_more_and_answers_go_fi
     requests.begin("app")
     requests.attach(lambda text: sent.append(json.loads(text)["request_id"]), reader=-1)
     replies: List[Any] = []
-    caller = threading.Thread(
-        target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x")))
-    )
+    caller = threading.Thread(target=lambda: replies.append(requests.send(PreparedRequest("GET", "/x"))))
     caller.start()
     assert wait_until(lambda: sent, 2)
 

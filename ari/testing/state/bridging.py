@@ -90,8 +90,7 @@ class BridgeEngine:
         br.video_mode = "talker"
         br.video_source_id = None
         if old:
-            self.w.emit("BridgeVideoSourceChanged", {"bridge": br.to_json(),
-                                                     "old_video_source_id": old}, bridge=br)
+            self.w.emit("BridgeVideoSourceChanged", {"bridge": br.to_json(), "old_video_source_id": old}, bridge=br)
 
     def set_moh(self, br: Bridge, value: bool) -> None:
         if value and not br.moh:

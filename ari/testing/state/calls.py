@@ -61,11 +61,20 @@ def read_var(ch: Channel, name: str) -> Optional[str]:
     """A variable or a dialplan function's value on ``ch``; None when it has none."""
     if name in ch.vars:
         return ch.vars[name]
-    builtin = {"CALLERID(name)": ch.caller_name, "CALLERID(num)": ch.caller_number,
-               "CHANNEL(name)": ch.name, "CHANNEL(state)": ch.state,
-               "CHANNEL(language)": ch.language, "CHANNEL(accountcode)": ch.accountcode,
-               "UNIQUEID": ch.id, "CHANNEL": ch.name, "CONTEXT": ch.context,
-               "EXTEN": ch.exten, "PRIORITY": str(ch.priority), "LANGUAGE()": ch.language}
+    builtin = {
+        "CALLERID(name)": ch.caller_name,
+        "CALLERID(num)": ch.caller_number,
+        "CHANNEL(name)": ch.name,
+        "CHANNEL(state)": ch.state,
+        "CHANNEL(language)": ch.language,
+        "CHANNEL(accountcode)": ch.accountcode,
+        "UNIQUEID": ch.id,
+        "CHANNEL": ch.name,
+        "CONTEXT": ch.context,
+        "EXTEN": ch.exten,
+        "PRIORITY": str(ch.priority),
+        "LANGUAGE()": ch.language,
+    }
     return builtin.get(name)
 
 
@@ -90,11 +99,22 @@ class CallEngine:
                 raise errors.AllocationFailed() from None  # no such channel driver
             raise errors.UnreachableEndpoint() from None
 
-    def originate(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
-                  other_id: Optional[str], *, caller: Optional[str],
-                  variables: Dict[str, str], app: Optional[str], args: List[str],
-                  context: Optional[str], extension: Optional[str], priority: int,
-                  timeout: int) -> Channel:
+    def originate(
+        self,
+        endpoint: str,
+        far: FarEnd,
+        chan_id: Optional[str],
+        other_id: Optional[str],
+        *,
+        caller: Optional[str],
+        variables: Dict[str, str],
+        app: Optional[str],
+        args: List[str],
+        context: Optional[str],
+        extension: Optional[str],
+        priority: int,
+        timeout: int,
+    ) -> Channel:
         """A new outgoing channel (Down); it dials from another thread, as Asterisk's does."""
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         if caller:
@@ -130,9 +150,17 @@ class CallEngine:
         ch.timers.append(self.w.later(0.0, lambda: self.dial(ch, limit)))
         return ch
 
-    def create(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
-               other_id: Optional[str], *, variables: Dict[str, str], app: str,
-               args: List[str]) -> Channel:
+    def create(
+        self,
+        endpoint: str,
+        far: FarEnd,
+        chan_id: Optional[str],
+        other_id: Optional[str],
+        *,
+        variables: Dict[str, str],
+        app: str,
+        args: List[str],
+    ) -> Channel:
         """A new channel not yet dialled; its channel thread runs Stasis(): StasisStart in Down."""
         ch = self.outgoing(endpoint, far, chan_id, other_id)
         for name, value in variables.items():
@@ -160,8 +188,7 @@ class CallEngine:
         """The other half of a Local channel, while it exists."""
         return self.w.channels.get(ch.other_half) if ch.other_half else None
 
-    def outgoing(self, endpoint: str, far: FarEnd, chan_id: Optional[str],
-                 other_id: Optional[str]) -> Channel:
+    def outgoing(self, endpoint: str, far: FarEnd, chan_id: Optional[str], other_id: Optional[str]) -> Channel:
         """The channel of a call to ``endpoint`` (a Local pair keeps its ;2 half too)."""
         tech, _, resource = endpoint.partition("/")
         suffix = self.w.name_suffix()
@@ -181,8 +208,7 @@ class CallEngine:
             half.state = "Ring"
             half.far_end = far
         else:
-            ch = self.new_channel("{}/{}-{}".format(tech, resource.split("/", 1)[0], suffix),
-                                  chan_id)
+            ch = self.new_channel("{}/{}-{}".format(tech, resource.split("/", 1)[0], suffix), chan_id)
             if endpoint in self.w.endpoints:
                 self.attach_endpoint(ch, endpoint)
         ch.far_end = far
@@ -192,8 +218,9 @@ class CallEngine:
             self.w.emit("ChannelCreated", {"channel": other.to_json()}, channels=[other])
         return ch
 
-    def incoming(self, app: str, caller: str, args: List[str], endpoint: str, answer: bool,
-                 far: FarEnd, exten: str) -> Channel:
+    def incoming(
+        self, app: str, caller: str, args: List[str], endpoint: str, answer: bool, far: FarEnd, exten: str
+    ) -> Channel:
         """A call arriving from ``endpoint`` whose dialplan runs Stasis(app,args)."""
         tech, _, resource = endpoint.partition("/")
         ch = self.new_channel(f"{tech}/{resource}-{self.w.name_suffix()}")
@@ -232,13 +259,16 @@ class CallEngine:
         dialstring = (ch.endpoint or ch.name.rsplit("-", 1)[0]).split("/", 1)[-1]
         if status and not ch.outgoing_line and ch.app is not None:
             dialstring = ""
-        self.w.emit("Dial", {"dialstatus": status, "forward": "", "dialstring": dialstring,
-                             "peer": ch.to_json()}, channels=[ch])
+        self.w.emit(
+            "Dial", {"dialstatus": status, "forward": "", "dialstring": dialstring, "peer": ch.to_json()}, channels=[ch]
+        )
 
     def dialplan_event(self, ch: Channel) -> None:
-        self.w.emit("ChannelDialplan", {"dialplan_app": ch.app_name,
-                                        "dialplan_app_data": ch.app_data,
-                                        "channel": ch.to_json()}, channels=[ch])
+        self.w.emit(
+            "ChannelDialplan",
+            {"dialplan_app": ch.app_name, "dialplan_app_data": ch.app_data, "channel": ch.to_json()},
+            channels=[ch],
+        )
 
     def half_step(self, half: Channel, priority: int) -> None:
         """The ;2 half of a Local channel runs the far end's dialplan at ``priority``."""
@@ -259,16 +289,21 @@ class CallEngine:
             if "(" in name:
                 continue  # a dialplan function, not a variable
             half.vars[name] = value
-            self.w.emit("ChannelVarset", {"variable": name, "value": value, "channel": staged},
-                        channels=[half])
+            self.w.emit("ChannelVarset", {"variable": name, "value": value, "channel": staged}, channels=[half])
         caller = (half.caller_name, half.caller_number)
         connected = (half.connected_name, half.connected_number)
         half.caller_name, half.caller_number = ch.connected_name, ch.connected_number
         half.connected_name, half.connected_number = ch.caller_name, ch.caller_number
         if (half.caller_name, half.caller_number) != caller:
-            self.w.emit("ChannelCallerId", {"caller_presentation": 0,
-                                            "caller_presentation_txt": "Presentation Allowed, Not Screened",
-                                            "channel": half.to_json()}, channels=[half])
+            self.w.emit(
+                "ChannelCallerId",
+                {
+                    "caller_presentation": 0,
+                    "caller_presentation_txt": "Presentation Allowed, Not Screened",
+                    "channel": half.to_json(),
+                },
+                channels=[half],
+            )
         if (half.connected_name, half.connected_number) != connected:
             self.w.emit("ChannelConnectedLine", {"channel": half.to_json()}, channels=[half])
 
@@ -372,15 +407,12 @@ class CallEngine:
         if half is not None and far.dtmf:
             send = [i for i, (app, _) in enumerate(far.steps) if app == "SendDTMF"]
             if send:
-                ch.timers.append(self.w.later(far.dtmf_gap / 2,
-                                              partial(self.half_step, half, send[0] + 1)))
+                ch.timers.append(self.w.later(far.dtmf_gap / 2, partial(self.half_step, half, send[0] + 1)))
         for i, digit in enumerate(far.dtmf):
-            ch.timers.append(self.w.later(
-                (i + 1) * far.dtmf_gap, partial(self.dtmf_received, ch, digit, 100)))
+            ch.timers.append(self.w.later((i + 1) * far.dtmf_gap, partial(self.dtmf_received, ch, digit, 100)))
         if far.hangup_after is not None:
             cause = far.cause
-            ch.timers.append(self.w.later(far.hangup_after,
-                                          lambda: self.hangup(ch, cause, soft=False)))
+            ch.timers.append(self.w.later(far.hangup_after, lambda: self.hangup(ch, cause, soft=False)))
         if far.sound:
             self.w.audio_changed(ch)
 
@@ -407,8 +439,9 @@ class CallEngine:
             return
         self.hangup(ch, cause, soft=False, request=False)
 
-    def destroy_pair(self, ch: Optional[Channel], half: Channel, request_cause: Optional[int],
-                     cause: int, half_cause: int) -> None:
+    def destroy_pair(
+        self, ch: Optional[Channel], half: Channel, request_cause: Optional[int], cause: int, half_cause: int
+    ) -> None:
         """The end of a Local pair seen from its ;2 half: its hangup request (``request_cause``,
         None for none), ;1's ChannelDestroyed (``cause``), the ;2 half's own soft hangup
         request and ChannelDestroyed (``half_cause``)."""
@@ -416,13 +449,11 @@ class CallEngine:
         for timer in half.timers:
             timer.cancel()
         if request_cause is not None:
-            self.w.emit("ChannelHangupRequest", {"cause": request_cause,
-                                                 "channel": half.to_json()}, channels=[half])
+            self.w.emit("ChannelHangupRequest", {"cause": request_cause, "channel": half.to_json()}, channels=[half])
         if ch is not None:
             self._destroyed(ch, cause)
         if request_cause is not None:
-            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
-                                                 "channel": half.to_json()}, channels=[half])
+            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True, "channel": half.to_json()}, channels=[half])
         half.app_name, half.app_data = "", ""
         self._destroyed(half, half_cause)
 
@@ -433,10 +464,10 @@ class CallEngine:
         ch.timers.clear()
         if ch.outgoing_line and ch.app is None:
             ch.app_name, ch.app_data = OUTGOING_LINE
-        self.w.emit("ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause),
-                                         "channel": ch.to_json()}, channels=[ch])
+        self.w.emit(
+            "ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause), "channel": ch.to_json()}, channels=[ch]
+        )
         self._forget(ch)
-
 
     # -- state ----------------------------------------------------------------------------
 
@@ -498,8 +529,7 @@ class CallEngine:
         apply_var(ch, name, value)
         if report:
             ch.channelvars[name] = value
-        self.w.emit("ChannelVarset", {"variable": name, "value": value,
-                                      "channel": ch.to_json()}, channels=[ch])
+        self.w.emit("ChannelVarset", {"variable": name, "value": value, "channel": ch.to_json()}, channels=[ch])
 
     # -- leaving --------------------------------------------------------------------------
 
@@ -531,8 +561,7 @@ class CallEngine:
         # Heard only by apps already subscribed (an originator), as on Asterisk.
         self.set_variable(ch, "STASISSTATUS", "")
         ch.app = app
-        self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
-                    only=app)
+        self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()}, only=app)
 
     def _stasis_end(self, ch: Channel) -> Optional[str]:
         """StasisEnd to the app ``ch`` is in; returns that app."""
@@ -557,17 +586,18 @@ class CallEngine:
 
     def move(self, ch: Channel, app: str, args: List[str]) -> None:
         if not self.w.registered(app):
-            self.w.emit("ApplicationMoveFailed", {"channel": ch.to_json(), "destination": app,
-                                                  "args": list(args)}, only=ch.app)
+            self.w.emit(
+                "ApplicationMoveFailed", {"channel": ch.to_json(), "destination": app, "args": list(args)}, only=ch.app
+            )
             return
         self._stasis_end(ch)
         # The channel stays in the same Stasis() call: its dialplan does not change.
         ch.app = app
-        self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()},
-                    only=app)
+        self.w.emit("StasisStart", {"args": list(args), "channel": ch.to_json()}, only=app)
 
-    def continue_in_dialplan(self, ch: Channel, context: Optional[str], exten: Optional[str],
-                             priority: Optional[int]) -> None:
+    def continue_in_dialplan(
+        self, ch: Channel, context: Optional[str], exten: Optional[str], priority: Optional[int]
+    ) -> None:
         self.leave_stasis(ch)
         self.media_flows(ch)
         if context:
@@ -647,8 +677,7 @@ class CallEngine:
             self.hangup(half, 16, soft=False)
             return
         if half is not None and not half.hanging_up:
-            self.w.emit("ChannelHangupRequest", {"cause": cause, "channel": half.to_json()},
-                        channels=[half])
+            self.w.emit("ChannelHangupRequest", {"cause": cause, "channel": half.to_json()}, channels=[half])
             if half.app_name == "Playback":
                 # Playback() ends on the hangup and reports it: SUCCESS (app_playback.c
                 # sets FAILED only for a file it could not open).
@@ -663,8 +692,7 @@ class CallEngine:
             for digit, duration_ms in held:
                 self.dtmf_received(half, digit, duration_ms)
             half.hanging_up = True
-            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True,
-                                                 "channel": half.to_json()}, channels=[half])
+            self.w.emit("ChannelHangupRequest", {"cause": 16, "soft": True, "channel": half.to_json()}, channels=[half])
             half.app_name, half.app_data = "", ""
             # With digits held, the half's end reports no cause (as recorded).
             self._destroyed(half, 0 if held else cause)
@@ -682,22 +710,22 @@ class CallEngine:
     def dtmf_received(self, ch: Channel, digit: str, duration_ms: int) -> None:
         if ch.id not in self.w.channels or ch.hanging_up:
             return
-        self.w.emit("ChannelDtmfReceived", {"digit": digit, "duration_ms": duration_ms,
-                                            "channel": ch.to_json()}, channels=[ch])
+        self.w.emit(
+            "ChannelDtmfReceived", {"digit": digit, "duration_ms": duration_ms, "channel": ch.to_json()}, channels=[ch]
+        )
         if ch.recording is not None:
             self.w.recording.dtmf(ch.recording, digit)
 
-    def press(self, ch: Channel, digits: str, gap: float, duration_ms: int,
-              done: Optional[Callable[[], None]] = None) -> None:
+    def press(
+        self, ch: Channel, digits: str, gap: float, duration_ms: int, done: Optional[Callable[[], None]] = None
+    ) -> None:
         """The far end presses ``digits``: one ChannelDtmfReceived every ``gap`` seconds."""
         for i, digit in enumerate(digits):
-            ch.timers.append(self.w.later(i * gap, partial(self.dtmf_received, ch, digit,
-                                                           duration_ms)))
+            ch.timers.append(self.w.later(i * gap, partial(self.dtmf_received, ch, digit, duration_ms)))
         if done is not None:
             self.w.later(max(0, len(digits) - 1) * gap, done)
 
-    def send_dtmf(self, ch: Channel, dtmf: str, before: int, between: int, duration: int,
-                  after: int) -> None:
+    def send_dtmf(self, ch: Channel, dtmf: str, before: int, between: int, duration: int, after: int) -> None:
         """Digits to the far end; an echoing far end sends each one back.  Through a Local
         channel the digits reach its ;2 half, and Echo() there does not return them."""
         far = ch.far_end
@@ -712,9 +740,9 @@ class CallEngine:
                     # only as that half hangs up (as recorded on Asterisk 22.10.1).
                     half.held_dtmf.append((digit, duration))
                 else:
-                    ch.timers.append(self.w.later(
-                        at + duration / 1000.0,
-                        partial(self.dtmf_received, ch, digit, duration)))
+                    ch.timers.append(
+                        self.w.later(at + duration / 1000.0, partial(self.dtmf_received, ch, digit, duration))
+                    )
                 at += (duration + between) / 1000.0
             elif digit in ",wW":
                 at += 0.5  # Asterisk's pause characters
@@ -728,8 +756,7 @@ class CallEngine:
             self.leave_bridge(ch)
         br.channels.append(ch.id)
         ch.bridge_id = br.id
-        self.w.emit("ChannelEnteredBridge", {"bridge": br.to_json(), "channel": ch.to_json()},
-                    channels=[ch], bridge=br)
+        self.w.emit("ChannelEnteredBridge", {"bridge": br.to_json(), "channel": ch.to_json()}, channels=[ch], bridge=br)
         members = [self.w.channels[c] for c in br.channels if c in self.w.channels]
         if len(members) > 1:
             for member in members:
@@ -769,8 +796,7 @@ class CallEngine:
             br.channels.remove(ch.id)
         if br.video_source_id == ch.id:
             br.video_source_id = None
-        self.w.emit("ChannelLeftBridge", {"bridge": br.to_json(), "channel": ch.to_json()},
-                    channels=[ch], bridge=br)
+        self.w.emit("ChannelLeftBridge", {"bridge": br.to_json(), "channel": ch.to_json()}, channels=[ch], bridge=br)
         self.w.audio_changed(br=br)
         self.w.audio_changed(ch)
 

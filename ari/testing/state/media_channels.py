@@ -69,12 +69,16 @@ class MediaChannelEngine:
         dialstring = f"{host}/c({fmt})" if fmt else str(host)
 
         def answered() -> None:
-            w.emit("Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring,
-                            "peer": ch.to_json()}, channels=[ch])
+            w.emit(
+                "Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring, "peer": ch.to_json()}, channels=[ch]
+            )
             ch.answered_at = w.now()
             w.calls.set_state(ch, "Up")
-            w.emit("Dial", {"dialstatus": "ANSWER", "forward": "", "dialstring": dialstring,
-                            "peer": ch.to_json()}, channels=[ch])
+            w.emit(
+                "Dial",
+                {"dialstatus": "ANSWER", "forward": "", "dialstring": dialstring, "peer": ch.to_json()},
+                channels=[ch],
+            )
             w.calls.enter_stasis(ch, app, [])
 
         ch.timers.append(w.later(0.0, answered))
@@ -116,8 +120,16 @@ class MediaChannelEngine:
         if connection is None:
             w.media.websocket(ch, codec, app, json_format=json_format, direction=direction, auto_answer=auto_answer)
         else:
-            w.media.outbound(ch, codec, app, connection, json_format=json_format, direction=direction,
-                             auto_answer=auto_answer, query=query)
+            w.media.outbound(
+                ch,
+                codec,
+                app,
+                connection,
+                json_format=json_format,
+                direction=direction,
+                auto_answer=auto_answer,
+                query=query,
+            )
         ch.outgoing_line = True
         ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         w.emit("ChannelCreated", {"channel": ch.to_json()}, channels=[ch])

@@ -13,13 +13,47 @@ from ..dialplan import FarEnd
 
 class Channel:
     __slots__ = (
-        "id", "name", "state", "caller_name", "caller_number", "connected_name",
-        "connected_number", "accountcode", "context", "exten", "priority", "app_name",
-        "app_data", "creationtime", "language", "vars", "channelvars", "app",
-        "pending_app", "pending_args", "bridge_id", "far_end", "endpoint", "muted",
-        "moh", "playing", "dialed", "timers", "snoop_of", "snoops", "recording",
-        "answered_at", "hanging_up", "other_half", "technology", "subscribers",
-        "half", "outgoing_line", "entered_by_dialplan", "dialplan_target", "status_due",
+        "id",
+        "name",
+        "state",
+        "caller_name",
+        "caller_number",
+        "connected_name",
+        "connected_number",
+        "accountcode",
+        "context",
+        "exten",
+        "priority",
+        "app_name",
+        "app_data",
+        "creationtime",
+        "language",
+        "vars",
+        "channelvars",
+        "app",
+        "pending_app",
+        "pending_args",
+        "bridge_id",
+        "far_end",
+        "endpoint",
+        "muted",
+        "moh",
+        "playing",
+        "dialed",
+        "timers",
+        "snoop_of",
+        "snoops",
+        "recording",
+        "answered_at",
+        "hanging_up",
+        "other_half",
+        "technology",
+        "subscribers",
+        "half",
+        "outgoing_line",
+        "entered_by_dialplan",
+        "dialplan_target",
+        "status_due",
         "held_dtmf",
     )
 
@@ -83,9 +117,13 @@ class Channel:
             "caller": {"name": self.caller_name, "number": self.caller_number},
             "connected": {"name": self.connected_name, "number": self.connected_number},
             "accountcode": self.accountcode,
-            "dialplan": {"context": self.context, "exten": self.exten,
-                         "priority": self.priority, "app_name": self.app_name,
-                         "app_data": self.app_data},
+            "dialplan": {
+                "context": self.context,
+                "exten": self.exten,
+                "priority": self.priority,
+                "app_name": self.app_name,
+                "app_data": self.app_data,
+            },
             "creationtime": self.creationtime,
             "language": self.language,
         }
@@ -95,9 +133,22 @@ class Channel:
 
 
 class Bridge:
-    __slots__ = ("id", "types", "bridge_type", "name", "channels", "creationtime",
-                 "video_mode", "video_source_id", "vars", "moh", "playing", "subscribers",
-                 "recording", "helpers")
+    __slots__ = (
+        "id",
+        "types",
+        "bridge_type",
+        "name",
+        "channels",
+        "creationtime",
+        "video_mode",
+        "video_source_id",
+        "vars",
+        "moh",
+        "playing",
+        "subscribers",
+        "recording",
+        "helpers",
+    )
 
     def __init__(self, bridge_id: str, types: List[str], name: str, creationtime: str) -> None:
         self.id = bridge_id
@@ -148,11 +199,22 @@ class Bridge:
 
 
 class Playback:
-    __slots__ = ("id", "media", "index", "target_uri", "language", "state", "timer",
-                 "item_length", "remaining", "started_at", "skipms", "paused")
+    __slots__ = (
+        "id",
+        "media",
+        "index",
+        "target_uri",
+        "language",
+        "state",
+        "timer",
+        "item_length",
+        "remaining",
+        "started_at",
+        "skipms",
+        "paused",
+    )
 
-    def __init__(self, playback_id: str, media: List[str], target_uri: str, language: str,
-                 skipms: int) -> None:
+    def __init__(self, playback_id: str, media: List[str], target_uri: str, language: str, skipms: int) -> None:
         self.id = playback_id
         self.media = media
         self.index = 0
@@ -167,19 +229,42 @@ class Playback:
         self.paused = False
 
     def to_json(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = {"id": self.id, "media_uri": self.media[self.index],
-                               "target_uri": self.target_uri, "language": self.language,
-                               "state": self.state}
+        out: Dict[str, Any] = {
+            "id": self.id,
+            "media_uri": self.media[self.index],
+            "target_uri": self.target_uri,
+            "language": self.language,
+            "state": self.state,
+        }
         if self.index + 1 < len(self.media):
             out["next_media_uri"] = self.media[self.index + 1]
         return out
 
 
 class LiveRecording:
-    __slots__ = ("name", "format", "target_uri", "state", "cause", "talking", "silent",
-                 "last", "last_audible", "timers", "silence_timer", "max_silence",
-                 "terminate_on", "if_exists", "muted", "paused", "base_sound", "frames",
-                 "started", "max_duration", "no_audio")
+    __slots__ = (
+        "name",
+        "format",
+        "target_uri",
+        "state",
+        "cause",
+        "talking",
+        "silent",
+        "last",
+        "last_audible",
+        "timers",
+        "silence_timer",
+        "max_silence",
+        "terminate_on",
+        "if_exists",
+        "muted",
+        "paused",
+        "base_sound",
+        "frames",
+        "started",
+        "max_duration",
+        "no_audio",
+    )
 
     def __init__(self, name: str, fmt: str, target_uri: str) -> None:
         self.name = name
@@ -205,8 +290,12 @@ class LiveRecording:
         self.frames = 0.0  # simulated seconds audio frames arrived (muted ones included)
 
     def to_json(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = {"name": self.name, "format": self.format,
-                               "target_uri": self.target_uri, "state": self.state}
+        out: Dict[str, Any] = {
+            "name": self.name,
+            "format": self.format,
+            "target_uri": self.target_uri,
+            "state": self.state,
+        }
         if self.state in ("done", "canceled", "failed"):
             # Asterisk counts the seconds of audio it wrote (none from a leg that sends no
             # frames); the talking / silence split only when silence detection is on.
@@ -233,8 +322,17 @@ class StoredRecording:
 
 
 class App:
-    __slots__ = ("name", "connected", "subscribe_all", "bridge_ids", "endpoint_ids",
-                 "device_names", "allowed", "disallowed", "bridge_refs")
+    __slots__ = (
+        "name",
+        "connected",
+        "subscribe_all",
+        "bridge_ids",
+        "endpoint_ids",
+        "device_names",
+        "allowed",
+        "disallowed",
+        "bridge_refs",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name

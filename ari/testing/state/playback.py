@@ -54,13 +54,13 @@ class PlaybackEngine:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self, target_uri: str, media: List[str], playback_id: Optional[str],
-              language: str, skipms: int) -> Playback:
+    def start(
+        self, target_uri: str, media: List[str], playback_id: Optional[str], language: str, skipms: int
+    ) -> Playback:
         """A new playback of ``media`` on ``target_uri`` (``channel:ID`` / ``bridge:ID``)."""
         if playback_id and playback_id in self.w.playbacks:
             raise errors.PlaybackExists()
-        pb = Playback(playback_id or str(uuid.uuid4()), media,
-                      target_uri, language, skipms)
+        pb = Playback(playback_id or str(uuid.uuid4()), media, target_uri, language, skipms)
         self.play(pb)
         return pb
 

@@ -44,8 +44,7 @@ class RecordingEngine:
         """Audio frames reach the recording even when silent: a phone sends them all the time;
         a Local channel whose far end runs Wait() sends none (duration 0 on Asterisk)."""
         kind, _, ident = rec.target_uri.partition(":")
-        members = [ident] if kind == "channel" else list(
-            getattr(self.w.bridges.get(ident), "channels", []))
+        members = [ident] if kind == "channel" else list(getattr(self.w.bridges.get(ident), "channels", []))
         for cid in members:
             ch = self.w.channels.get(cid)
             while ch is not None and ch.snoop_of is not None:
@@ -60,9 +59,18 @@ class RecordingEngine:
         if target is not None:
             target.recording = name
 
-    def record(self, name: str, fmt: str, target_uri: str, *, max_duration: int,
-               max_silence: int, terminate_on: str, if_exists: str, beep: bool
-               ) -> LiveRecording:
+    def record(
+        self,
+        name: str,
+        fmt: str,
+        target_uri: str,
+        *,
+        max_duration: int,
+        max_silence: int,
+        terminate_on: str,
+        if_exists: str,
+        beep: bool,
+    ) -> LiveRecording:
         """A new live recording of ``target_uri``; refused while ``name`` is taken."""
         if name in self.w.live_recordings or (if_exists == "fail" and name in self.w.stored):
             raise errors.RecordingExists(name)
@@ -149,8 +157,7 @@ class RecordingEngine:
                 rec.silence_timer.cancel()
                 rec.silence_timer = None
         elif rec.silence_timer is None:
-            rec.silence_timer = self.w.later(rec.max_silence,
-                                             lambda: self.finish(rec.name, "done"))
+            rec.silence_timer = self.w.later(rec.max_silence, lambda: self.finish(rec.name, "done"))
 
     def sample(self, name: str, audible: bool) -> None:
         rec = self.w.live_recordings.get(name)

@@ -17,8 +17,7 @@ from .params import Handler, body_vars, need, no_content, ok, q, q_list
 from .rest_media import start_playback, start_recording
 from .world import World
 
-BRIDGE_TYPES = frozenset(["mixing", "holding", "dtmf_events", "proxy_media", "video_sfu",
-                          "video_single", "sdp_label"])
+BRIDGE_TYPES = frozenset(["mixing", "holding", "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label"])
 
 
 def _create(w: World, req: SimRequest, bridge_id: Optional[str]) -> SimResponse:
@@ -89,6 +88,7 @@ def _moh(value: bool) -> Handler:
     def handler(w: World, req: SimRequest) -> SimResponse:
         w.bridging.set_moh(_bridge(w, req), value)
         return no_content()
+
     return handler
 
 

@@ -22,14 +22,33 @@ from .world import World
 # externalMedia takes a codec name (as in the UnicastRTP dial string's c() option), not a
 # file format: "slin16", where recordings say "sln16".
 MEDIA_CODECS = frozenset(
-    ["ulaw", "alaw", "gsm", "g722", "g726", "g726aal2", "g729", "g723", "ilbc", "lpc10",
-     "speex", "speex16", "speex32", "opus", "siren7", "siren14", "adpcm", "testlaw", "slin"]
-    + [f"slin{rate}" for rate in (12, 16, 24, 32, 44, 48, 96, 192)])
+    [
+        "ulaw",
+        "alaw",
+        "gsm",
+        "g722",
+        "g726",
+        "g726aal2",
+        "g729",
+        "g723",
+        "ilbc",
+        "lpc10",
+        "speex",
+        "speex16",
+        "speex32",
+        "opus",
+        "siren7",
+        "siren14",
+        "adpcm",
+        "testlaw",
+        "slin",
+    ]
+    + [f"slin{rate}" for rate in (12, 16, 24, 32, 44, 48, 96, 192)]
+)
 
 
 # transfer_progress's states (res/ari/resource_channels.c).
-TRANSFER_STATES = frozenset({"channel_progress", "channel_answered", "channel_unavailable",
-                             "channel_declined"})
+TRANSFER_STATES = frozenset({"channel_progress", "channel_answered", "channel_unavailable", "channel_declined"})
 
 
 def _args(req: SimRequest) -> List[str]:
@@ -56,9 +75,19 @@ def _originate(w: World, req: SimRequest, chan_id: Optional[str]) -> SimResponse
     w.calls.check_new_ids(chan_id, other_id)
     far = w.calls.reach(endpoint)
     ch = w.calls.originate(
-        endpoint, far, chan_id, other_id, caller=q(req, "callerId"), variables=body_vars(req),
-        app=app, args=_args(req), context=q(req, "context"), extension=extension,
-        priority=q_int(req, "priority", 1), timeout=q_int(req, "timeout", 30))
+        endpoint,
+        far,
+        chan_id,
+        other_id,
+        caller=q(req, "callerId"),
+        variables=body_vars(req),
+        app=app,
+        args=_args(req),
+        context=q(req, "context"),
+        extension=extension,
+        priority=q_int(req, "priority", 1),
+        timeout=q_int(req, "timeout", 30),
+    )
     # Asterisk answers with the new channel (Down) and dials from another thread.
     return ok(ch.to_json())
 
@@ -79,8 +108,7 @@ def create(w: World, req: SimRequest) -> SimResponse:
     if "/" not in endpoint:
         raise errors.InvalidEndpoint()
     far = w.calls.reach(endpoint)
-    ch = w.calls.create(endpoint, far, chan_id, other_id, variables=body_vars(req), app=app,
-                        args=_args(req))
+    ch = w.calls.create(endpoint, far, chan_id, other_id, variables=body_vars(req), app=app, args=_args(req))
     return ok(ch.to_json())
 
 
@@ -146,8 +174,14 @@ def send_dtmf(w: World, req: SimRequest) -> SimResponse:
         raise errors.DtmfRequired()
     if any(d not in DTMF_DIGITS and d not in ",wW" for d in dtmf):
         raise errors.InvalidDtmf()
-    w.calls.send_dtmf(ch, dtmf, q_int(req, "before", 0), q_int(req, "between", 100),
-                      q_int(req, "duration", 100), q_int(req, "after", 0))
+    w.calls.send_dtmf(
+        ch,
+        dtmf,
+        q_int(req, "before", 0),
+        q_int(req, "between", 100),
+        q_int(req, "duration", 100),
+        q_int(req, "after", 0),
+    )
     return no_content()
 
 
@@ -168,6 +202,7 @@ def _moh(value: bool) -> Handler:
     def handler(w: World, req: SimRequest) -> SimResponse:
         w.calls.set_moh(_stasis(w, req), value)
         return no_content()
+
     return handler
 
 
@@ -185,8 +220,7 @@ def play(w: World, req: SimRequest) -> SimResponse:
 
 def play_with_id(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
-    return start_playback(w, req, "channel:" + ch.id, req.path_params["playbackId"],
-                          ch.language)
+    return start_playback(w, req, "channel:" + ch.id, req.path_params["playbackId"], ch.language)
 
 
 def record(w: World, req: SimRequest) -> SimResponse:
@@ -207,8 +241,7 @@ def get_var(w: World, req: SimRequest) -> SimResponse:
 def set_var(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     name = need(req, "variable", "Variable name is required")
-    w.calls.set_variable(ch, name, q(req, "value") or "",
-                         report=(q(req, "report_events") or "").lower() == "true")
+    w.calls.set_variable(ch, name, q(req, "value") or "", report=(q(req, "report_events") or "").lower() == "true")
     return no_content()
 
 
@@ -233,8 +266,7 @@ def set_vars(w: World, req: SimRequest) -> SimResponse:
 def continue_in_dialplan(w: World, req: SimRequest) -> SimResponse:
     ch = _stasis(w, req)
     priority = q(req, "priority")
-    w.calls.continue_in_dialplan(ch, q(req, "context"), q(req, "extension"),
-                                 int(priority) if priority else None)
+    w.calls.continue_in_dialplan(ch, q(req, "context"), q(req, "extension"), int(priority) if priority else None)
     return no_content()
 
 
@@ -313,12 +345,20 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     if transport == "websocket":
         options = q(req, "transport_data") or ""
         ch = w.media_channels.external_websocket(
-            app, fmt, None if host == "INCOMING" else host, chan_id, body_vars(req),
-            json_format=_option(options, "f") == "json", direction=direction or _option(options, "d") or "both",
-            auto_answer="n" not in _bare_options(options), query=(_option(options, "v") or "").replace(",", "&"))
+            app,
+            fmt,
+            None if host == "INCOMING" else host,
+            chan_id,
+            body_vars(req),
+            json_format=_option(options, "f") == "json",
+            direction=direction or _option(options, "d") or "both",
+            auto_answer="n" not in _bare_options(options),
+            query=(_option(options, "v") or "").replace(",", "&"),
+        )
     else:
-        ch = w.media_channels.external_media(app, host, encapsulation, transport, chan_id, body_vars(req),
-                                             fmt=fmt, remote=remote)
+        ch = w.media_channels.external_media(
+            app, host, encapsulation, transport, chan_id, body_vars(req), fmt=fmt, remote=remote
+        )
     answer = ch.to_json()
     shown = {k: v for k, v in ch.vars.items() if k.startswith("UNICASTRTP_")}
     if shown:
@@ -364,10 +404,22 @@ def rtp_statistics(w: World, req: SimRequest) -> SimResponse:
         raise errors.RtpInfoNotFound()
     elapsed = w.now() - ch.answered_at if ch.answered_at is not None else 0.0
     packets = int(elapsed * 50)  # 20 ms packetisation
-    return ok({"txcount": packets, "rxcount": packets, "txjitter": 0.0, "rxjitter": 0.0,
-               "txploss": 0, "rxploss": 0, "rtt": 0.0, "local_ssrc": 1234567,
-               "remote_ssrc": 7654321, "txoctetcount": packets * 160,
-               "rxoctetcount": packets * 160, "channel_uniqueid": ch.id})
+    return ok(
+        {
+            "txcount": packets,
+            "rxcount": packets,
+            "txjitter": 0.0,
+            "rxjitter": 0.0,
+            "txploss": 0,
+            "rxploss": 0,
+            "rtt": 0.0,
+            "local_ssrc": 1234567,
+            "remote_ssrc": 7654321,
+            "txoctetcount": packets * 160,
+            "rxoctetcount": packets * 160,
+            "channel_uniqueid": ch.id,
+        }
+    )
 
 
 def transfer_progress(w: World, req: SimRequest) -> SimResponse:

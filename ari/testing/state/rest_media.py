@@ -18,16 +18,16 @@ from .params import Handler, need, no_content, ok, q, q_bool, q_int, q_list
 from .world import World
 
 
-def start_playback(w: World, req: SimRequest, target_uri: str, playback_id: Optional[str],
-                   language: str) -> SimResponse:
+def start_playback(
+    w: World, req: SimRequest, target_uri: str, playback_id: Optional[str], language: str
+) -> SimResponse:
     media = q_list(req, "media")
     if not media:
         raise errors.MediaRequired()
     announcer = q(req, "announcer_format")
     if announcer and announcer not in RECORDING_FORMATS:
         raise errors.UnknownAnnouncerFormat(announcer)
-    pb = w.playback.start(target_uri, media, playback_id, q(req, "lang") or language,
-                          q_int(req, "skipms", 3000))
+    pb = w.playback.start(target_uri, media, playback_id, q(req, "lang") or language, q_int(req, "skipms", 3000))
     return ok(pb.to_json(), 201, Location="/playbacks/" + pb.id)
 
 
@@ -42,9 +42,16 @@ def start_recording(w: World, req: SimRequest, target_uri: str) -> SimResponse:
         raise errors.NegativeLimit("maxDurationSeconds")
     if max_silence < 0:
         raise errors.NegativeLimit("maxSilenceSeconds")
-    rec = w.recording.record(name, fmt, target_uri, max_duration=max_duration,
-                             max_silence=max_silence, terminate_on=q(req, "terminateOn") or "none",
-                             if_exists=q(req, "ifExists") or "fail", beep=q_bool(req, "beep"))
+    rec = w.recording.record(
+        name,
+        fmt,
+        target_uri,
+        max_duration=max_duration,
+        max_silence=max_silence,
+        terminate_on=q(req, "terminateOn") or "none",
+        if_exists=q(req, "ifExists") or "fail",
+        beep=q_bool(req, "beep"),
+    )
     return ok(rec.to_json(), 201, Location="/recordings/live/" + name)
 
 
@@ -91,8 +98,7 @@ def delete_stored(w: World, req: SimRequest) -> SimResponse:
 
 def get_stored_file(w: World, req: SimRequest) -> SimResponse:
     stored = w.stored_recording(_name(req))
-    return SimResponse(200, raw=file_bytes(stored.format, stored.sound),
-                       content_type=content_type(stored.format))
+    return SimResponse(200, raw=file_bytes(stored.format, stored.sound), content_type=content_type(stored.format))
 
 
 def copy_stored(w: World, req: SimRequest) -> SimResponse:
@@ -120,6 +126,7 @@ def _session(setter: str, value: bool) -> Handler:
         rec = w.recording.in_session(_name(req))
         getattr(w.recording, setter)(rec, value)
         return no_content()
+
     return handler
 
 
@@ -130,8 +137,7 @@ def list_sounds(w: World, req: SimRequest) -> SimResponse:
     lang, fmt = q(req, "lang"), q(req, "format")
     out = []
     for sound in w.sounds.values():
-        pairs = [(lg, f) for lg, f in sound.formats
-                 if (lang is None or lg == lang) and (fmt is None or f == fmt)]
+        pairs = [(lg, f) for lg, f in sound.formats if (lang is None or lg == lang) and (fmt is None or f == fmt)]
         if pairs:
             out.append(sound.to_json(pairs))
     if not out:

@@ -104,7 +104,8 @@ def update_object(w: World, req: SimRequest) -> SimResponse:
     body = req.body if isinstance(req.body, dict) else {}
     fields = body.get("fields", [])
     if not isinstance(fields, list) or not all(
-            isinstance(f, dict) and "attribute" in f and "value" in f for f in fields):
+        isinstance(f, dict) and "attribute" in f and "value" in f for f in fields
+    ):
         raise errors.InvalidConfigBody()
     return ok(w.system.update_object(config_class, object_type, oid, fields))
 
@@ -160,8 +161,7 @@ def send_message(w: World, req: SimRequest) -> SimResponse:
 
 def send_message_to_endpoint(w: World, req: SimRequest) -> SimResponse:
     p = req.path_params
-    return _message(w, req, _key(req),
-                    "{}:{}".format(p.get("tech", "").lower(), p.get("resource", "")))
+    return _message(w, req, _key(req), "{}:{}".format(p.get("tech", "").lower(), p.get("resource", "")))
 
 
 def refer(w: World, req: SimRequest) -> SimResponse:
@@ -263,8 +263,7 @@ def unsubscribe(w: World, req: SimRequest) -> SimResponse:
 def _filter_list(value: Any) -> List[Dict[str, Any]]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(
-            isinstance(f, dict) and isinstance(f.get("type"), str) for f in value):
+    if not isinstance(value, list) or not all(isinstance(f, dict) and isinstance(f.get("type"), str) for f in value):
         raise errors.InvalidEventFilter()
     return [dict(f) for f in value]
 
@@ -280,7 +279,8 @@ def set_filter(w: World, req: SimRequest) -> SimResponse:
     w.system.set_filter(
         app,
         _filter_list(body["allowed"]) if "allowed" in body else app.allowed,
-        _filter_list(body["disallowed"]) if "disallowed" in body else app.disallowed)
+        _filter_list(body["disallowed"]) if "disallowed" in body else app.disallowed,
+    )
     return ok(w.system.app_json(app.name))
 
 

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 #: The schemes of an application's event sources (``channel:ID``, ``deviceState:NAME``...).
 SOURCE_SCHEMES = ("channel", "bridge", "endpoint", "deviceState")
 #: The ids an application subscribed to all lists for channels, bridges, endpoints, devices.
-ALL_TOPICS = ("__AST_CHANNEL_ALL_TOPIC", "__AST_BRIDGE_ALL_TOPIC", "__AST_ENDPOINT_ALL_TOPIC",
-              "__AST_DEVICE_STATE_ALL_TOPIC")
+ALL_TOPICS = (
+    "__AST_CHANNEL_ALL_TOPIC",
+    "__AST_BRIDGE_ALL_TOPIC",
+    "__AST_ENDPOINT_ALL_TOPIC",
+    "__AST_DEVICE_STATE_ALL_TOPIC",
+)
 
 
 class SystemEngine:
@@ -229,8 +233,11 @@ class SystemEngine:
             "setid": {"user": m.run_user, "group": m.run_group},
         }
         # Asterisk sets each limit only when asterisk.conf gives it (nonzero).
-        for key, value in (("max_channels", m.max_channels), ("max_open_files", m.max_open_files),
-                           ("max_load", m.max_load)):
+        for key, value in (
+            ("max_channels", m.max_channels),
+            ("max_open_files", m.max_open_files),
+            ("max_load", m.max_load),
+        ):
             if value:
                 out[key] = value
         return out

@@ -29,8 +29,9 @@ from .system import SystemEngine
 
 
 class World:
-    def __init__(self, *, asterisk_id: str, pjsip_endpoints: Iterable[str],
-                 start_epoch: int, machine: Machine = DEFAULT_MACHINE) -> None:
+    def __init__(
+        self, *, asterisk_id: str, pjsip_endpoints: Iterable[str], start_epoch: int, machine: Machine = DEFAULT_MACHINE
+    ) -> None:
         self.asterisk_id = asterisk_id
         self.machine = machine
         self.start_epoch = start_epoch
@@ -207,8 +208,14 @@ class World:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _wants(self, app: App, channels: List[Channel], bridge: Optional[Bridge],
-               endpoint: Optional[str], device: Optional[str]) -> bool:
+    def _wants(
+        self,
+        app: App,
+        channels: List[Channel],
+        bridge: Optional[Bridge],
+        endpoint: Optional[str],
+        device: Optional[str],
+    ) -> bool:
         if app.subscribe_all:
             return True
         name = app.name
@@ -222,23 +229,33 @@ class World:
                 member = self.channels.get(cid)
                 if member is not None and member.app == name:
                     return True
-        if endpoint is not None and (endpoint in app.endpoint_ids
-                                     or endpoint.split("/", 1)[0] in app.endpoint_ids):
+        if endpoint is not None and (endpoint in app.endpoint_ids or endpoint.split("/", 1)[0] in app.endpoint_ids):
             return True
         return device is not None and device in app.device_names
 
-    def emit(self, event_type: str, fields: Dict[str, Any], *,
-             channels: Iterable[Optional[Channel]] = (), bridge: Optional[Bridge] = None,
-             endpoint: Optional[str] = None, device: Optional[str] = None,
-             also: Iterable[Optional[str]] = (), only: Optional[str] = None) -> None:
+    def emit(
+        self,
+        event_type: str,
+        fields: Dict[str, Any],
+        *,
+        channels: Iterable[Optional[Channel]] = (),
+        bridge: Optional[Bridge] = None,
+        endpoint: Optional[str] = None,
+        device: Optional[str] = None,
+        also: Iterable[Optional[str]] = (),
+        only: Optional[str] = None,
+    ) -> None:
         """Send one event to every connected app that would get it on Asterisk."""
         chans = [c for c in channels if c is not None]
         if only is not None:
             targets = [self.apps[only]] if self.registered(only) else []
         else:
             extra = {a for a in also if a}
-            targets = [app for app in self.apps.values() if app.connected and (
-                app.name in extra or self._wants(app, chans, bridge, endpoint, device))]
+            targets = [
+                app
+                for app in self.apps.values()
+                if app.connected and (app.name in extra or self._wants(app, chans, bridge, endpoint, device))
+            ]
         if not targets:
             return
         base: Dict[str, Any] = {"type": event_type, "timestamp": self.timestamp()}
