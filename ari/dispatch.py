@@ -396,7 +396,7 @@ class _Endings:
 class _Run:
     """One start-to-stop of the dispatcher: its queues, threads and backlog."""
 
-    __slots__ = ("inbox", "work", "threads", "backlog", "halted", "sink", "fast")
+    __slots__ = ("inbox", "work", "threads", "backlog", "halted", "retired", "sink", "fast")
 
     def __init__(self, backlog: Backlog, fast: Optional[Parse] = None) -> None:
         self.inbox: Optional[queue.SimpleQueue] = None  # serial mode
@@ -404,6 +404,7 @@ class _Run:
         self.threads: List[threading.Thread] = []
         self.backlog = backlog
         self.halted = False
+        self.retired = False  # stop() has added its backlog's drops to the dispatcher's count
         self.sink: Optional[Sink] = None
         self.fast = fast  # orjson's parser, when installed
 
@@ -720,6 +721,7 @@ class Dispatcher:
             log.warning("%s is still running a handler after %.1fs; left to finish", thread.name, timeout)
         with self._lock:
             self._dropped_before += run.backlog.dropped
+            run.retired = True
             if self._run is None:
                 self.state = DispatchState.IDLE
 
@@ -740,13 +742,22 @@ class Dispatcher:
             try:
                 for index, payload in enumerate(batch):
                     if run.halted:
-                        backlog.note_dropped(len(batch) - index)
+                        self._drop_rest(run, len(batch) - index)
                         break
                     data = _decode(payload, fast)
                     if data is not None:
                         self._deliver_safely(deliver, data, received_at)
             finally:
                 backlog.done(len(batch), size)
+
+    def _drop_rest(self, run: _Run, frames: int) -> None:
+        """The rest of a batch whose handler was running when stop() came: dropped and counted,
+        whether stop() has already totted up (a handler outlasting its join) or not."""
+        with self._lock:
+            run.backlog.note_dropped(frames)
+            if run.retired:
+                self._dropped_before += frames
+        log.warning("dropped %d more events of the batch under way: the client stopped", frames)
 
     def _work_keyed(self, run: _Run) -> None:
         work = run.work
