@@ -94,6 +94,10 @@ class _BoundedSocket:
         # http.client reads the answer through this file: make it read through recv_into below.
         if "b" not in mode or "w" in mode:
             return self._sock.makefile(mode, buffering, **kwargs)
+        # As socket.makefile does: the file holds a reference on the socket, so a close() of the
+        # connection (http.client closes it at once for "Connection: close") waits for the file;
+        # the file's close() releases it (SocketIO calls _decref_socketios, reaching the socket).
+        self._sock._io_refs += 1
         return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
