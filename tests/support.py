@@ -125,3 +125,21 @@ def cli_command(*args: str) -> List[str]:
         "runpy.run_module('ari.testing', run_name='__main__', alter_sys=True)"
     )
     return [sys.executable, "-c", launcher, *args]
+
+
+class Recorder:
+    """Collects handler calls; ``wait(n)`` waits (bounded) for n of them."""
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[Any, ...]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, *args: Any) -> None:
+        with self._cond:
+            self.calls.append(args)
+            self._cond.notify_all()
+
+    def wait(self, count: int = 1, timeout: float = 5.0) -> List[Tuple[Any, ...]]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
+        return self.calls

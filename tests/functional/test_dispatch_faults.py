@@ -12,7 +12,7 @@ import pytest
 import ari
 from ari.testing import MockServer
 
-from ..support import wait_until
+from ..support import Recorder, wait_until
 
 
 def channel(mock, channel_id):
@@ -21,24 +21,6 @@ def channel(mock, channel_id):
 
 def stasis_start(mock, channel_id, **fields):
     return {"type": "StasisStart", "application": "hello", "args": [], "channel": channel(mock, channel_id), **fields}
-
-
-class Recorder:
-    """Collects calls; ``wait(n)`` waits (bounded) for n of them."""
-
-    def __init__(self):
-        self.calls = []
-        self._cond = threading.Condition()
-
-    def __call__(self, *args):
-        with self._cond:
-            self.calls.append(args)
-            self._cond.notify_all()
-
-    def wait(self, count=1, timeout=5.0):
-        with self._cond:
-            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
-        return self.calls
 
 
 @pytest.fixture

@@ -14,31 +14,13 @@ import pytest
 
 import ari
 from ari.testing import MockServer, Simulator
-from tests.support import wait_until
+from tests.support import Recorder, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def channel(mock, channel_id):
     return dict(mock.minimal("Channel"), id=channel_id)
-
-
-class Recorder:
-    """Collects handler calls; ``wait(n)`` waits (bounded) for n of them."""
-
-    def __init__(self):
-        self.calls = []
-        self._cond = threading.Condition()
-
-    def __call__(self, *args):
-        with self._cond:
-            self.calls.append(args)
-            self._cond.notify_all()
-
-    def wait(self, count=1, timeout=5.0):
-        with self._cond:
-            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
-        return self.calls
 
 
 @pytest.fixture

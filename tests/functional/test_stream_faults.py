@@ -18,25 +18,7 @@ import pytest
 import ari
 from ari.testing import MockServer
 from tests.faults import UP, FaultProxy
-from tests.support import wait_until
-
-
-class Recorder:
-    """Collects handler calls; ``wait(n)`` waits (bounded) for n of them."""
-
-    def __init__(self) -> None:
-        self.calls: List[Any] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, *args: Any) -> None:
-        with self._cond:
-            self.calls.append(args)
-            self._cond.notify_all()
-
-    def wait(self, count: int = 1, timeout: float = 5.0) -> List[Any]:
-        with self._cond:
-            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
-        return self.calls
+from tests.support import Recorder, wait_until
 
 
 @pytest.fixture
