@@ -150,18 +150,24 @@ class MediaServer:
 # -- the two clients ----------------------------------------------------------------------
 
 
-def run_ari(url: str, streams: int, seconds: float, tag: str) -> Tuple[List[float], int]:
-    """Receive gaps of every stream, and the frames each session sent, with ari.media."""
+def run_ari(url: str, streams: int, seconds: float, tag: str, shared: bool = True) -> Tuple[List[float], int]:
+    """Receive gaps of every stream, and the frames each session sent, with ari.media.
+
+    ``shared``: every session served by one ``MediaLoop`` (one thread); else each by its own.
+    """
     from ari import media
     from ari.media import codecs
 
     audio = codecs.tone(440, seconds, "slin16")
-    sessions = [media.connect(f"{url}/media/{tag}-{n}") for n in range(streams)]
+    loop = media.MediaLoop("bench") if shared else None
+    sessions = [media.connect(f"{url}/media/{tag}-{n}", loop=loop) for n in range(streams)]
     for session in sessions:
         session.send(audio)
     time.sleep(seconds + 0.1)
     for session in sessions:
         session.close()
+    if loop is not None:
+        loop.close()
     gaps: List[float] = []
     for session in sessions:
         received = [frame.received for frame in session]
@@ -206,9 +212,12 @@ def run_plain(url: str, streams: int, seconds: float, tag: str) -> Tuple[List[fl
 
 
 def measure(server: MediaServer, client: str, streams: int, seconds: float) -> Dict[str, Any]:
-    run = run_ari if client == "ari" else run_plain
     before = resource.getrusage(resource.RUSAGE_SELF)
-    gaps, sent = run(server.url, streams, seconds, f"{client}{streams}")
+    tag = f"{client}{streams}"
+    if client == "plain":
+        gaps, sent = run_plain(server.url, streams, seconds, tag)
+    else:
+        gaps, sent = run_ari(server.url, streams, seconds, tag, shared=client == "ari")
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats = server.stats()
