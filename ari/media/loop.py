@@ -46,6 +46,7 @@ class MediaLoop:
         self._wake_w: Optional[socket.socket] = None
         self._wake_pending = False
         self._thread: Optional[threading.Thread] = None
+        self._last_thread: Optional[threading.Thread] = None  # the latest started: close() joins it
         self._closed = False
 
     def __repr__(self) -> str:
@@ -81,7 +82,7 @@ class MediaLoop:
             wake_r.setblocking(False)
             self._wake_w.setblocking(False)
             self._wake_pending = False
-            thread = self._thread = threading.Thread(
+            thread = self._thread = self._last_thread = threading.Thread(
                 target=self._run, args=(wake_r,), name=f"ari-media-{self.name}", daemon=True
             )
         thread.start()
@@ -107,7 +108,7 @@ class MediaLoop:
         with self._lock:
             self._closed = True
             sessions = list(self._sessions)
-            thread = self._thread
+            thread = self._last_thread  # ending, maybe: it lets go of ``_thread`` just before it returns
         deadline = time.monotonic() + timeout
         for session in sessions:
             session.close(max(0.0, deadline - time.monotonic()))
@@ -123,12 +124,8 @@ class MediaLoop:
     # -- the loop's thread ----------------------------------------------------------------
 
     def _run(self, wake: socket.socket) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(wake, selectors.EVENT_READ, None)
-        due: List[Tuple[float, int, Any]] = []  # (when, entry number, session): a heap
-        entry: Dict[Any, int] = {}  # each session's live heap entry; older ones are skipped
-        closing: Dict[Any, float] = {}  # sessions waiting for their far end to close, by deadline
-        counter = itertools.count()
+        state = _State(self, selectors.DefaultSelector())
+        state.selector.register(wake, selectors.EVENT_READ, None)
         try:
             while True:
                 with self._lock:
@@ -141,44 +138,18 @@ class MediaLoop:
                             self._wake_w = None
                         return
                 for session in new:
-                    try:
-                        selector.register(session._sock, selectors.EVENT_READ, session)
-                    except (OSError, ValueError) as error:  # closed before the loop saw it
-                        session._closed_by("remote", None, f"connection lost ({error})")
+                    state.register(session)
                     kicked.add(session)
                 now = time.monotonic()
-                while due and due[0][0] <= now:
-                    _, number, session = heapq.heappop(due)
-                    if entry.get(session) == number:
-                        del entry[session]
-                        kicked.add(session)
+                kicked.update(state.due_by(now))
                 for session in kicked:
-                    if session in closing or session not in self._sessions:
-                        continue
-                    when = self._serve(session)
-                    if when is None:
-                        entry.pop(session, None)
-                        if session._closed:
-                            self._begin_closing(selector, session, closing)
-                    else:
-                        number = next(counter)
-                        entry[session] = number
-                        heapq.heappush(due, (when, number, session))
+                    if session not in state.closing and session in self._sessions:
+                        state.serve(session)
                 now = time.monotonic()
-                for session, deadline in list(closing.items()):
-                    if deadline <= now:
-                        del closing[session]
-                        self._done(selector, session)
+                state.end_late_closings(now)
                 with self._lock:
-                    waiting = bool(self._kicked or self._new or not self._sessions)
-                soonest: Optional[float] = due[0][0] if due else None
-                for deadline in closing.values():
-                    soonest = deadline if soonest is None else min(soonest, deadline)
-                if waiting:
-                    timeout: Optional[float] = 0.0
-                else:
-                    timeout = None if soonest is None else max(0.0, soonest - now)
-                for key, _ in selector.select(timeout):
+                    busy = bool(self._kicked or self._new or not self._sessions)
+                for key, events in state.selector.select(0.0 if busy else state.timeout(now)):
                     session = key.data
                     if session is None:
                         # Drain first, then clear: a kick sent in between is not lost, as the
@@ -189,85 +160,169 @@ class MediaLoop:
                             pass
                         with self._lock:
                             self._wake_pending = False
-                    elif session in closing:
-                        if session._on_closing_readable():
-                            del closing[session]
-                            self._done(selector, session)
-                    elif not self._read(session):
-                        entry.pop(session, None)
-                        self._begin_closing(selector, session, closing)
+                    else:
+                        state.ready(session, events)
         except BaseException:  # noqa: B036 - never a dead loop without a word: its sessions close and say why
             log.exception("%r failed", self)
             with self._lock:
                 sessions = list(self._sessions)
             for session in sessions:
                 session._closed_by("remote", None, "media loop failed")
-                self._done(selector, session)
+                state.done(session)
             with self._lock:
                 self._thread = None
                 if self._wake_w is not None:
                     self._wake_w.close()
                     self._wake_w = None
         finally:
-            selector.close()
+            state.selector.close()
             wake.close()
 
-    def _serve(self, session: Any) -> Optional[float]:
-        """Send what ``session`` has due; when its next frame is due (None: nothing queued, or closed)."""
+    def _left(self, session: Any) -> None:
+        """``session``'s transport is closed: it leaves the loop."""
+        with self._lock:
+            self._sessions.discard(session)
+            self._kicked.discard(session)
+        session._finished.set()
+
+
+class _State:
+    """What one run of a loop's thread keeps: the selector, the due frames, the closing sessions."""
+
+    def __init__(self, loop: MediaLoop, selector: Any) -> None:
+        self.loop = loop
+        self.selector = selector
+        self.due: List[Tuple[float, int, Any]] = []  # (when, entry number, session): a heap
+        self.entry: Dict[Any, int] = {}  # each session's live heap entry; older ones are skipped
+        self.closing: Dict[Any, float] = {}  # sessions waiting for their far end to close, by deadline
+        self.masks: Dict[Any, int] = {}  # what the selector watches each session's socket for
+        self.counter = itertools.count()
+
+    def register(self, session: Any) -> None:
         try:
-            session._flush_commands()  # first: a command asked for before a mark goes before it
-            when = session._pump()
+            self.selector.register(session._sock, selectors.EVENT_READ, session)
+        except (OSError, ValueError) as error:  # closed before the loop saw it
+            session._closed_by("remote", None, f"connection lost ({error})")
+            return
+        self.masks[session] = selectors.EVENT_READ
+
+    def watch(self, session: Any) -> None:
+        """Watch the socket for writing too while bytes wait for it."""
+        mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if session._wants_write() else 0)
+        if session in self.masks and self.masks[session] != mask:
+            self.selector.modify(session._sock, mask, session)
+            self.masks[session] = mask
+
+    def due_by(self, now: float) -> List[Any]:
+        """The sessions whose next frame is due."""
+        out = []
+        while self.due and self.due[0][0] <= now:
+            _, number, session = heapq.heappop(self.due)
+            if self.entry.get(session) == number:
+                del self.entry[session]
+                out.append(session)
+        return out
+
+    def timeout(self, now: float) -> Optional[float]:
+        soonest: Optional[float] = self.due[0][0] if self.due else None
+        for deadline in self.closing.values():
+            soonest = deadline if soonest is None else min(soonest, deadline)
+        return None if soonest is None else max(0.0, soonest - now)
+
+    def serve(self, session: Any) -> None:
+        """Send what ``session`` has due, and note when its next frame is."""
+        when = self._guarded(session, "writer", _serve)
+        self.entry.pop(session, None)
+        if session._closed:
+            self.begin_closing(session)
+            return
+        if when is not None:
+            number = next(self.counter)
+            self.entry[session] = number
+            heapq.heappush(self.due, (when, number, session))
+        self.watch(session)
+
+    def ready(self, session: Any, events: int) -> None:
+        """``session``'s socket can be written (``events``) or read."""
+        if events & selectors.EVENT_WRITE:
+            self._guarded(session, "writer", _writable)
+            if not session._wants_write() and session not in self.closing:
+                self.loop.kick(session)  # the writer waited for the socket: it goes on
+        if session in self.closing:
+            if events & selectors.EVENT_READ and session._on_closing_readable():
+                del self.closing[session]
+                self.done(session)
+            else:
+                self.watch(session)
+            return
+        if events & selectors.EVENT_READ and not session._closed:
+            self._guarded(session, "reader", _read)
+        if session._closed:
+            self.entry.pop(session, None)
+            self.begin_closing(session)
+        else:
+            self.watch(session)
+
+    def _guarded(self, session: Any, what: str, step: Any) -> Any:
+        """``step(session)``; a failure closes that session, never the loop."""
+        try:
+            return step(session)
         except MediaError as error:
             if not session._closed:
                 log.warning("%r: %s", session, error)
             session._closed_by("remote", None, str(error))
-            return None
         except Exception:
-            log.exception("%r: the media writer failed", session)
+            log.exception("%r: the media %s failed", session, what)
             session._closed_by("remote", None, "media loop failed")
-            return None
-        return None if session._closed else when
+        return None
 
-    def _read(self, session: Any) -> bool:
-        """Read what ``session``'s socket has; False once the session is over."""
-        try:
-            alive = session._on_readable()
-            pending = getattr(session._sock, "pending", None)  # TLS: bytes already decrypted wait there
-            while alive and pending is not None and pending():
-                alive = session._on_readable()
-        except MediaError as error:
-            if not session._closed:
-                log.warning("%r: %s", session, error)
-            session._closed_by("remote", None, str(error))
-            return False
-        except Exception:
-            log.exception("%r: the media reader failed", session)
-            session._closed_by("remote", None, "media loop failed")
-            return False
-        return alive and not session._closed
-
-    def _begin_closing(self, selector: Any, session: Any, closing: Dict[Any, float]) -> None:
+    def begin_closing(self, session: Any) -> None:
         try:
             wait = session._begin_finish()
         except Exception:  # closing never raises for a far end already gone
             log.debug("%r: closing failed", session, exc_info=True)
             wait = False
         if wait:
-            closing[session] = time.monotonic() + CLOSE_WAIT
+            self.closing[session] = time.monotonic() + CLOSE_WAIT
+            self.watch(session)
         else:
-            self._done(selector, session)
+            self.done(session)
 
-    def _done(self, selector: Any, session: Any) -> None:
-        """``session``'s transport is closed: it leaves the loop."""
-        try:
-            selector.unregister(session._sock)
-        except (KeyError, ValueError, OSError):  # never registered, or already gone
-            pass
+    def end_late_closings(self, now: float) -> None:
+        for session, deadline in list(self.closing.items()):
+            if deadline <= now:
+                del self.closing[session]
+                self.done(session)
+
+    def done(self, session: Any) -> None:
+        if session in self.masks:
+            del self.masks[session]
+            try:
+                self.selector.unregister(session._sock)
+            except (KeyError, ValueError, OSError):  # already gone
+                pass
         try:
             session._end_finish()
         except Exception:
             log.debug("%r: closing its socket failed", session, exc_info=True)
-        with self._lock:
-            self._sessions.discard(session)
-            self._kicked.discard(session)
-        session._finished.set()
+        self.loop._left(session)
+
+
+def _serve(session: Any) -> Optional[float]:
+    """Send what ``session`` has due; when its next frame is due (None: nothing queued, or closed)."""
+    session._flush_commands()  # first: a command asked for before a mark goes before it
+    return session._pump()
+
+
+def _writable(session: Any) -> None:
+    session._on_writable()
+
+
+def _read(session: Any) -> None:
+    """Read what ``session``'s socket has (a transport returns False once the far end is gone)."""
+    alive = session._on_readable()
+    pending = getattr(session._sock, "pending", None)  # TLS: bytes already decrypted wait there
+    while alive and pending is not None and pending():
+        alive = session._on_readable()
+    if not alive:
+        session._closed_by("remote", None, "hung up")  # once: a transport may have said why already

@@ -426,7 +426,7 @@ class MediaSession:
                     return None
                 now = time.monotonic()
                 if self._staged is None:
-                    if self._xoff or self._paused:
+                    if self._xoff or self._paused or self._transport_full():
                         return None
                     item = self._next_item()
                     if item is None:
@@ -498,6 +498,10 @@ class MediaSession:
 
     def _write_audio(self, frame: bytes) -> None:
         raise NotImplementedError
+
+    def _transport_full(self) -> bool:
+        """Under the lock: the transport still holds bytes it could not write (the writer waits)."""
+        return False
 
     def _flush_remote(self) -> None:
         """The far end drops its queue too (a command where the transport has one)."""
@@ -623,6 +627,13 @@ class LoopSession(MediaSession):
     def _end_finish(self) -> None:
         """Close the transport for good."""
         self._sock.close()
+
+    def _wants_write(self) -> bool:
+        """Bytes wait for the socket to take them: the loop watches it for writing."""
+        return False
+
+    def _on_writable(self) -> None:
+        """The socket takes bytes again: write what waits (never blocking)."""
 
     def _join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

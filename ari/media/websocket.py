@@ -127,6 +127,8 @@ class WebSocketMedia(LoopSession):
             loop,
         )
         self._protocol = protocol
+        sock.setblocking(False)  # served by a loop: reads and writes never wait
+        self._backlog = bytearray()  # bytes written that the socket has not taken yet
         self._commands: List[str] = []
         self._fragments: List[bytes] = []
         self._fragment_opcode = Opcode.BINARY
@@ -196,12 +198,29 @@ class WebSocketMedia(LoopSession):
     # -- writing (on the loop's thread) ------------------------------------------------------
 
     def _write_pending(self) -> None:
+        """Write what the protocol has to send; what the socket does not take now waits in the
+        backlog (the socket is non-blocking: one slow far end never holds up a shared loop)."""
         data = self._protocol.data_to_send()
         if data:
+            self._backlog += b"".join(data)
+            self._on_writable()
+
+    def _on_writable(self) -> None:
+        backlog = self._backlog
+        while backlog:
             try:
-                self._sock.sendall(b"".join(data))
+                sent = self._sock.send(backlog)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
             except OSError as error:
                 raise MediaError(f"{self!r}: the media WebSocket is closed ({error})") from error
+            del backlog[:sent]
+
+    def _wants_write(self) -> bool:
+        return bool(self._backlog)
+
+    def _transport_full(self) -> bool:
+        return bool(self._backlog)
 
     def _write_audio(self, frame: bytes) -> None:
         self._protocol.send_binary(frame)
@@ -436,7 +455,7 @@ class MediaServer:
     ) -> None:
         self.path = path
         self._own_loop = loop is None
-        self.loop = MediaLoop("server") if loop is None else loop
+        self.loop = MediaLoop("server-loop") if loop is None else loop
         self.client = client
         self._start_timeout = start_timeout
         self._waiting: List[WebSocketMedia] = []  # accepted, not yet handed out

@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Tuple
 import pytest
 
 from ari.errors import MediaError
-from ari.media import MediaLoop, codecs
+from ari.media import MediaLoop, MediaServer, codecs
 from ari.media.session import LoopSession
 
 FRAME = 160  # ulaw, 20 ms
@@ -178,3 +178,49 @@ def test_sessions_close_from_their_own_handlers() -> None:
         session.on_audio(on_audio)
         session.far.sendall(b"\x02" * FRAME)
         assert done.wait(2) and session.closed
+
+
+def _media_start(number: int) -> str:
+    return (
+        f"MEDIA_START connection_id:c{number} channel:WebSocket/test/0x{number} channel_id:ch{number} "
+        "format:slin16 optimal_frame_size:640 ptime:20"
+    )
+
+
+def test_a_far_end_that_stops_reading_holds_up_only_its_own_session() -> None:
+    # Two media WebSockets on a MediaServer's one loop; one far end reads nothing, so its TCP
+    # buffers fill up: its session keeps the rest in its backlog (and writes no more audio until
+    # the socket takes it), while the other session's frames go on being paced.
+    from websockets.sync.client import connect as ws_connect
+
+    with MediaServer() as server:
+        peers = []
+        try:
+            stalled_peer = ws_connect(server.url, max_queue=1, compression=None, proxy=None, legacy=True)
+            peers.append(stalled_peer)
+            stalled_peer.send(_media_start(1))
+            stalled = server.accept(5, channel_id="ch1")
+            live_peer = ws_connect(server.url, compression=None, proxy=None, legacy=True)
+            peers.append(live_peer)
+            live_peer.send(_media_start(2))
+            live = server.accept(5, channel_id="ch2")
+            assert server.loop.thread is not None and server.loop.sessions == 2
+            stalled.lead = stalled.max_ahead = 10**6
+            stalled.send(b"\x01\x00" * 320 * 20000)  # 12.8 MB at once: more than any socket buffer holds
+            deadline = time.monotonic() + 5
+            while not stalled._wants_write() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert stalled._wants_write(), "the far end's buffers never filled"
+            live.send(b"\x02\x00" * 320 * 10)
+            started = time.monotonic()
+            got = 0
+            while got < 10:
+                message = live_peer.recv(2)
+                if isinstance(message, bytes):
+                    got += 1
+            assert time.monotonic() - started < 1.0
+            assert not stalled.closed and stalled.queued_bytes > 0
+        finally:
+            for peer in peers:
+                peer.socket.close()  # no closing handshake: one of them reads nothing
+    assert media_threads() == []
