@@ -2,7 +2,8 @@
 
 ``scripts/record_media_hangups.py`` recorded, on a real Asterisk, the events an application
 gets when a chan_websocket channel is deleted (before and after its media connection), when the
-application closes or cuts its media socket and when it sends HANGUP; here the same script runs
+application closes or cuts its media socket and when it sends HANGUP, and when a channel Asterisk
+connected out with is deleted or closed by the application; here the same script runs
 against the simulator and the two records must be equal, causes, ``tech_cause``, ``soft``,
 ``cause_txt`` and Dial statuses included.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterator
@@ -31,14 +33,24 @@ def _script() -> ModuleType:
     return module
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def simulated() -> Iterator[Dict[str, Any]]:
+    script = _script()
+    port = _free_port()
     with Simulator(speed=1.0) as sim:
-        yield _script().record(sim.url, sim.username, sim.password, settle=0.2)
+        sim.add_websocket_client(script.OUTBOUND_CONNECTION, f"ws://127.0.0.1:{port}/media")
+        yield script.record(sim.url, sim.username, sim.password, settle=0.2, outbound_port=port)
 
 
 def test_every_case_was_recorded() -> None:
-    assert sorted(RECORDED) == sorted(_script().CASES)
+    script = _script()
+    assert sorted(RECORDED) == sorted(script.CASES + script.OUTBOUND_CASES)
 
 
 @pytest.mark.parametrize("case", sorted(RECORDED))
