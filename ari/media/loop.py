@@ -295,6 +295,7 @@ class _State:
                 self.done(session)
 
     def done(self, session: Any) -> None:
+        self.entry.pop(session, None)  # a heap entry left behind is skipped when it comes due
         if session in self.masks:
             del self.masks[session]
             try:

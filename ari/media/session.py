@@ -579,7 +579,14 @@ class LoopSession(MediaSession):
     """
 
     def __init__(
-        self, channel: Any, codec: Codec, ptime: int, frame_size: int, name: str, sock: Any, loop: Any = None
+        self,
+        channel: Any,
+        codec: Codec,
+        ptime: int,
+        frame_size: int,
+        name: str,
+        sock: Any,
+        loop: Optional[MediaLoop] = None,
     ) -> None:
         super().__init__(channel, codec, ptime, frame_size, name)
         self._sock = sock
