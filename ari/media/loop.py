@@ -162,6 +162,11 @@ class MediaLoop:
                             self._wake_pending = False
                     else:
                         state.ready(session, events)
+                        # A burst of reads (every call's frame arriving at once) does not hold
+                        # up a frame that came due meanwhile.
+                        for late in state.due_by(time.monotonic()):
+                            if late not in state.closing and late in self._sessions:
+                                state.serve(late)
         except BaseException:  # noqa: B036 - never a dead loop without a word: its sessions close and say why
             log.exception("%r failed", self)
             with self._lock:

@@ -224,3 +224,26 @@ def test_a_far_end_that_stops_reading_holds_up_only_its_own_session() -> None:
             for peer in peers:
                 peer.socket.close()  # no closing handshake: one of them reads nothing
     assert media_threads() == []
+
+
+def test_a_burst_of_reads_does_not_hold_up_a_frame_that_came_due() -> None:
+    # Four sessions whose reading takes 30 ms each get data at once (120 ms of reading); a fifth
+    # sends meanwhile: its frames go between the reads, never more than one read late.
+    class SlowReader(PairSession):
+        def _on_readable(self) -> bool:
+            time.sleep(0.03)
+            return super()._on_readable()
+
+    with MediaLoop("burst") as loop:
+        writer = PairSession("writer", loop)
+        readers = [SlowReader(f"r{n}", loop) for n in range(4)]
+        writer.send(b"\x01" * FRAME * 30)
+        writer.read_far(writer.lead + 2)  # its run has begun: one frame each 20 ms
+        for reader in readers:
+            reader.far.sendall(b"\x02" * FRAME)
+        writer.read_far(10)
+        times = writer.write_times[writer.lead :]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert max(gaps) < 0.08, gaps  # the reads in one go would leave a gap of 120 ms
+        for session in [writer, *readers]:
+            session.close()
