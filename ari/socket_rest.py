@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable, Dict, Optional, Union
 
 from .errors import ConnectionError, ResponseError, Timeout, shorten
@@ -51,6 +52,7 @@ class SocketRequests:
         self._pending: Dict[str, _Waiter] = {}
         self._state = threading.Condition(threading.Lock())
         self._send: Optional[Callable[[str], None]] = None
+        self._lead: Optional[Callable[[Callable[[], bool], float], None]] = None
         self._running = False  # a stream is started and not stopped: worth waiting for
         self._reader: Optional[int] = None
         self._ids = itertools.count(1)
@@ -64,11 +66,20 @@ class SocketRequests:
             self._running = True
             self.app = app
 
-    def attach(self, send: Callable[[str], None], reader: int, app: Optional[str] = None) -> None:
+    def attach(
+        self,
+        send: Callable[[str], None],
+        reader: int,
+        app: Optional[str] = None,
+        lead: Optional[Callable[[Callable[[], bool], float], None]] = None,
+    ) -> None:
         """A socket is open: send with ``send``; ``reader`` is the thread reading it; ``app``
-        its first application when it changed (one replaced elsewhere is not asked back)."""
+        its first application when it changed (one replaced elsewhere is not asked back);
+        ``lead(answered, deadline)`` lets a caller read the socket itself until ``answered()``
+        (the stream's leader/follower read; without it callers wait for the reader)."""
         with self._state:
             self._send = send
+            self._lead = lead
             self._reader = reader
             if app is not None:
                 self.app = app
@@ -78,6 +89,7 @@ class SocketRequests:
         """The socket is gone: every request in flight fails now, saying its outcome is unknown."""
         with self._state:
             self._send = None
+            self._lead = None
             pending, self._pending = self._pending, {}
         for waiter in pending.values():
             waiter.error = ConnectionError(
@@ -191,7 +203,7 @@ class SocketRequests:
         text = encode_json(message)
         waiter = _Waiter(method, url)
         with self._state:
-            send = self._send
+            send, lead = self._send, self._lead
             if send is None:
                 raise NotSent(f"{method} {shorten(url)}: the event socket is not connected", url)
             self._pending[request_id] = waiter
@@ -205,7 +217,13 @@ class SocketRequests:
             raise ConnectionError(
                 f"{method} {shorten(url)}: sending over the event socket failed ({exc}); the outcome is unknown", url
             ) from exc
-        if not waiter.done.acquire(timeout=self.timeout):
+        deadline = time.monotonic() + self.timeout
+        if lead is not None:
+            # Read the socket on this thread while no one else does: the answer then reaches
+            # this caller without a hand-off from the reader thread.
+            done = waiter.done
+            lead(lambda: not done.locked(), deadline)
+        if not waiter.done.acquire(timeout=max(0.0, deadline - time.monotonic())):
             with self._state:
                 gone = self._pending.pop(request_id, None)
             if gone is not None:  # else the answer (or a failure) came in as the wait ended

@@ -35,10 +35,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import socket
 import ssl
 import threading
 import time
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
@@ -185,6 +187,9 @@ class Link:
         "_ws",
         "_sock",
         "_read_socket",
+        "_fileno",
+        "_pending",
+        "token",
         "_protocol",
         "_parts",
         "received_at",
@@ -199,6 +204,13 @@ class Link:
         sock: Any = ws.sock
         self._sock = sock
         self._read_socket: Callable[[int], bytes] = sock.recv
+        fileno = getattr(sock, "fileno", None)
+        self._fileno: Optional[int] = fileno() if fileno is not None else None
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
+        self._pending: Callable[[], int] = pending if pending is not None else _nothing
+        #: whoever reads the socket holds it: the stream's reader, or a caller waiting for its
+        #: answer (leader/follower); frames are taken and handed on under it, in order
+        self.token = threading.Lock()
         self._protocol = FrameProtocol(Side.CLIENT, state=State.OPEN, max_size=MAX_MESSAGE)
         self._parts: List[bytes] = []  # a fragmented message being assembled
         #: ``time.monotonic()`` when the messages ``read`` returned last came off the socket
@@ -209,36 +221,84 @@ class Link:
         self._dead: Optional[str] = None  # why nothing more can be sent
         self._failed: Optional[ConnectionError] = None  # a protocol error, raised after the messages before it
 
-    def read(self) -> List[Tuple[int, bytes]]:
-        """The next messages, as (opcode, payload): all that one socket read completed.
+    def wait(self, timeout: float) -> bool:
+        """True when a read would find data now (or the link is dead), within ``timeout`` seconds.
 
+        Over TLS, bytes already decrypted wait in the SSL object where ``poll`` cannot see them.
+        """
+        if self._failed is not None or self._dead is not None:
+            return True
+        if self._pending():
+            return True
+        if self._fileno is None:  # not a real socket (tests): always try
+            return True
+        return self._poll(timeout * 1000.0)
+
+    def read_some(self) -> List[Tuple[int, bytes]]:
+        """The messages one socket read completes, reading only if data is there now.
+
+        The caller holds ``token``; ``[]`` when nothing (or only part of a message) was there.
         Pings are answered here.  Raises ``ari.ConnectionError`` when the connection is
         closed, broken or speaks anything but the WebSocket protocol.
         """
-        while True:
+        if self._failed is not None:
+            raise self._failed
+        if self._fileno is not None and not self._pending() and not self._poll(0):
+            return []  # another reader took the bytes that woke this one
+        try:
+            chunk = self._read_socket(65536)
+        except TimeoutError as exc:
+            if exc.errno is None:  # the socket's own timeout (a TLS record still arriving)
+                return []
+            raise ConnectionError(f"the event socket broke ({exc})") from exc
+        except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
+            if self._failed is not None:
+                raise self._failed from exc
+            raise ConnectionError(f"the event socket broke ({exc})") from exc
+        if not chunk:
             if self._failed is not None:
                 raise self._failed
-            try:
-                chunk = self._read_socket(65536)
-            except TimeoutError as exc:
-                if exc.errno is None:  # the socket's own timeout: idle, not dead (pings tell)
-                    continue
-                raise ConnectionError(f"the event socket broke ({exc})") from exc
-            except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
-                raise ConnectionError(f"the event socket broke ({exc})") from exc
-            if not chunk:
-                raise ConnectionError("the event socket was closed")
-            self.received_at = time.monotonic()
-            protocol = self._protocol
-            protocol.receive_data(chunk)
-            protocol.data_to_send()  # its own replies are not used: pongs are sent below
-            messages = self._messages(protocol.events_received())
-            if protocol.parser_exc is not None:
-                self._protocol_error(protocol.parser_exc)
-            if messages:
-                return messages
-            if protocol.state is State.CLOSED:
-                raise ConnectionError("the event socket was closed")
+            raise ConnectionError("the event socket was closed")
+        self.received_at = time.monotonic()
+        protocol = self._protocol
+        protocol.receive_data(chunk)
+        protocol.data_to_send()  # its own replies are not used: pongs are sent below
+        messages = self._messages(protocol.events_received())
+        if protocol.parser_exc is not None:
+            self._protocol_error(protocol.parser_exc)
+        if not messages and protocol.state is State.CLOSED:
+            raise ConnectionError("the event socket was closed")
+        return messages
+
+    def read(self) -> List[Tuple[int, bytes]]:
+        """The next messages, waiting for them (one thread only, holding ``token``)."""
+        while True:
+            if self.wait(_SLICE):
+                messages = self.read_some()
+                if messages:
+                    return messages
+
+    def fail(self, error: BaseException) -> None:
+        """A reader other than the stream's saw the link end: make the stream's reader see it."""
+        if self._failed is None:
+            if isinstance(error, ConnectionError):
+                self._failed = error
+            else:
+                self._failed = ConnectionError(f"the event socket broke ({error})")
+                self._failed.__cause__ = error
+        self.abort(str(error))
+
+    def _poll(self, milliseconds: float) -> bool:
+        # A poll object per call: two threads may poll at once (the stream's reader, waiting,
+        # and the token's holder), which one shared object refuses.
+        fileno = self._fileno
+        assert fileno is not None  # only real sockets are polled
+        poller = select.poll()
+        try:
+            poller.register(fileno, select.POLLIN)
+            return bool(poller.poll(milliseconds))
+        except (OSError, ValueError):  # closed under us: the read says how
+            return True
 
     def _protocol_error(self, exc: Exception) -> None:
         # Everything after a malformed frame is unreadable: end the link rather than skip
@@ -375,6 +435,10 @@ class Link:
             log.debug("shutdown failed", exc_info=True)
 
 
+def _nothing() -> int:
+    return 0
+
+
 def _body_message(body: Any) -> str:
     try:
         data = json.loads(body) if body else None
@@ -391,6 +455,10 @@ class Sink(Protocol):
 
     def emit(self, event: Event) -> None:
         """Take one of the client's own events (``WebSocketConnected`` ...)."""
+
+    @property
+    def saturated(self) -> bool:
+        """True while ``submit`` would block (the backlog is full)."""
 
 
 class EventStream:
@@ -499,7 +567,7 @@ class EventStream:
                 self._threads.append(thread)
                 thread.start()
             if requests is not None:
-                requests.attach(link.send_text, self._threads[0].ident or 0)
+                requests.attach(link.send_text, self._threads[0].ident or 0, lead=partial(self._lead, link))
 
     def stop(self, timeout: float = 2.0) -> None:
         """Close the socket and end every thread of the stream, within ``timeout`` seconds."""
@@ -550,41 +618,83 @@ class EventStream:
         """Read until the connection breaks; return why.
 
         Frames go to the dispatcher in batches, all that one socket read completed, so the
-        dispatcher wakes once per batch, not once per event.
+        dispatcher wakes once per batch, not once per event.  The reader waits for data
+        without the link's token, so a caller waiting for its answer may read meanwhile
+        (``lead``); whoever holds the token reads and hands on what it read.
         """
-        read, submit = link.read, self.sink.submit
-        deliver = self.requests.deliver if self.requests is not None else None
         try:
+            wait, read, token = link.wait, link.read_some, link.token
             while True:
-                batch: List[bytes] = []
-                retake = False
-                for opcode, payload in read():
-                    if opcode == TEXT:
-                        # Rare: one prefix test for nearly every event (see _COMPACT).
-                        if payload.startswith(_ACTED_ON) or (
-                            not payload.startswith(_COMPACT) and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
-                        ):
-                            if deliver is not None and deliver(payload):
-                                continue  # an answer to a REST call: its caller has it now
-                            if self._note_replaced(payload):
-                                retake = True
-                                continue  # our own late handshake: not news for the application
-                        # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
-                        batch.append(payload)
-                    elif opcode == PONG:
-                        self._pong_at = time.monotonic()
-                    elif opcode == CLOSE:
-                        if batch:
-                            submit(batch, link.received_at)
-                        return ConnectionError("the server closed the event socket")
-                    elif opcode == BINARY:
-                        log.warning("skipped a binary frame (%d bytes)", len(payload))
-                if batch:
-                    submit(batch, link.received_at)
-                if retake:
-                    return ConnectionError("a late handshake of ours took applications from this socket")
+                if not wait(_SLICE):
+                    continue
+                with token:
+                    error = self._take(read(), link.received_at)
+                if error is not None:
+                    return error
         except Exception as exc:
             return exc
+
+    def _take(self, messages: List[Tuple[int, bytes]], received_at: float) -> Optional[BaseException]:
+        """Hand on one read's messages (the token held): answers to their callers, events to the
+        sink; return why the connection ends, if it does."""
+        submit = self.sink.submit
+        deliver = self.requests.deliver if self.requests is not None else None
+        batch: List[bytes] = []
+        retake = False
+        for opcode, payload in messages:
+            if opcode == TEXT:
+                # Rare: one prefix test for nearly every event (see _COMPACT).
+                if payload.startswith(_ACTED_ON) or (
+                    not payload.startswith(_COMPACT) and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
+                ):
+                    if deliver is not None and deliver(payload):
+                        continue  # an answer to a REST call: its caller has it now
+                    if self._note_replaced(payload):
+                        retake = True
+                        continue  # our own late handshake: not news for the application
+                # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
+                batch.append(payload)
+            elif opcode == PONG:
+                self._pong_at = time.monotonic()
+            elif opcode == CLOSE:
+                if batch:
+                    submit(batch, received_at)
+                return ConnectionError("the server closed the event socket")
+            elif opcode == BINARY:
+                log.warning("skipped a binary frame (%d bytes)", len(payload))
+        if batch:
+            submit(batch, received_at)
+        if retake:
+            return ConnectionError("a late handshake of ours took applications from this socket")
+        return None
+
+    def _lead(self, link: Link, answered: Callable[[], bool], deadline: float) -> None:
+        """Read the socket on a caller's thread until its answer is in (leader/follower).
+
+        A caller that has sent a request and finds the token free reads the socket itself,
+        as the reader would (other callers' answers to them, events to the sink, in order),
+        so its answer reaches it without waking another thread.  It gives up at ``deadline``
+        and while the sink is saturated (it must never wait for room the handlers make: it
+        may be one of them); the caller then waits for the reader as before.  A failure it
+        sees is left to the reader, which reconnects.
+        """
+        if not link.token.acquire(blocking=False):
+            return  # the reader (or another caller) is reading: the answer comes from it
+        try:
+            sink = self.sink
+            while not answered() and not sink.saturated:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                if link.wait(min(remaining, _SLICE)):
+                    error = self._take(link.read_some(), link.received_at)
+                    if error is not None:
+                        link.fail(error)
+                        return
+        except Exception as exc:
+            link.fail(exc)
+        finally:
+            link.token.release()
 
     def _note_replaced(self, payload: bytes) -> bool:
         """Note an ApplicationReplaced; True when our own abandoned handshake caused it."""
@@ -635,7 +745,8 @@ class EventStream:
                 link.close()
                 return None
             if self.requests is not None:
-                self.requests.attach(link.send_text, threading.get_ident(), self.held_apps[0])
+                lead = partial(self._lead, link)
+                self.requests.attach(link.send_text, threading.get_ident(), self.held_apps[0], lead)
             if self.subscriptions is not None:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at
