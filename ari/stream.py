@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import select
 import socket
 import ssl
 import threading
@@ -53,6 +52,7 @@ from .backoff import Backoff
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import Event, client_event
 from .http import HTTPTransport, Verify
+from .readiness import Readiness
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
 from .threads import join_by
@@ -83,6 +83,8 @@ MAX_MESSAGE = 64 << 20
 #: How long one blocked socket read or write waits before looking at its deadline again: an
 #: idle socket's reader wakes this often, for nothing (a timed-out read is not an error).
 _SLICE = 1.0
+#: How long a caller waits for the read token before leaving the read to its holder.
+_TOKEN_WAIT = 0.002
 
 
 def app_list(apps: Apps) -> List[str]:
@@ -167,6 +169,26 @@ class Attempt:
         return self.cancelled or self.expired
 
 
+class MaskKeys:
+    """Frame mask keys from ``os.urandom``, a thousand at a time (websocket-client takes one
+    system call per frame sent), as unpredictable as before."""
+
+    __slots__ = ("_lock", "_pool", "_at")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # frames are formatted before the send lock is taken
+        self._pool = b""
+        self._at = 0
+
+    def __call__(self, length: int) -> bytes:
+        with self._lock:
+            at = self._at
+            if at + length > len(self._pool):
+                self._pool, at = os.urandom(max(4096, length)), 0
+            self._at = at + length
+            return self._pool[at : at + length]
+
+
 class Link:
     """One open WebSocket: the seam between the stream and the WebSocket libraries.
 
@@ -187,14 +209,14 @@ class Link:
         "_ws",
         "_sock",
         "_read_socket",
-        "_fileno",
-        "_pending",
+        "_readiness",
         "token",
         "_protocol",
         "_parts",
         "received_at",
         "timeout",
         "_send_lock",
+        "_mask_keys",
         "_dead",
         "_failed",
     )
@@ -204,10 +226,8 @@ class Link:
         sock: Any = ws.sock
         self._sock = sock
         self._read_socket: Callable[[int], bytes] = sock.recv
-        fileno = getattr(sock, "fileno", None)
-        self._fileno: Optional[int] = fileno() if fileno is not None else None
-        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted, not yet read
-        self._pending: Callable[[], int] = pending if pending is not None else _nothing
+        # None for stand-ins without a descriptor (tests): every read is then tried.
+        self._readiness: Optional[Readiness] = Readiness(sock) if hasattr(sock, "fileno") else None
         #: whoever reads the socket holds it: the stream's reader, or a caller waiting for its
         #: answer (leader/follower); frames are taken and handed on under it, in order
         self.token = threading.Lock()
@@ -218,32 +238,49 @@ class Link:
         #: seconds a send may take, waiting for the socket included
         self.timeout = timeout
         self._send_lock = threading.Lock()
+        self._mask_keys = MaskKeys()
         self._dead: Optional[str] = None  # why nothing more can be sent
         self._failed: Optional[ConnectionError] = None  # a protocol error, raised after the messages before it
 
     def wait(self, timeout: float) -> bool:
-        """True when a read would find data now (or the link is dead), within ``timeout`` seconds.
+        """The stream's reader: True when a read would find data (or the link is dead) within
+        ``timeout`` seconds.  Sleeps through the bytes a caller holding ``token`` reads."""
+        if self._failed is not None or self._dead is not None or self._readiness is None:
+            return True
+        return self._readiness.wait(timeout)
 
-        Over TLS, bytes already decrypted wait in the SSL object where ``poll`` cannot see them.
-        """
-        if self._failed is not None or self._dead is not None:
+    def wait_held(self, timeout: float) -> bool:
+        """``wait`` for the holder of ``token`` (a caller reading its own answer)."""
+        if self._failed is not None or self._dead is not None or self._readiness is None:
             return True
-        if self._pending():
-            return True
-        if self._fileno is None:  # not a real socket (tests): always try
-            return True
-        return self._poll(timeout * 1000.0)
+        return self._readiness.ready(timeout)
 
-    def read_some(self) -> List[Tuple[int, bytes]]:
+    def hold(self, timeout: float) -> bool:
+        """Take ``token`` for a caller, within ``timeout``; its reads then do not wake the reader."""
+        if not self.token.acquire(timeout=timeout):
+            return False
+        if self._readiness is not None:
+            self._readiness.mute()
+        return True
+
+    def let_go(self) -> None:
+        """Give ``token`` back after ``hold``: what the caller left wakes the reader."""
+        if self._readiness is not None:
+            self._readiness.unmute()
+        self.token.release()
+
+    def read_some(self, look: bool = True) -> List[Tuple[int, bytes]]:
         """The messages one socket read completes, reading only if data is there now.
 
         The caller holds ``token``; ``[]`` when nothing (or only part of a message) was there.
-        Pings are answered here.  Raises ``ari.ConnectionError`` when the connection is
-        closed, broken or speaks anything but the WebSocket protocol.
+        ``look=False`` reads without looking first: the read then waits up to the socket's
+        timeout (at most a second) for data.  Pings are answered here.  Raises
+        ``ari.ConnectionError`` when the connection is closed, broken or speaks anything but
+        the WebSocket protocol.
         """
         if self._failed is not None:
             raise self._failed
-        if self._fileno is not None and not self._pending() and not self._poll(0):
+        if look and self._readiness is not None and not self._readiness.ready():
             return []  # another reader took the bytes that woke this one
         try:
             chunk = self._read_socket(65536)
@@ -287,18 +324,6 @@ class Link:
                 self._failed = ConnectionError(f"the event socket broke ({error})")
                 self._failed.__cause__ = error
         self.abort(str(error))
-
-    def _poll(self, milliseconds: float) -> bool:
-        # A poll object per call: two threads may poll at once (the stream's reader, waiting,
-        # and the token's holder), which one shared object refuses.
-        fileno = self._fileno
-        assert fileno is not None  # only real sockets are polled
-        poller = select.poll()
-        try:
-            poller.register(fileno, select.POLLIN)
-            return bool(poller.poll(milliseconds))
-        except (OSError, ValueError):  # closed under us: the read says how
-            return True
 
     def _protocol_error(self, exc: Exception) -> None:
         # Everything after a malformed frame is unreadable: end the link rather than skip
@@ -384,6 +409,7 @@ class Link:
         self._send(websocket.ABNF.create_frame(text, TEXT), self.timeout)
 
     def _send(self, frame: websocket.ABNF, timeout: float) -> None:
+        frame.get_mask_key = self._mask_keys
         data = frame.format()
         deadline = time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=timeout):
@@ -427,16 +453,15 @@ class Link:
             log.debug("abort failed", exc_info=True)
 
     def close(self) -> None:
+        """Close the socket (on the reader's thread, or before it runs: its wait is ours)."""
         if self._dead is None:
             self._dead = "closed"
         try:
             self._ws.shutdown()
         except Exception:
             log.debug("shutdown failed", exc_info=True)
-
-
-def _nothing() -> int:
-    return 0
+        if self._readiness is not None:
+            self._readiness.close()
 
 
 def _body_message(body: Any) -> str:
@@ -668,33 +693,47 @@ class EventStream:
             return ConnectionError("a late handshake of ours took applications from this socket")
         return None
 
-    def _lead(self, link: Link, answered: Callable[[], bool], deadline: float) -> None:
-        """Read the socket on a caller's thread until its answer is in (leader/follower).
+    def _lead(self, link: Link, send: Callable[[], None], answered: Callable[[], bool], deadline: float) -> None:
+        """Send a caller's request, then read the socket on its thread until its answer is in
+        (leader/follower).
 
-        A caller that has sent a request and finds the token free reads the socket itself,
-        as the reader would (other callers' answers to them, events to the sink, in order),
-        so its answer reaches it without waking another thread.  It gives up at ``deadline``
-        and while the sink is saturated (it must never wait for room the handlers make: it
-        may be one of them); the caller then waits for the reader as before.  A failure it
-        sees is left to the reader, which reconnects.
+        A caller that finds the read token free reads the socket itself, as the reader would
+        (other callers' answers to them, events to the sink, in order), so its answer reaches
+        it without waking another thread.  It takes the token before sending when it can, so
+        that an answer quicker than the caller does not wake the reader either.  It gives up
+        at ``deadline`` and while the sink is saturated (it must never wait for room the
+        handlers make: it may be one of them); the caller then waits for the reader as
+        before.  A failure it sees while reading is left to the reader, which reconnects;
+        ``send``'s own failures are raised.
         """
-        if not link.token.acquire(blocking=False):
-            return  # the reader (or another caller) is reading: the answer comes from it
+        held = link.hold(0)
+        try:
+            send()
+            # The reader holds the token briefly when data woke it: wait that long.  Longer
+            # (a batch, backpressure), and the answer comes from the reader.
+            if held or link.hold(_TOKEN_WAIT):
+                held = True
+                self._read_held(link, answered, deadline)
+        finally:
+            if held:
+                link.let_go()
+
+    def _read_held(self, link: Link, answered: Callable[[], bool], deadline: float) -> None:
         try:
             sink = self.sink
             while not answered() and not sink.saturated:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                if link.wait(min(remaining, _SLICE)):
-                    error = self._take(link.read_some(), link.received_at)
+                # Within a second of the deadline, look first; else read at once (the socket's
+                # own timeout, at most a second, bounds the wait): one system call less a call.
+                if remaining >= _SLICE or link.wait_held(remaining):
+                    error = self._take(link.read_some(look=False), link.received_at)
                     if error is not None:
                         link.fail(error)
                         return
         except Exception as exc:
             link.fail(exc)
-        finally:
-            link.token.release()
 
     def _note_replaced(self, payload: bytes) -> bool:
         """Note an ApplicationReplaced; True when our own abandoned handshake caused it."""
