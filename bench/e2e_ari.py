@@ -1,6 +1,6 @@
 """The end-to-end application written with ari, run as its own process by ``bench/e2e.py``.
 
-``python -m bench.e2e_ari URL USER PASSWORD CALLS CONCURRENCY PREFIX DEADLINE TRANSPORT [DISPATCH WORKERS]``
+``python -m bench.e2e_ari URL USER PASSWORD CALLS CONCURRENCY PREFIX DEADLINE TRANSPORT [DISPATCH WORKERS [EVENTS]]``
 
 Originates ``Local/wait@default`` calls into the application, at most CONCURRENCY in
 progress; on StasisStart it answers and plays a 0.2 s sound, on PlaybackFinished it hangs
@@ -8,6 +8,10 @@ up; a call ends at its StasisEnd.  It speaks the children's protocol of ``bench/
 ``READY`` once the event socket is open, then waits for ``GO`` on stdin, runs, and prints
 one JSON line of results.  It measures its own CPU, context switches (whole process and
 per thread) and TCP connects from ``GO`` to the last call's end.
+
+EVENTS ``needed`` (default ``all``) sets an event filter on the application (under its own
+name, so no other client inherits it) that lets through only the events the application
+handles and the REST answers: a measure of what the events nobody listens to cost.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any, Dict, List
 APP = "bench-e2e"
 ENDPOINT = "Local/wait@default"
 SOUND = "sound:ascending-2tone"  # 10 GSM frames: 0.2 s
+#: the event types the application handles (RESTResponse: the answers over the socket)
+HANDLED = ("StasisStart", "PlaybackFinished", "StasisEnd")
 
 _connects = [0]
 _connect = socket.socket.connect
@@ -97,11 +103,16 @@ def run(
     transport: str,
     dispatch: str,
     workers: int,
+    events: str = "all",
 ) -> Dict[str, Any]:
     connects = install_connect_counter()
+    app = APP if events == "all" else f"{APP}-filtered"
     import ari
 
     client = ari.connect(url, user, password, transport=transport, dispatch=dispatch, dispatch_workers=workers)
+    depth = os.environ.get("BENCH_SOCKET_DEPTH")  # auto's socket depth, for experiments
+    if depth:
+        client.meta.router.socket_depth = int(depth)
     slots = threading.BoundedSemaphore(concurrency)
     started: Dict[str, float] = {}
     rest: Dict[str, List[float]] = defaultdict(list)
@@ -161,7 +172,10 @@ def run(
     client.on("StasisStart", on_start)
     client.on("PlaybackFinished", on_finished)
     client.on("StasisEnd", on_end)
-    client.start(APP)
+    client.start(app)
+    if events == "needed":
+        allowed = [{"type": name} for name in (*HANDLED, "RESTResponse")]
+        client.applications.filter(applicationName=app, filter={"allowed": allowed})
     print("READY", flush=True)
     if sys.stdin.readline().strip() != "GO":
         client.close()
@@ -176,7 +190,7 @@ def run(
         cid = f"{prefix}-{i}"
         started[cid] = time.perf_counter()
         try:
-            timed("originate", client.channels.originate, endpoint=ENDPOINT, app=APP, channelId=cid)
+            timed("originate", client.channels.originate, endpoint=ENDPOINT, app=app, channelId=cid)
         except Exception as exc:
             failed("originate", exc)
             end_call(cid)
@@ -184,7 +198,7 @@ def run(
     seconds = time.perf_counter() - start
     u1, t1s = usage(), thread_stats()
     result = {
-        "client": f"ari {transport}",
+        "client": f"ari {transport}" + ("" if events == "all" else f" ({events} events)"),
         "calls": len(call_ms),
         "seconds": seconds,
         "call_ms": call_ms,
@@ -194,6 +208,8 @@ def run(
         "threads": by_thread_name(t0s, t1s),
         **{k: u1[k] - u0[k] for k in u0},
     }
+    if events != "all":
+        client.applications.filter(applicationName=app, filter={})
     client.close()
     return result
 
@@ -205,8 +221,9 @@ def main(argv: List[str]) -> None:
     url, user, password, calls, concurrency, prefix, deadline, transport = argv[:8]
     dispatch = argv[8] if len(argv) > 8 else "concurrent"
     workers = int(argv[9]) if len(argv) > 9 else 8
+    events = argv[10] if len(argv) > 10 else "all"
     result = run(
-        url, user, password, int(calls), int(concurrency), prefix, float(deadline), transport, dispatch, workers
+        url, user, password, int(calls), int(concurrency), prefix, float(deadline), transport, dispatch, workers, events
     )
     print(json.dumps(result), flush=True)
 
