@@ -207,7 +207,12 @@ class _AriAdapter(HTTPAdapter):
         return pool
 
     def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
-        return super().request_url(request, proxies) if proxies else request.path_url
+        if proxies:
+            return super().request_url(request, proxies)
+        # Our URLs are "scheme://host[:port]/path[?query]": the target is all after the host
+        # (requests' path_url parses the URL again on every call for the same answer).
+        parts = (request.url or "").split("/", 3)
+        return "/" + parts[3] if len(parts) > 3 else "/"
 
     def build_response(self, req: requests.PreparedRequest, resp: Any) -> _Answer:  # type: ignore[override]
         # The hook requests offers subclasses: an _Answer, not a requests.Response (its cookie

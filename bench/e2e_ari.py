@@ -9,6 +9,10 @@ up; a call ends at its StasisEnd.  It speaks the children's protocol of ``bench/
 one JSON line of results.  It measures its own CPU, context switches (whole process and
 per thread) and TCP connects from ``GO`` to the last call's end.
 
+``BENCH_PROFILE=PREFIX`` profiles every thread from ``GO`` (cProfile, each thread's own CPU
+time) and writes ``PREFIX-TRANSPORT-all.pstats`` and one file per thread name
+(``PREFIX-websocket-ari-events.pstats``...): read them with ``python -m pstats FILE``.
+
 EVENTS ``needed`` (default ``all``) sets an event filter on the application (under its own
 name, so no other client inherits it) that lets through only the events the application
 handles and the REST answers: a measure of what the events nobody listens to cost.
@@ -16,8 +20,10 @@ handles and the REST answers: a measure of what the events nobody listens to cos
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
+import pstats
 import re
 import resource
 import socket
@@ -92,6 +98,57 @@ def usage() -> Dict[str, float]:
     return {"user_ms": r.ru_utime * 1e3, "sys_ms": r.ru_stime * 1e3, "vcs": r.ru_nvcsw, "ics": r.ru_nivcsw}
 
 
+class ThreadProfiles:
+    """cProfile on every thread of the process from ``go()``, timing each thread's own CPU.
+
+    A profiler can only be switched on by its own thread, and the client's threads exist
+    before ``GO``: each thread gets a light hook when it starts (``install``, before connecting)
+    that switches its profiler on at its first call after ``go()``.
+    """
+
+    def __init__(self) -> None:
+        self._go = threading.Event()
+        self._lock = threading.Lock()
+        self._profiles: List[Any] = []  # (thread name, profiler)
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if not self._go.is_set():
+            return
+        profile = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self._profiles.append((threading.current_thread().name, profile))
+        sys.setprofile(None)
+        profile.enable()
+
+    def install(self) -> None:
+        threading.setprofile(self._hook)
+
+    def go(self) -> None:
+        self._go.set()
+        self._hook(None, "call", None)  # this thread at once
+
+    def dump(self, prefix: str) -> None:
+        """Write the merged profile and one per thread name (numbers dropped: ari-dispatch).
+
+        Call it once the other threads have ended (``client.close()``): a profiler stopped
+        from another thread would time the calls its thread is blocked in with this thread's
+        clock.
+        """
+        threading.setprofile(None)  # type: ignore[arg-type]  # typeshed: None resets it
+        groups: Dict[str, List[Any]] = defaultdict(list)
+        with self._lock:
+            for name, profile in self._profiles:
+                profile.disable()
+                groups[re.sub(r"-\d+$", "", name)].append(profile)
+        merged = None
+        for name, profiles in groups.items():
+            stats = pstats.Stats(*profiles)
+            stats.dump_stats(f"{prefix}-{name}.pstats")
+            merged = stats if merged is None else merged.add(stats)
+        if merged is not None:
+            merged.dump_stats(f"{prefix}-all.pstats")
+
+
 def run(
     url: str,
     user: str,
@@ -107,6 +164,10 @@ def run(
 ) -> Dict[str, Any]:
     connects = install_connect_counter()
     app = APP if events == "all" else f"{APP}-filtered"
+    profile_to = os.environ.get("BENCH_PROFILE")
+    profiles = ThreadProfiles() if profile_to else None
+    if profiles is not None:
+        profiles.install()
     import ari
 
     client = ari.connect(url, user, password, transport=transport, dispatch=dispatch, dispatch_workers=workers)
@@ -181,6 +242,8 @@ def run(
         client.close()
         return {}
     connects[0] = 0
+    if profiles is not None:
+        profiles.go()
     u0, t0s = usage(), thread_stats()
     start = time.perf_counter()
     limit = time.monotonic() + deadline
@@ -197,6 +260,7 @@ def run(
     all_done.wait(max(0.0, limit - time.monotonic()))
     seconds = time.perf_counter() - start
     u1, t1s = usage(), thread_stats()
+    sys.setprofile(None)  # this thread's profiler stops with the measurement (the others at close)
     result = {
         "client": f"ari {transport}" + ("" if events == "all" else f" ({events} events)"),
         "calls": len(call_ms),
@@ -211,6 +275,8 @@ def run(
     if events != "all":
         client.applications.filter(applicationName=app, filter={})
     client.close()
+    if profiles is not None:
+        profiles.dump(f"{profile_to}-{transport}")
     return result
 
 
