@@ -8,6 +8,7 @@ import pytest
 
 import ari
 
+from ..support import wait_until
 from .conftest import Seen, new_id, originate
 
 
@@ -110,8 +111,16 @@ def test_playback_control_and_stop(started: Any, app: str) -> None:
     playback.stop()
     event, _ = seen.wait(lambda e: e.type == "PlaybackFinished")
     assert event.playback.state in ("done", "stopped")
-    with pytest.raises(ari.NotFound):
-        started.playbacks.get(playbackId=playback.id)
+    # Asterisk sends PlaybackFinished a moment before it forgets the playback.
+    assert wait_until(lambda: _gone(lambda: started.playbacks.get(playbackId=playback.id)), 2)
+
+
+def _gone(get: Any) -> bool:
+    try:
+        get()
+    except ari.NotFound:
+        return True
+    return False
 
 
 def test_recording_download_is_a_wav_with_audio(started: Any, app: str) -> None:
