@@ -13,9 +13,9 @@ blinker or any thread.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple, Type
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Type
 
-from .resources import Fields, Meta, Resource
+from .resources import Fields, Meta, Resource, fields_of
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,21 @@ class Instances(Dict[str, Resource]):
 
 
 class EventShape:
-    """What one event type carries: the resource fields to promote and the field orders follow."""
+    """What one event type carries: the resource fields to promote, the field orders follow,
+    and the ``Event`` subclass whose declared fields are properties (``resources.field``)."""
 
-    __slots__ = ("type", "fields", "route")
+    __slots__ = ("type", "fields", "route", "event")
 
-    def __init__(self, event_type: str, fields: Tuple[Tuple[str, Type[Resource]], ...]) -> None:
+    def __init__(
+        self, event_type: str, fields: Tuple[Tuple[str, Type[Resource]], ...], declared: Iterable[str] = ()
+    ) -> None:
         self.type = event_type
         self.fields = fields
+        self.event: Type[Event] = type(
+            event_type,
+            (Event,),
+            {"__slots__": (), "__module__": __name__, **fields_of(declared, Event)},
+        )
         # Per-resource order in concurrent dispatch follows one field.  A call is the usual
         # unit of work, so the channel wins when an event names several (ChannelEnteredBridge).
         names = [name for name, _ in fields]
@@ -136,11 +144,20 @@ class Promoter:
     def __init__(self, meta: Meta) -> None:
         self.meta = meta
         self.shapes: Dict[str, EventShape] = {}
+        models = meta.api.models
+        parents = {sub: model.id for model in models.values() for sub in model.sub_types}
         for event_type, fields in meta.api.event_resources.items():
             promoted = tuple(
                 (name, meta.instance_classes[model]) for name, model in fields.items() if model in meta.instance_classes
             )
-            self.shapes[event_type] = EventShape(event_type, promoted)
+            declared: List[str] = []
+            lineage: List[str] = []
+            model_id = event_type
+            while model_id in models and model_id not in lineage:  # its own fields, then inherited ones
+                lineage.append(model_id)
+                declared.extend(models[model_id].properties)
+                model_id = parents.get(model_id, "")
+            self.shapes[event_type] = EventShape(event_type, promoted, declared)
         self._unknown: set = set()
 
     def promote(self, data: Dict[str, Any]) -> Tuple[Event, Any, Tuple[Resource, ...]]:
@@ -154,18 +171,17 @@ class Promoter:
             self._note_unknown(data["type"])
             return Event(data), None, ()
         fields = shape.fields
-        if not fields:
-            return Event(data), None, ()
         if len(fields) == 1:
             name, cls = fields[0]
             value = data.get(name)
             if type(value) is dict:
-                instance = cls(value)
-                data[name] = instance
-                return Event(data), instance, (instance,)
+                instance = data[name] = cls(value)
+                return shape.event(data), instance, (instance,)
             if value is not None:
                 raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
-            return Event(data), None, ()
+            return shape.event(data), None, ()
+        if not fields:
+            return shape.event(data), None, ()
         found = Instances()
         for name, cls in fields:
             value = data.get(name)
@@ -174,11 +190,11 @@ class Promoter:
             elif value is not None:
                 raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
         if not found:
-            return Event(data), None, ()
+            return shape.event(data), None, ()
         instances = tuple(found.values())
         if len(found) == 1:
-            return Event(data), instances[0], instances
-        return Event(data), found, instances
+            return shape.event(data), instances[0], instances
+        return shape.event(data), found, instances
 
     def route_key(self, data: Mapping[str, Any]) -> Optional[Key]:
         """The listener key of the resource that orders this event (raw frame, nothing built).
