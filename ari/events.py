@@ -211,7 +211,13 @@ class Promoter:
             if value is None:
                 return None
             raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
-        key = (model, *(value.get(p) for p in props))
+        if len(props) == 1:  # nearly every resource: no generator to build the key
+            identity = value.get(props[0])
+            if type(identity) is str:
+                return (model, identity)
+            key: Key = (model, identity)
+        else:
+            key = (model, *[value.get(p) for p in props])
         try:
             hash(key)
         except TypeError:
