@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import json
 import threading
 import time
 from typing import Any, Callable, Dict, List, Tuple
 
-from .servers import APP, EVENT_TYPES, PASSWORD, USER, Server, stream_blob
+from .servers import EVENT_TYPES, PASSWORD, USER, Server, stream_blob
 
 CHUNK = 65536
 
@@ -230,30 +229,12 @@ def _switches() -> Tuple[int, int]:
 
 def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple[float, float, float]]:
     """name -> (CPU us/event best of runs, voluntary and involuntary switches per 1,000 events)."""
-    import ari
-
-    from .events import socket_rate
+    from .events import feed_library, socket_rate
 
     with Server("feeder", "--events", str(count), "--channels", "1000") as server:
 
         def library() -> None:
-            client = ari.connect(server.url, USER, PASSWORD, dispatch=dispatch)
-            done = threading.Event()
-            counter = itertools.count(1)
-
-            def last(event: Any, instance: Any) -> None:
-                instance.id  # noqa: B018
-                if next(counter) == count:
-                    done.set()
-
-            for event_type in EVENT_TYPES:
-                client.on(event_type, last)
-            try:
-                client.start(APP)
-                if not done.wait(120):
-                    raise TimeoutError("the library did not deliver every event")
-            finally:
-                client.close()
+            feed_library(server.url, count, dispatch)
 
         def ceiling() -> None:
             socket_rate(server.url, count)
@@ -307,30 +288,16 @@ def _delta(before: Dict[str, Tuple[int, int, float]], after: Dict[str, Tuple[int
 
 def switches_trickle(count: int, rate: float, dispatch: str = "serial") -> str:
     """Context switches per event, per thread, with events arriving one at a time at ``rate``/s."""
-    import ari
+    from .events import feed_library
 
     with Server("feeder", "--events", str(count), "--channels", "100", "--rate", str(rate)) as server:
-        client = ari.connect(server.url, USER, PASSWORD, dispatch=dispatch)
-        done = threading.Event()
-        counter = itertools.count(1)
         seen: List[Dict[str, Tuple[int, int, float]]] = []
 
-        def last(event: Any, instance: Any) -> None:
-            n = next(counter)
-            if n == 1:
+        def snapshot(n: int) -> None:
+            if n == 1 or n == count:
                 seen.append(_per_thread())
-            if n == count:
-                seen.append(_per_thread())
-                done.set()
 
-        for event_type in EVENT_TYPES:
-            client.on(event_type, last)
-        try:
-            client.start(APP)
-            if not done.wait(count / rate + 60):
-                raise TimeoutError("the library did not deliver every event")
-        finally:
-            client.close()
+        feed_library(server.url, count, dispatch, each=snapshot, timeout=count / rate + 60)
         return _delta(seen[0], seen[1], count - 1)
 
 

@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from . import peers
@@ -27,8 +27,16 @@ from .servers import APP, AUTHORIZATION, EVENT_TYPES, PASSWORD, USER, Server
 from .table import Row
 
 
-def library_rate(url: str, count: int, dispatch: str = "serial") -> float:
-    """Events/s from ``client.start`` to the ``count``-th handler call."""
+def feed_library(
+    url: str,
+    count: int,
+    dispatch: str = "serial",
+    each: Optional[Callable[[int], Any]] = None,
+    timeout: float = 120.0,
+) -> float:
+    """The library on the feeder: ``client.on`` for every type, each handler touching its
+    promoted instance as an application would; seconds from ``client.start`` to the
+    ``count``-th handler call.  ``each(n)``, if given, runs in the handler of the n-th event."""
     import ari
 
     client = ari.connect(url, USER, PASSWORD, dispatch=dispatch)
@@ -37,7 +45,10 @@ def library_rate(url: str, count: int, dispatch: str = "serial") -> float:
 
     def handler(event: Any, instance: Any) -> None:
         instance.id  # noqa: B018 - touch the promoted instance, as an application would
-        if next(counter) == count:
+        n = next(counter)
+        if each is not None:
+            each(n)
+        if n == count:
             done.set()
 
     for event_type in EVENT_TYPES:
@@ -45,11 +56,16 @@ def library_rate(url: str, count: int, dispatch: str = "serial") -> float:
     try:
         start = time.perf_counter()
         client.start(APP)
-        if not done.wait(120):
+        if not done.wait(timeout):
             raise TimeoutError("the library did not deliver every event")
-        return count / (time.perf_counter() - start)
+        return time.perf_counter() - start
     finally:
         client.close()
+
+
+def library_rate(url: str, count: int, dispatch: str = "serial") -> float:
+    """Events/s from ``client.start`` to the ``count``-th handler call."""
+    return count / feed_library(url, count, dispatch)
 
 
 def dispatch_cost_us(url: str, count: int) -> float:
@@ -243,4 +259,4 @@ def rows(quick: bool = False) -> List[Row]:
     )
 
 
-__all__ = ["library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]
+__all__ = ["feed_library", "library_rate", "measure", "rows", "socket_rate", "websocket_client_rate"]
