@@ -676,15 +676,21 @@ class Dispatcher:
         work = run.work
         assert work is not None
         route, put_many, fast = self.promoter.route_key, work.put_many, run.fast
+        parse = fast if fast is not None else _json_parse
 
         def submit(batch: List[bytes], received_at: float) -> None:
             items = []
             size = 0
             for payload in batch:
                 try:
-                    data = _decode(payload, fast)
-                    if data is None:
-                        continue
+                    try:  # the common case inline, as _work_serial
+                        data = parse(payload)
+                    except ValueError:
+                        data = None
+                    if type(data) is not dict or type(data.get("type")) is not str:
+                        data = _decode(payload, fast)
+                        if data is None:
+                            continue
                     key = route(data)
                 except Exception as exc:  # never raised on the reader: it would take it for a lost socket
                     log.warning("skipped an event: %s", exc)

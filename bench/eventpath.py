@@ -227,19 +227,25 @@ def _switches() -> Tuple[int, int]:
     return vol, invol
 
 
-def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple[float, float, float]]:
-    """name -> (CPU us/event best of runs, voluntary and involuntary switches per 1,000 events)."""
+def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple[float, ...]]:
+    """name -> (CPU us/event, voluntary and involuntary switches per 1,000 events), best of runs;
+    the library's also with its reader's and its dispatchers' own CPU us/event."""
     from .events import feed_library, socket_rate
 
     with Server("feeder", "--events", str(count), "--channels", "1000") as server:
+        threads: List[float] = []
 
         def library() -> None:
-            feed_library(server.url, count, dispatch)
+            def at_last(n: int) -> None:
+                if n == count:
+                    threads[:] = [_thread_cpu("ari-events"), _thread_cpu("ari-dispatch")]
+
+            feed_library(server.url, count, dispatch, ends=at_last)
 
         def ceiling() -> None:
             socket_rate(server.url, count)
 
-        results: Dict[str, List[Tuple[float, float, float]]] = {"library": [], "ceiling": []}
+        results: Dict[str, List[Tuple[float, ...]]] = {"library": [], "ceiling": []}
         for _ in range(runs):
             for name, run in (("library", library), ("ceiling", ceiling)):
                 gc.collect()
@@ -248,8 +254,19 @@ def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple
                 run()
                 cpu = time.process_time() - start
                 v1, i1 = _switches()
-                results[name].append((cpu * 1e6 / count, (v1 - v0) * 1e3 / count, (i1 - i0) * 1e3 / count))
+                per = 1e6 / count
+                extra = tuple(t * per for t in threads) if name == "library" else ()
+                results[name].append((cpu * per, (v1 - v0) * 1e3 / count, (i1 - i0) * 1e3 / count, *extra))
         return {name: min(values) for name, values in results.items()}
+
+
+def _thread_cpu(prefix: str) -> float:
+    """CPU seconds so far of the live threads whose name starts with ``prefix``."""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        for t in threading.enumerate()
+        if t.name.startswith(prefix) and t.ident is not None
+    )
 
 
 def _per_thread() -> Dict[str, Tuple[int, int, float]]:
@@ -294,10 +311,9 @@ def switches_trickle(count: int, rate: float, dispatch: str = "serial") -> str:
         seen: List[Dict[str, Tuple[int, int, float]]] = []
 
         def snapshot(n: int) -> None:
-            if n == 1 or n == count:
-                seen.append(_per_thread())
+            seen.append(_per_thread())
 
-        feed_library(server.url, count, dispatch, each=snapshot, timeout=count / rate + 60)
+        feed_library(server.url, count, dispatch, ends=snapshot, timeout=count / rate + 60)
         return _delta(seen[0], seen[1], count - 1)
 
 
@@ -344,8 +360,10 @@ def main() -> None:
         total += lib if name in summed else 0
     print(f"{'sum (split..deliver+handoff)':32} {total:10.3f}")
     if not args.skip_threaded:
-        for name, (cpu, vol, invol) in threaded(args.events, args.runs, args.dispatch).items():
+        for name, (cpu, vol, invol, *own) in threaded(args.events, args.runs, args.dispatch).items():
             print(f"{name + ' threaded, process CPU':32} {cpu:10.3f}   ctx/1000ev vol {vol:.1f} invol {invol:.1f}")
+            if own:
+                print(f"{'  of which reader, dispatch(ers)':32} {own[0]:10.3f} {own[1]:10.3f}")
 
 
 if __name__ == "__main__":

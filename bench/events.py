@@ -31,12 +31,13 @@ def feed_library(
     url: str,
     count: int,
     dispatch: str = "serial",
-    each: Optional[Callable[[int], Any]] = None,
+    ends: Optional[Callable[[int], Any]] = None,
     timeout: float = 120.0,
 ) -> float:
     """The library on the feeder: ``client.on`` for every type, each handler touching its
     promoted instance as an application would; seconds from ``client.start`` to the
-    ``count``-th handler call.  ``each(n)``, if given, runs in the handler of the n-th event."""
+    ``count``-th handler call.  ``ends(n)``, if given, runs in the handler of the first and of
+    the last event (n 1 and ``count``: per-thread figures while the threads live)."""
     import ari
 
     client = ari.connect(url, USER, PASSWORD, dispatch=dispatch)
@@ -46,10 +47,11 @@ def feed_library(
     def handler(event: Any, instance: Any) -> None:
         instance.id  # noqa: B018 - touch the promoted instance, as an application would
         n = next(counter)
-        if each is not None:
-            each(n)
-        if n == count:
-            done.set()
+        if n == count or n == 1:
+            if ends is not None:
+                ends(n)
+            if n == count:
+                done.set()
 
     for event_type in EVENT_TYPES:
         client.on(event_type, handler)

@@ -358,12 +358,15 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
     try:
         submit = events.sink().submit
         good = frames(channel_event("ChannelDtmfReceived", "c1", n=1), channel_event("ChannelDtmfReceived", "c1", n=2))
-        submit([good[0], b"{not json", b"[1, 2]", good[1]], 0.0)
+        # JSON that orjson refuses (a lone surrogate) still gets json's verdict: delivered.
+        surrogate = good[0].replace(b'"n": 1', b'"n": 3, "x": "\\ud800"')
+        submit([good[0], b"{not json", b"[1, 2]", b'{"type": 5}', surrogate, good[1]], 0.0)
         assert done.wait(5)
     finally:
         events.stop()
-    assert seen == [1, 2]
+    assert seen == [1, 3, 2]
     assert "not JSON (9 bytes)" in caplog.text and "not a JSON object" in caplog.text
+    assert "whose type is not a string" in caplog.text
 
 
 @pytest.mark.parametrize(
