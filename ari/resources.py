@@ -48,7 +48,9 @@ class Data(dict):
 class Fields:
     """Field access over a wrapped JSON object ``_data``: by attribute (ARI or snake_case name) and item.
 
-    Shared by resource instances and events; nested objects come back as ``Data``.
+    Shared by resource instances and events; nested objects come back as ``Data``.  The
+    fields the description declares are properties of the generated classes (``field``);
+    ``__getattr__`` answers for the rest.
     """
 
     __slots__ = ()
@@ -276,7 +278,8 @@ class Resource(Fields):
         return f"{type(self).__name__} has no field or operation {name!r}"
 
     def __dir__(self) -> List[str]:
-        # Fields too, for tab completion and dir(): they are reached through __getattr__.
+        # Fields too, for tab completion and dir(): those the description does not declare are
+        # reached through __getattr__.
         return sorted({*super().__dir__(), *(k for k in self._data if isinstance(k, str) and k.isidentifier())})
 
     def to_dict(self) -> Dict[str, Any]:
