@@ -13,7 +13,8 @@ blinker or any thread.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Type
+import threading
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Type
 
 from .resources import Fields, Meta, Resource, fields_of
 
@@ -114,20 +115,26 @@ class Instances(Dict[str, Resource]):
 
 class EventShape:
     """What one event type carries: the resource fields to promote, the field orders follow,
-    and the ``Event`` subclass whose declared fields are properties (``resources.field``)."""
+    and ``event``, which makes the event: an instance of the type's own ``Event`` subclass,
+    whose declared fields are properties (``resources.field``)."""
 
-    __slots__ = ("type", "fields", "route", "event")
+    __slots__ = ("type", "fields", "route", "event", "_declared", "_made", "_lock")
 
     def __init__(
-        self, event_type: str, fields: Tuple[Tuple[str, Type[Resource]], ...], declared: Iterable[str] = ()
+        self,
+        event_type: str,
+        fields: Tuple[Tuple[str, Type[Resource]], ...],
+        declared: Iterable[str] = (),
+        made: Optional[Dict[str, property]] = None,
     ) -> None:
         self.type = event_type
         self.fields = fields
-        self.event: Type[Event] = type(
-            event_type,
-            (Event,),
-            {"__slots__": (), "__module__": __name__, **fields_of(declared, Event)},
-        )
+        # The class is made with the type's first event (45 classes at start took 1 to 2 ms):
+        # until then ``event`` is the method that makes it, then the class itself.
+        self.event: Callable[[Dict[str, Any]], Event] = self._first
+        self._declared = tuple(declared)
+        self._made = made
+        self._lock = threading.Lock()
         # Per-resource order in concurrent dispatch follows one field.  A call is the usual
         # unit of work, so the channel wins when an event names several (ChannelEnteredBridge).
         names = [name for name, _ in fields]
@@ -136,6 +143,16 @@ class EventShape:
         if route is not None:
             cls = dict(fields)[route]
             self.route = (route, cls.__name__, cls._identity_props)
+
+    def _first(self, data: Dict[str, Any]) -> Event:
+        with self._lock:  # concurrent dispatchers: one class per type all the same
+            if self.event == self._first:
+                self.event = type(
+                    self.type,
+                    (Event,),
+                    {"__slots__": (), "__module__": __name__, **fields_of(self._declared, Event, made=self._made)},
+                )
+        return self.event(data)
 
 
 class Promoter:
@@ -146,6 +163,7 @@ class Promoter:
         self.shapes: Dict[str, EventShape] = {}
         models = meta.api.models
         parents = {sub: model.id for model in models.values() for sub in model.sub_types}
+        made: Dict[str, property] = {}  # one property per field name, shared by the event classes
         for event_type, fields in meta.api.event_resources.items():
             promoted = tuple(
                 (name, meta.instance_classes[model]) for name, model in fields.items() if model in meta.instance_classes
@@ -157,7 +175,7 @@ class Promoter:
                 lineage.append(model_id)
                 declared.extend(models[model_id].properties)
                 model_id = parents.get(model_id, "")
-            self.shapes[event_type] = EventShape(event_type, promoted, declared)
+            self.shapes[event_type] = EventShape(event_type, promoted, declared, made)
         self._unknown: set = set()
 
     def promote(self, data: Dict[str, Any]) -> Tuple[Event, Any, Tuple[Resource, ...]]:

@@ -99,14 +99,21 @@ def field(name: str) -> property:
     return property(get)
 
 
-def fields_of(names: Iterable[str], base: type, taken: Container[str] = ()) -> Dict[str, property]:
+def fields_of(
+    names: Iterable[str], base: type, taken: Container[str] = (), made: Optional[Dict[str, property]] = None
+) -> Dict[str, property]:
     """A ``field`` property for each name that is an identifier, not an attribute of ``base``
-    nor in ``taken`` (methods win, as they did over ``__getattr__``)."""
-    return {
-        name: field(name)
-        for name in names
-        if name.isidentifier() and not iskeyword(name) and name not in taken and not hasattr(base, name)
-    }
+    nor in ``taken`` (methods win, as they did over ``__getattr__``).  ``made``: the properties
+    made so far for other classes, shared (a property holds only its name)."""
+    made = {} if made is None else made
+    out: Dict[str, property] = {}
+    for name in names:
+        if name.isidentifier() and not iskeyword(name) and name not in taken and not hasattr(base, name):
+            prop = made.get(name)
+            if prop is None:
+                prop = made[name] = field(name)
+            out[name] = prop
+    return out
 
 
 Observer = Callable[[Mapping[str, Any]], None]
@@ -505,6 +512,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
         for op in operations:
             if not op.upgrade:
                 meta._templates[(resource, op.nickname)] = OperationTemplate(op)
+    made: Dict[str, property] = {}
     for model, inst_type in api.instance_types.items():
         namespace: Dict[str, Any] = {
             "__slots__": (),
@@ -521,7 +529,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             inst_type.identity_params,
         )
         declared = api.models[model].properties if model in api.models else {}
-        namespace.update(fields_of(declared, Resource, taken=namespace))
+        namespace.update(fields_of(declared, Resource, taken=namespace, made=made))
         meta._instance_classes[model] = type(model, (Resource,), namespace)
     collections: Dict[str, Collection] = {}
     for resource, operations in api.resources.items():

@@ -150,3 +150,21 @@ def test_each_event_type_has_its_class_with_its_declared_and_inherited_fields(pr
     other, _, _ = promoter.promote({"type": "StasisStart", "channel": {"id": "c2"}})
     assert type(other) is type(event)  # one class per type, made once
     assert type(promoter.promote({"type": "Dial"})[0]).__name__ == "Dial"
+
+
+def test_an_event_type_gets_one_class_even_when_its_first_events_race(promoter):
+    import threading
+
+    barrier = threading.Barrier(8)
+    classes = []
+
+    def first():
+        barrier.wait(5)
+        classes.append(type(promoter.promote({"type": "ChannelHold", "channel": {"id": "c"}})[0]))
+
+    threads = [threading.Thread(target=first) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(classes) == 8 and len(set(classes)) == 1 and classes[0].__name__ == "ChannelHold"
