@@ -493,8 +493,10 @@ def test_a_full_backlog_holds_the_reader_a_bounded_time_and_says_saturated(clien
     assert any("event backlog full" in r.getMessage() for r in caplog.records)
 
 
-def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client):
-    events = make(client, backlog_frames=2, backlog_wait=5.0)
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client, mode, caplog):
+    caplog.set_level(logging.INFO, logger="ari.dispatch")
+    events = make(client, mode=mode, workers=1, backlog_frames=2, backlog_wait=5.0)
     gate = threading.Event()
     client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
     sink = events.start()
@@ -505,6 +507,7 @@ def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(
         started = time.monotonic()
         sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=2)), 0.0)
         assert 0.05 < time.monotonic() - started < 2.0  # woken by the handlers, not the 5 s bound
+        assert wait_until(lambda: "under its bound again" in caplog.text, 5)
     finally:
         gate.set()
         events.stop()
