@@ -13,6 +13,7 @@ import inspect
 import json
 import keyword
 import math
+import re
 from functools import cache, cached_property
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
@@ -28,11 +29,17 @@ _NUMBER_TYPES = frozenset({"double", "float"})
 Build = Callable[[str, Any], Any]
 
 
+#: A segment quote() would leave as it is (RFC 3986 unreserved characters): ids, names, numbers
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
+
 def encode_segment(value: str) -> str:
     """Percent-encode one path segment so no value can change the request path."""
-    encoded = quote(value, safe="")
     # "." and ".." are left alone by quote() but mean "this" and "parent" to URL resolvers.
-    return encoded.replace(".", "%2E") if set(value) == {"."} else encoded
+    if value and not value.strip("."):
+        return value.replace(".", "%2E")
+    # Nearly every id passes as it is: the test costs a fifth of quote()'s encode and strip.
+    return value if _UNRESERVED(value) else quote(value, safe="")
 
 
 class OperationTemplate:
@@ -90,7 +97,7 @@ class OperationTemplate:
                 path_values[name] = encode_segment(text)
             else:
                 query[name] = _wire(self.name, param, value)
-        path = "".join(piece if is_literal else path_values[piece] for is_literal, piece in self._path_pieces)
+        path = "".join([piece if is_literal else path_values[piece] for is_literal, piece in self._path_pieces])
         return PreparedRequest(
             self.operation.method,
             path,

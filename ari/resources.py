@@ -370,6 +370,8 @@ def _call(
         raise
     for observer in meta.observers.get(template.name):
         observer(values)
+    if template.void:
+        return None  # answer(), hangup()...: nothing to read, no builder to make
     return template.convert(reply, _builder(meta, owner, instance))
 
 

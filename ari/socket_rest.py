@@ -16,6 +16,8 @@ import itertools
 import json
 import logging
 import threading
+import time
+from functools import partial
 from typing import Any, Callable, Dict, Optional, Union
 
 from .errors import ConnectionError, ResponseError, Timeout, shorten
@@ -49,8 +51,11 @@ class SocketRequests:
         self.root = root
         self.timeout = timeout
         self._pending: Dict[str, _Waiter] = {}
-        self._state = threading.Condition(threading.Lock())
+        # The hot paths (send, deliver) take the plain lock; waits use the condition on it.
+        self._lock = threading.Lock()
+        self._state = threading.Condition(self._lock)
         self._send: Optional[Callable[[str], None]] = None
+        self._lead: Optional[Callable[[Callable[[], None], Callable[[], bool], float], None]] = None
         self._running = False  # a stream is started and not stopped: worth waiting for
         self._reader: Optional[int] = None
         self._ids = itertools.count(1)
@@ -64,11 +69,21 @@ class SocketRequests:
             self._running = True
             self.app = app
 
-    def attach(self, send: Callable[[str], None], reader: int, app: Optional[str] = None) -> None:
+    def attach(
+        self,
+        send: Callable[[str], None],
+        reader: int,
+        app: Optional[str] = None,
+        lead: Optional[Callable[[Callable[[], None], Callable[[], bool], float], None]] = None,
+    ) -> None:
         """A socket is open: send with ``send``; ``reader`` is the thread reading it; ``app``
-        its first application when it changed (one replaced elsewhere is not asked back)."""
+        its first application when it changed (one replaced elsewhere is not asked back);
+        ``lead(send, answered, deadline)`` calls ``send()`` and lets the caller read the socket
+        itself until ``answered()`` (the stream's leader/follower read; without it callers
+        wait for the reader)."""
         with self._state:
             self._send = send
+            self._lead = lead
             self._reader = reader
             if app is not None:
                 self.app = app
@@ -78,6 +93,7 @@ class SocketRequests:
         """The socket is gone: every request in flight fails now, saying its outcome is unknown."""
         with self._state:
             self._send = None
+            self._lead = None
             pending, self._pending = self._pending, {}
         for waiter in pending.values():
             waiter.error = ConnectionError(
@@ -111,9 +127,9 @@ class SocketRequests:
             return False
         request_id = data.get("request_id")
         status = data.get("status_code")
-        with self._state:
+        with self._lock:
             waiter = self._pending.pop(request_id, None) if isinstance(request_id, str) else None
-            if not self._pending:
+            if not self._pending and not self._running:
                 self._state.notify_all()  # end() may be waiting for the last answer
             if waiter is None:
                 # Its caller gave up (timeout), or Asterisk could not read the request at all.
@@ -190,13 +206,20 @@ class SocketRequests:
             message["message_body"] = request.body
         text = encode_json(message)
         waiter = _Waiter(method, url)
-        with self._state:
-            send = self._send
+        with self._lock:
+            send, lead = self._send, self._lead
             if send is None:
                 raise NotSent(f"{method} {shorten(url)}: the event socket is not connected", url)
             self._pending[request_id] = waiter
+        deadline = time.monotonic() + self.timeout
         try:
-            send(text)
+            if lead is None:
+                send(text)
+            else:
+                # Send, then read the socket on this thread while no one else does: the answer
+                # then reaches this caller without a hand-off from the reader thread.
+                done = waiter.done
+                lead(partial(send, text), lambda: not done.locked(), deadline)
         except Exception as exc:
             with self._state:
                 self._pending.pop(request_id, None)
@@ -205,7 +228,7 @@ class SocketRequests:
             raise ConnectionError(
                 f"{method} {shorten(url)}: sending over the event socket failed ({exc}); the outcome is unknown", url
             ) from exc
-        if not waiter.done.acquire(timeout=self.timeout):
+        if not waiter.done.acquire(timeout=max(0.0, deadline - time.monotonic())):
             with self._state:
                 gone = self._pending.pop(request_id, None)
             if gone is not None:  # else the answer (or a failure) came in as the wait ended

@@ -39,6 +39,7 @@ import socket
 import ssl
 import threading
 import time
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
@@ -51,6 +52,7 @@ from .backoff import Backoff
 from .errors import ARIError, AuthenticationError, ConnectionError, Timeout, error_class
 from .events import Event, client_event
 from .http import HTTPTransport, Verify
+from .readiness import Readiness
 from .socket_rest import NotSent, SocketRequests
 from .subscriptions import Subscriptions
 from .threads import join_by
@@ -81,6 +83,8 @@ MAX_MESSAGE = 64 << 20
 #: How long one blocked socket read or write waits before looking at its deadline again: an
 #: idle socket's reader wakes this often, for nothing (a timed-out read is not an error).
 _SLICE = 1.0
+#: How long a caller waits for the read token before leaving the read to its holder.
+_TOKEN_WAIT = 0.002
 
 
 def app_list(apps: Apps) -> List[str]:
@@ -165,6 +169,26 @@ class Attempt:
         return self.cancelled or self.expired
 
 
+class MaskKeys:
+    """Frame mask keys from ``os.urandom``, a thousand at a time (websocket-client takes one
+    system call per frame sent), as unpredictable as before."""
+
+    __slots__ = ("_lock", "_pool", "_at")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # frames are formatted before the send lock is taken
+        self._pool = b""
+        self._at = 0
+
+    def __call__(self, length: int) -> bytes:
+        with self._lock:
+            at = self._at
+            if at + length > len(self._pool):
+                self._pool, at = os.urandom(max(4096, length)), 0
+            self._at = at + length
+            return self._pool[at : at + length]
+
+
 class Link:
     """One open WebSocket: the seam between the stream and the WebSocket libraries.
 
@@ -185,11 +209,14 @@ class Link:
         "_ws",
         "_sock",
         "_read_socket",
+        "_readiness",
+        "token",
         "_protocol",
         "_parts",
         "received_at",
         "timeout",
         "_send_lock",
+        "_mask_keys",
         "_dead",
         "_failed",
     )
@@ -199,6 +226,11 @@ class Link:
         sock: Any = ws.sock
         self._sock = sock
         self._read_socket: Callable[[int], bytes] = sock.recv
+        # None for stand-ins without a descriptor (tests): every read is then tried.
+        self._readiness: Optional[Readiness] = Readiness(sock) if hasattr(sock, "fileno") else None
+        #: whoever reads the socket holds it: the stream's reader, or a caller waiting for its
+        #: answer (leader/follower); frames are taken and handed on under it, in order
+        self.token = threading.Lock()
         self._protocol = FrameProtocol(Side.CLIENT, state=State.OPEN, max_size=MAX_MESSAGE)
         self._parts: List[bytes] = []  # a fragmented message being assembled
         #: ``time.monotonic()`` when the messages ``read`` returned last came off the socket
@@ -206,39 +238,92 @@ class Link:
         #: seconds a send may take, waiting for the socket included
         self.timeout = timeout
         self._send_lock = threading.Lock()
+        self._mask_keys = MaskKeys()
         self._dead: Optional[str] = None  # why nothing more can be sent
         self._failed: Optional[ConnectionError] = None  # a protocol error, raised after the messages before it
 
-    def read(self) -> List[Tuple[int, bytes]]:
-        """The next messages, as (opcode, payload): all that one socket read completed.
+    def wait(self, timeout: float) -> bool:
+        """The stream's reader: True when a read would find data (or the link is dead) within
+        ``timeout`` seconds.  Sleeps through the bytes a caller holding ``token`` reads."""
+        if self._failed is not None or self._dead is not None or self._readiness is None:
+            return True
+        return self._readiness.wait(timeout)
 
-        Pings are answered here.  Raises ``ari.ConnectionError`` when the connection is
-        closed, broken or speaks anything but the WebSocket protocol.
+    def wait_held(self, timeout: float) -> bool:
+        """``wait`` for the holder of ``token`` (a caller reading its own answer)."""
+        if self._failed is not None or self._dead is not None or self._readiness is None:
+            return True
+        return self._readiness.ready(timeout)
+
+    def hold(self, timeout: float) -> bool:
+        """Take ``token`` for a caller, within ``timeout``; its reads then do not wake the reader."""
+        if not self.token.acquire(timeout=timeout):
+            return False
+        if self._readiness is not None:
+            self._readiness.mute()
+        return True
+
+    def let_go(self) -> None:
+        """Give ``token`` back after ``hold``: what the caller left wakes the reader."""
+        if self._readiness is not None:
+            self._readiness.unmute()
+        self.token.release()
+
+    def read_some(self, look: bool = True) -> List[Tuple[int, bytes]]:
+        """The messages one socket read completes, reading only if data is there now.
+
+        The caller holds ``token``; ``[]`` when nothing (or only part of a message) was there.
+        ``look=False`` reads without looking first: the read then waits up to the socket's
+        timeout (at most a second) for data.  Pings are answered here.  Raises
+        ``ari.ConnectionError`` when the connection is closed, broken or speaks anything but
+        the WebSocket protocol.
         """
-        while True:
+        if self._failed is not None:
+            raise self._failed
+        if look and self._readiness is not None and not self._readiness.ready():
+            return []  # another reader took the bytes that woke this one
+        try:
+            chunk = self._read_socket(65536)
+        except TimeoutError as exc:
+            if exc.errno is None:  # the socket's own timeout (a TLS record still arriving)
+                return []
+            raise ConnectionError(f"the event socket broke ({exc})") from exc
+        except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
+            if self._failed is not None:
+                raise self._failed from exc
+            raise ConnectionError(f"the event socket broke ({exc})") from exc
+        if not chunk:
             if self._failed is not None:
                 raise self._failed
-            try:
-                chunk = self._read_socket(65536)
-            except TimeoutError as exc:
-                if exc.errno is None:  # the socket's own timeout: idle, not dead (pings tell)
-                    continue
-                raise ConnectionError(f"the event socket broke ({exc})") from exc
-            except OSError as exc:  # reset, TLS failure, closed under us: an ari error like the rest
-                raise ConnectionError(f"the event socket broke ({exc})") from exc
-            if not chunk:
-                raise ConnectionError("the event socket was closed")
-            self.received_at = time.monotonic()
-            protocol = self._protocol
-            protocol.receive_data(chunk)
-            protocol.data_to_send()  # its own replies are not used: pongs are sent below
-            messages = self._messages(protocol.events_received())
-            if protocol.parser_exc is not None:
-                self._protocol_error(protocol.parser_exc)
-            if messages:
-                return messages
-            if protocol.state is State.CLOSED:
-                raise ConnectionError("the event socket was closed")
+            raise ConnectionError("the event socket was closed")
+        self.received_at = time.monotonic()
+        protocol = self._protocol
+        protocol.receive_data(chunk)
+        protocol.data_to_send()  # its own replies are not used: pongs are sent below
+        messages = self._messages(protocol.events_received())
+        if protocol.parser_exc is not None:
+            self._protocol_error(protocol.parser_exc)
+        if not messages and protocol.state is State.CLOSED:
+            raise ConnectionError("the event socket was closed")
+        return messages
+
+    def read(self) -> List[Tuple[int, bytes]]:
+        """The next messages, waiting for them (one thread only, holding ``token``)."""
+        while True:
+            if self.wait(_SLICE):
+                messages = self.read_some()
+                if messages:
+                    return messages
+
+    def fail(self, error: BaseException) -> None:
+        """A reader other than the stream's saw the link end: make the stream's reader see it."""
+        if self._failed is None:
+            if isinstance(error, ConnectionError):
+                self._failed = error
+            else:
+                self._failed = ConnectionError(f"the event socket broke ({error})")
+                self._failed.__cause__ = error
+        self.abort(str(error))
 
     def _protocol_error(self, exc: Exception) -> None:
         # Everything after a malformed frame is unreadable: end the link rather than skip
@@ -324,6 +409,7 @@ class Link:
         self._send(websocket.ABNF.create_frame(text, TEXT), self.timeout)
 
     def _send(self, frame: websocket.ABNF, timeout: float) -> None:
+        frame.get_mask_key = self._mask_keys
         data = frame.format()
         deadline = time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=timeout):
@@ -367,12 +453,15 @@ class Link:
             log.debug("abort failed", exc_info=True)
 
     def close(self) -> None:
+        """Close the socket (on the reader's thread, or before it runs: its wait is ours)."""
         if self._dead is None:
             self._dead = "closed"
         try:
             self._ws.shutdown()
         except Exception:
             log.debug("shutdown failed", exc_info=True)
+        if self._readiness is not None:
+            self._readiness.close()
 
 
 def _body_message(body: Any) -> str:
@@ -391,6 +480,10 @@ class Sink(Protocol):
 
     def emit(self, event: Event) -> None:
         """Take one of the client's own events (``WebSocketConnected`` ...)."""
+
+    @property
+    def saturated(self) -> bool:
+        """True while ``submit`` would block (the backlog is full)."""
 
 
 class EventStream:
@@ -499,7 +592,7 @@ class EventStream:
                 self._threads.append(thread)
                 thread.start()
             if requests is not None:
-                requests.attach(link.send_text, self._threads[0].ident or 0)
+                requests.attach(link.send_text, self._threads[0].ident or 0, lead=partial(self._lead, link))
 
     def stop(self, timeout: float = 2.0) -> None:
         """Close the socket and end every thread of the stream, within ``timeout`` seconds."""
@@ -550,41 +643,97 @@ class EventStream:
         """Read until the connection breaks; return why.
 
         Frames go to the dispatcher in batches, all that one socket read completed, so the
-        dispatcher wakes once per batch, not once per event.
+        dispatcher wakes once per batch, not once per event.  The reader waits for data
+        without the link's token, so a caller waiting for its answer may read meanwhile
+        (``lead``); whoever holds the token reads and hands on what it read.
         """
-        read, submit = link.read, self.sink.submit
-        deliver = self.requests.deliver if self.requests is not None else None
         try:
+            wait, read, token = link.wait, link.read_some, link.token
             while True:
-                batch: List[bytes] = []
-                retake = False
-                for opcode, payload in read():
-                    if opcode == TEXT:
-                        # Rare: one prefix test for nearly every event (see _COMPACT).
-                        if payload.startswith(_ACTED_ON) or (
-                            not payload.startswith(_COMPACT) and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
-                        ):
-                            if deliver is not None and deliver(payload):
-                                continue  # an answer to a REST call: its caller has it now
-                            if self._note_replaced(payload):
-                                retake = True
-                                continue  # our own late handshake: not news for the application
-                        # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
-                        batch.append(payload)
-                    elif opcode == PONG:
-                        self._pong_at = time.monotonic()
-                    elif opcode == CLOSE:
-                        if batch:
-                            submit(batch, link.received_at)
-                        return ConnectionError("the server closed the event socket")
-                    elif opcode == BINARY:
-                        log.warning("skipped a binary frame (%d bytes)", len(payload))
-                if batch:
-                    submit(batch, link.received_at)
-                if retake:
-                    return ConnectionError("a late handshake of ours took applications from this socket")
+                if not wait(_SLICE):
+                    continue
+                with token:
+                    error = self._take(read(), link.received_at)
+                if error is not None:
+                    return error
         except Exception as exc:
             return exc
+
+    def _take(self, messages: List[Tuple[int, bytes]], received_at: float) -> Optional[BaseException]:
+        """Hand on one read's messages (the token held): answers to their callers, events to the
+        sink; return why the connection ends, if it does."""
+        submit = self.sink.submit
+        deliver = self.requests.deliver if self.requests is not None else None
+        batch: List[bytes] = []
+        retake = False
+        for opcode, payload in messages:
+            if opcode == TEXT:
+                # Rare: one prefix test for nearly every event (see _COMPACT).
+                if payload.startswith(_ACTED_ON) or (
+                    not payload.startswith(_COMPACT) and (_ANSWER_NAME in payload or _REPLACED_NAME in payload)
+                ):
+                    if deliver is not None and deliver(payload):
+                        continue  # an answer to a REST call: its caller has it now
+                    if self._note_replaced(payload):
+                        retake = True
+                        continue  # our own late handshake: not news for the application
+                # JSON is decoded by the dispatcher: a backlog then holds compact bytes.
+                batch.append(payload)
+            elif opcode == PONG:
+                self._pong_at = time.monotonic()
+            elif opcode == CLOSE:
+                if batch:
+                    submit(batch, received_at)
+                return ConnectionError("the server closed the event socket")
+            elif opcode == BINARY:
+                log.warning("skipped a binary frame (%d bytes)", len(payload))
+        if batch:
+            submit(batch, received_at)
+        if retake:
+            return ConnectionError("a late handshake of ours took applications from this socket")
+        return None
+
+    def _lead(self, link: Link, send: Callable[[], None], answered: Callable[[], bool], deadline: float) -> None:
+        """Send a caller's request, then read the socket on its thread until its answer is in
+        (leader/follower).
+
+        A caller that finds the read token free reads the socket itself, as the reader would
+        (other callers' answers to them, events to the sink, in order), so its answer reaches
+        it without waking another thread.  It takes the token before sending when it can, so
+        that an answer quicker than the caller does not wake the reader either.  It gives up
+        at ``deadline`` and while the sink is saturated (it must never wait for room the
+        handlers make: it may be one of them); the caller then waits for the reader as
+        before.  A failure it sees while reading is left to the reader, which reconnects;
+        ``send``'s own failures are raised.
+        """
+        held = link.hold(0)
+        try:
+            send()
+            # The reader holds the token briefly when data woke it: wait that long.  Longer
+            # (a batch, backpressure), and the answer comes from the reader.
+            if held or link.hold(_TOKEN_WAIT):
+                held = True
+                self._read_held(link, answered, deadline)
+        finally:
+            if held:
+                link.let_go()
+
+    def _read_held(self, link: Link, answered: Callable[[], bool], deadline: float) -> None:
+        try:
+            sink = self.sink
+            while not answered() and not sink.saturated:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                # Within a second of the deadline, look first; else read at once (the socket's
+                # own timeout, at most a second, bounds the wait): one system call less a call.
+                if remaining >= _SLICE or link.wait_held(remaining):
+                    error = self._take(link.read_some(look=False), link.received_at)
+                    if error is not None:
+                        link.fail(error)
+                        return
+        except Exception as exc:
+            link.fail(exc)
 
     def _note_replaced(self, payload: bytes) -> bool:
         """Note an ApplicationReplaced; True when our own abandoned handshake caused it."""
@@ -635,7 +784,8 @@ class EventStream:
                 link.close()
                 return None
             if self.requests is not None:
-                self.requests.attach(link.send_text, threading.get_ident(), self.held_apps[0])
+                lead = partial(self._lead, link)
+                self.requests.attach(link.send_text, threading.get_ident(), self.held_apps[0], lead)
             if self.subscriptions is not None:
                 self.subscriptions.restore(self.apps)
             downtime = time.monotonic() - lost_at

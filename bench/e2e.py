@@ -43,11 +43,11 @@ NCPU = os.cpu_count() or 1
 CLIENTS = ("ari-ws", "ari-http", "aioari", "node")
 
 
-def command(client: str, args: List[str], dispatch: str, workers: int) -> Optional[List[str]]:
+def command(client: str, args: List[str], dispatch: str, workers: int, events: str = "all") -> Optional[List[str]]:
     """The child's command line for ``client``, or None when that peer is not installed."""
     if client.startswith("ari-"):
         transport = {"ari-ws": "websocket", "ari-http": "http", "ari-auto": "auto"}[client]
-        return [sys.executable, "-m", "bench.e2e_ari", *args, transport, dispatch, str(workers)]
+        return [sys.executable, "-m", "bench.e2e_ari", *args, transport, dispatch, str(workers), events]
     found = peers.available()
     if client == "aioari":
         name = next((n for n in found if n.startswith("aioari")), None)
@@ -271,6 +271,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--dispatch", default="concurrent", choices=("serial", "concurrent"), help="ari's dispatch")
     parser.add_argument("--workers", type=int, default=8, help="ari's dispatch workers")
+    parser.add_argument(
+        "--events",
+        default="all",
+        choices=("all", "needed"),
+        help="ari only: 'needed' filters the app's events to the handled ones (what the others cost)",
+    )
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds a child may run its calls")
     parser.add_argument("--json", help="also write every result (raw latencies included) to this file")
     args = parser.parse_args(argv)
@@ -283,7 +289,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for client in [c.strip() for c in args.clients.split(",") if c.strip()]:
             prefix = f"e2e{os.getpid()}-{client}-{concurrency}"
             child_args = [url, args.user, args.password, str(args.calls), str(concurrency), prefix, str(args.deadline)]
-            cmd = command(client, child_args, args.dispatch, args.workers)
+            cmd = command(client, child_args, args.dispatch, args.workers, args.events)
             if cmd is None:
                 print(f"-- {client}: not installed, skipped", file=sys.stderr)
                 continue
@@ -291,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             result = run_one(client, cmd, url, auth, args.calls, prefix, args.deadline)
             result["C"] = concurrency
             if client.startswith("ari-"):
-                result["client"] = client
+                result["client"] = client + ("" if args.events == "all" else f" ({args.events} events)")
             results.append(result)
             time.sleep(2)  # let Asterisk finish tearing the last calls down before the next client
     print(f"\nend to end on {url} ({os.cpu_count()} cores; ari dispatch={args.dispatch}, workers={args.workers})\n")

@@ -1,6 +1,6 @@
 """The end-to-end application written with ari, run as its own process by ``bench/e2e.py``.
 
-``python -m bench.e2e_ari URL USER PASSWORD CALLS CONCURRENCY PREFIX DEADLINE TRANSPORT [DISPATCH WORKERS]``
+``python -m bench.e2e_ari URL USER PASSWORD CALLS CONCURRENCY PREFIX DEADLINE TRANSPORT [DISPATCH WORKERS [EVENTS]]``
 
 Originates ``Local/wait@default`` calls into the application, at most CONCURRENCY in
 progress; on StasisStart it answers and plays a 0.2 s sound, on PlaybackFinished it hangs
@@ -8,12 +8,22 @@ up; a call ends at its StasisEnd.  It speaks the children's protocol of ``bench/
 ``READY`` once the event socket is open, then waits for ``GO`` on stdin, runs, and prints
 one JSON line of results.  It measures its own CPU, context switches (whole process and
 per thread) and TCP connects from ``GO`` to the last call's end.
+
+``BENCH_PROFILE=PREFIX`` profiles every thread from ``GO`` (cProfile, each thread's own CPU
+time) and writes ``PREFIX-TRANSPORT-all.pstats`` and one file per thread name
+(``PREFIX-websocket-ari-events.pstats``...): read them with ``python -m pstats FILE``.
+
+EVENTS ``needed`` (default ``all``) sets an event filter on the application (under its own
+name, so no other client inherits it) that lets through only the events the application
+handles and the REST answers: a measure of what the events nobody listens to cost.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
+import pstats
 import re
 import resource
 import socket
@@ -26,6 +36,8 @@ from typing import Any, Dict, List
 APP = "bench-e2e"
 ENDPOINT = "Local/wait@default"
 SOUND = "sound:ascending-2tone"  # 10 GSM frames: 0.2 s
+#: the event types the application handles (RESTResponse: the answers over the socket)
+HANDLED = ("StasisStart", "PlaybackFinished", "StasisEnd")
 
 _connects = [0]
 _connect = socket.socket.connect
@@ -86,6 +98,57 @@ def usage() -> Dict[str, float]:
     return {"user_ms": r.ru_utime * 1e3, "sys_ms": r.ru_stime * 1e3, "vcs": r.ru_nvcsw, "ics": r.ru_nivcsw}
 
 
+class ThreadProfiles:
+    """cProfile on every thread of the process from ``go()``, timing each thread's own CPU.
+
+    A profiler can only be switched on by its own thread, and the client's threads exist
+    before ``GO``: each thread gets a light hook when it starts (``install``, before connecting)
+    that switches its profiler on at its first call after ``go()``.
+    """
+
+    def __init__(self) -> None:
+        self._go = threading.Event()
+        self._lock = threading.Lock()
+        self._profiles: List[Any] = []  # (thread name, profiler)
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if not self._go.is_set():
+            return
+        profile = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self._profiles.append((threading.current_thread().name, profile))
+        sys.setprofile(None)
+        profile.enable()
+
+    def install(self) -> None:
+        threading.setprofile(self._hook)
+
+    def go(self) -> None:
+        self._go.set()
+        self._hook(None, "call", None)  # this thread at once
+
+    def dump(self, prefix: str) -> None:
+        """Write the merged profile and one per thread name (numbers dropped: ari-dispatch).
+
+        Call it once the other threads have ended (``client.close()``): a profiler stopped
+        from another thread would time the calls its thread is blocked in with this thread's
+        clock.
+        """
+        threading.setprofile(None)  # type: ignore[arg-type]  # typeshed: None resets it
+        groups: Dict[str, List[Any]] = defaultdict(list)
+        with self._lock:
+            for name, profile in self._profiles:
+                profile.disable()
+                groups[re.sub(r"-\d+$", "", name)].append(profile)
+        merged = None
+        for name, profiles in groups.items():
+            stats = pstats.Stats(*profiles)
+            stats.dump_stats(f"{prefix}-{name}.pstats")
+            merged = stats if merged is None else merged.add(stats)
+        if merged is not None:
+            merged.dump_stats(f"{prefix}-all.pstats")
+
+
 def run(
     url: str,
     user: str,
@@ -97,11 +160,20 @@ def run(
     transport: str,
     dispatch: str,
     workers: int,
+    events: str = "all",
 ) -> Dict[str, Any]:
     connects = install_connect_counter()
+    app = APP if events == "all" else f"{APP}-filtered"
+    profile_to = os.environ.get("BENCH_PROFILE")
+    profiles = ThreadProfiles() if profile_to else None
+    if profiles is not None:
+        profiles.install()
     import ari
 
     client = ari.connect(url, user, password, transport=transport, dispatch=dispatch, dispatch_workers=workers)
+    depth = os.environ.get("BENCH_SOCKET_DEPTH")  # auto's socket depth, for experiments
+    if depth:
+        client.meta.router.socket_depth = int(depth)
     slots = threading.BoundedSemaphore(concurrency)
     started: Dict[str, float] = {}
     rest: Dict[str, List[float]] = defaultdict(list)
@@ -161,12 +233,17 @@ def run(
     client.on("StasisStart", on_start)
     client.on("PlaybackFinished", on_finished)
     client.on("StasisEnd", on_end)
-    client.start(APP)
+    client.start(app)
+    if events == "needed":
+        allowed = [{"type": name} for name in (*HANDLED, "RESTResponse")]
+        client.applications.filter(applicationName=app, filter={"allowed": allowed})
     print("READY", flush=True)
     if sys.stdin.readline().strip() != "GO":
         client.close()
         return {}
     connects[0] = 0
+    if profiles is not None:
+        profiles.go()
     u0, t0s = usage(), thread_stats()
     start = time.perf_counter()
     limit = time.monotonic() + deadline
@@ -176,15 +253,16 @@ def run(
         cid = f"{prefix}-{i}"
         started[cid] = time.perf_counter()
         try:
-            timed("originate", client.channels.originate, endpoint=ENDPOINT, app=APP, channelId=cid)
+            timed("originate", client.channels.originate, endpoint=ENDPOINT, app=app, channelId=cid)
         except Exception as exc:
             failed("originate", exc)
             end_call(cid)
     all_done.wait(max(0.0, limit - time.monotonic()))
     seconds = time.perf_counter() - start
     u1, t1s = usage(), thread_stats()
+    sys.setprofile(None)  # this thread's profiler stops with the measurement (the others at close)
     result = {
-        "client": f"ari {transport}",
+        "client": f"ari {transport}" + ("" if events == "all" else f" ({events} events)"),
         "calls": len(call_ms),
         "seconds": seconds,
         "call_ms": call_ms,
@@ -194,7 +272,11 @@ def run(
         "threads": by_thread_name(t0s, t1s),
         **{k: u1[k] - u0[k] for k in u0},
     }
+    if events != "all":
+        client.applications.filter(applicationName=app, filter={})
     client.close()
+    if profiles is not None:
+        profiles.dump(f"{profile_to}-{transport}")
     return result
 
 
@@ -205,8 +287,9 @@ def main(argv: List[str]) -> None:
     url, user, password, calls, concurrency, prefix, deadline, transport = argv[:8]
     dispatch = argv[8] if len(argv) > 8 else "concurrent"
     workers = int(argv[9]) if len(argv) > 9 else 8
+    events = argv[10] if len(argv) > 10 else "all"
     result = run(
-        url, user, password, int(calls), int(concurrency), prefix, float(deadline), transport, dispatch, workers
+        url, user, password, int(calls), int(concurrency), prefix, float(deadline), transport, dispatch, workers, events
     )
     print(json.dumps(result), flush=True)
 

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from ..errors import ARIError, MediaError
 from . import codecs
 from .codecs import CODECS, Codec, Converter, codec, convert
+from .loop import MediaLoop
 from .rtp import RtpPacket
 from .session import Frame, Mark, MediaEvent, MediaSession
 from .udp import RtpMedia, bind
@@ -37,6 +38,7 @@ __all__ = [
     "Mark",
     "MediaError",
     "MediaEvent",
+    "MediaLoop",
     "MediaServer",
     "MediaSession",
     "RtpMedia",
@@ -94,6 +96,7 @@ def open_websocket(
     variables: Optional[Mapping[str, str]] = None,
     data: Optional[str] = None,
     timeout: float = 10.0,
+    loop: Optional[MediaLoop] = None,
 ) -> WebSocketMedia:
     """Create an externalMedia channel in ``app`` carried over a WebSocket and connect to it.
 
@@ -102,6 +105,8 @@ def open_websocket(
     ``set_direction``); ``direction`` ``in``/``out`` carries audio one way only; with
     ``auto_answer=False`` the channel stays Down until ``answer()``.  Returns once MEDIA_START
     arrived.  A failure to connect hangs the new channel up and raises ``MediaError``.
+    ``loop``: a ``MediaLoop`` shared by the calls' sessions (one thread for all of them);
+    None gives the session a thread of its own.
     """
     codec(format)  # a clear error before anything is created
     if control_format not in ("plain-text", "json"):
@@ -142,6 +147,7 @@ def open_websocket(
             timeout=timeout,
             verify=getattr(client.meta.transport, "verify", True),
             channel=channel,
+            loop=loop,
         )
     except BaseException:
         _hangup(channel)
@@ -203,12 +209,14 @@ def open_rtp(
     variables: Optional[Mapping[str, str]] = None,
     data: Optional[str] = None,
     ptime: int = 20,
+    loop: Optional[MediaLoop] = None,
 ) -> RtpMedia:
     """Open a UDP socket on ``host:port`` and create an externalMedia channel in ``app`` sending RTP to it.
 
     ``format`` ``ulaw`` (payload type 0), ``alaw`` (8), ``slin16`` (118)...  Audio goes to the
     channel's ``UNICASTRTP_LOCAL_ADDRESS``/``_PORT``.  ``close()`` hangs the channel up; the
-    channel's StasisEnd (when the client's events are running) closes the media.
+    channel's StasisEnd (when the client's events are running) closes the media.  ``loop``:
+    a ``MediaLoop`` shared with other sessions (None: a thread of its own).
     """
     fmt: Codec = codec(format)
     sock = bind(host, port)
@@ -230,7 +238,7 @@ def open_rtp(
     remote = None
     if values.get("UNICASTRTP_LOCAL_ADDRESS") and values.get("UNICASTRTP_LOCAL_PORT"):
         remote = (str(values["UNICASTRTP_LOCAL_ADDRESS"]), int(values["UNICASTRTP_LOCAL_PORT"]))
-    session = RtpMedia(channel, fmt, sock, remote, ptime=ptime, hangup=lambda: _hangup(channel))
+    session = RtpMedia(channel, fmt, sock, remote, ptime=ptime, hangup=lambda: _hangup(channel), loop=loop)
     _follow_hangup(session, channel)
     return _adopted(client, session)
 

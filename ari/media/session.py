@@ -4,13 +4,14 @@ Its one job is what every media transport shares: the queue of received frames (
 or a callback per frame on a handler thread), the pump that cuts ``send()``'s bytes into
 frames and paces them at ``ptime`` (holding while the far end said MEDIA_XOFF, never
 dropping), marks, the events (DTMF_END, ERROR, hangup...) and closing once; and
-``LoopSession``, one thread that serves a socket and the pump together.  It must not speak a
-protocol: a transport (``websocket.py``, ``udp.py``) subclasses it and implements
-``_on_readable``, ``_write_audio`` and its closing.
+``LoopSession``, a session whose socket and pump a ``MediaLoop`` (``loop.py``) serves.  It
+must not speak a protocol: a transport (``websocket.py``, ``udp.py``) subclasses it and
+implements ``_on_readable``, ``_write_audio`` and its closing.
 
-Threads, all daemons named ``ari-media-*`` and ended by ``close()``: the session's own (its
-socket and its pacing) and a handler thread, started when the first callback is registered.
-No user callback runs on the session's thread.
+Threads, all daemons named ``ari-media-*`` and ended by ``close()``: the loop's (its own, or
+one shared by every session given the same ``MediaLoop``: the sockets and the pacing) and a
+handler thread, started when the first callback is registered.  No user callback runs on the
+loop's thread.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import collections
 import itertools
 import logging
 import queue
-import select
-import socket
 import threading
 import time
 import wave
@@ -29,6 +28,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, NamedTuple, Optio
 from ..errors import MediaError
 from ..threads import join_by
 from .codecs import Codec, Converter
+from .loop import MediaLoop
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +426,7 @@ class MediaSession:
                     return None
                 now = time.monotonic()
                 if self._staged is None:
-                    if self._xoff or self._paused:
+                    if self._xoff or self._paused or self._transport_full():
                         return None
                     item = self._next_item()
                     if item is None:
@@ -499,6 +499,10 @@ class MediaSession:
     def _write_audio(self, frame: bytes) -> None:
         raise NotImplementedError
 
+    def _transport_full(self) -> bool:
+        """Under the lock: the transport still holds bytes it could not write (the writer waits)."""
+        return False
+
     def _flush_remote(self) -> None:
         """The far end drops its queue too (a command where the transport has one)."""
 
@@ -565,77 +569,52 @@ class MediaSession:
 
 
 class LoopSession(MediaSession):
-    """A session served by one thread: it reads the socket and writes the paced frames.
+    """A session served by a ``MediaLoop``: its thread reads the socket and writes the paced frames.
 
-    ``select`` on the transport's socket and a wake-up pair, with the next frame's time as
-    the timeout: one thread and about two wake-ups per ptime a session, whatever it does.
-    A transport implements ``_on_readable`` (False once the far end is gone) and may
-    implement ``_flush_commands`` and ``_finish`` (the closing, on the session's thread).
+    ``loop`` None gives the session a loop of its own (one thread, ``ari-media-<name>``);
+    sessions given the same loop share its one thread.  A transport implements
+    ``_on_readable`` (False once the far end is gone) and may implement ``_flush_commands``
+    and the closing (``_begin_finish``, ``_on_closing_readable``, ``_end_finish``), all called
+    on the loop's thread, never blocking it.
     """
 
-    def __init__(self, channel: Any, codec: Codec, ptime: int, frame_size: int, name: str, sock: Any) -> None:
+    def __init__(
+        self,
+        channel: Any,
+        codec: Codec,
+        ptime: int,
+        frame_size: int,
+        name: str,
+        sock: Any,
+        loop: Optional[MediaLoop] = None,
+    ) -> None:
         super().__init__(channel, codec, ptime, frame_size, name)
         self._sock = sock
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._wake_pending = False
-        self._loop_thread: Optional[threading.Thread] = None
+        self._own_loop = loop is None
+        self._loop: MediaLoop = MediaLoop(name) if loop is None else loop
+        self._started = False
+        self._finished = threading.Event()  # the loop has closed the transport
+        self._loop_thread: Optional[threading.Thread] = None  # its own loop's thread
 
     def _start_loop(self) -> None:
-        self._loop_thread = threading.Thread(target=self._run_loop, name=f"ari-media-{self._name}", daemon=True)
-        self._loop_thread.start()
+        self._started = True
+        try:
+            self._loop.add(self)
+        except MediaError as error:  # a closed loop: the session ends before it began
+            self._started = False
+            self._closed_by("local", None, str(error))
+            self._join(0.0)
+            raise
+        if self._own_loop:
+            self._loop_thread = self._loop.thread
 
     def _wake(self) -> None:
         super()._wake()
-        if not self._wake_pending and self._loop_thread is not threading.current_thread():
-            self._wake_pending = True
-            try:
-                self._wake_w.send(b"\0")
-            except OSError:  # closed, or already full of wake-ups
-                pass
+        if self._started:
+            self._loop.kick(self)
 
     def _start_writer(self) -> None:
         """The loop writes."""
-
-    def _run_loop(self) -> None:
-        sock, wake = self._sock, self._wake_r
-        try:
-            while True:
-                self._flush_commands()  # first: a command asked for before a mark goes before it
-                due = self._pump()
-                if self._closed:
-                    break
-                pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted wait in the socket
-                if pending is not None and pending():
-                    readable: List[Any] = [sock]
-                else:
-                    timeout = None if due is None else max(0.0, due - time.monotonic())
-                    readable, _, _ = select.select([sock, wake], [], [], timeout)
-                if wake in readable:
-                    # Drain first, then clear: a wake-up sent in between is not lost, as the loop
-                    # looks at the commands and the queue before it selects again.
-                    try:
-                        wake.recv(4096)
-                    except OSError:
-                        pass
-                    with self._mutex:
-                        self._wake_pending = False
-                if sock in readable and not self._on_readable():
-                    break
-        except MediaError as error:
-            if not self._closed:
-                log.warning("%r: %s", self, error)
-            self._closed_by("remote", None, str(error))
-        except Exception:  # never a dead loop without a word: the session closes and says why
-            log.exception("%r: the media loop failed", self)
-            self._closed_by("remote", None, "media loop failed")
-        finally:
-            try:
-                self._finish()
-            finally:
-                self._wake_r.close()
-                self._wake_w.close()
 
     def _on_readable(self) -> bool:
         raise NotImplementedError
@@ -643,9 +622,36 @@ class LoopSession(MediaSession):
     def _flush_commands(self) -> None:
         """Send what other threads asked for (the loop's thread owns the socket)."""
 
-    def _finish(self) -> None:
-        """Close the transport, on the loop's thread, once the session is closed."""
+    def _begin_finish(self) -> bool:
+        """Start closing the transport once the session is closed; True to wait for the far end
+        (``_on_closing_readable`` until it returns True, or a deadline), False when done."""
+        return False
+
+    def _on_closing_readable(self) -> bool:
+        """Read while closing; True once the far end has closed too."""
+        return True
+
+    def _end_finish(self) -> None:
+        """Close the transport for good."""
         self._sock.close()
 
+    def _wants_write(self) -> bool:
+        """Bytes wait for the socket to take them: the loop watches it for writing."""
+        return False
+
+    def _on_writable(self) -> None:
+        """The socket takes bytes again: write what waits (never blocking)."""
+
+    def _join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if not self._started:
+            if not self._finished.is_set():
+                self._end_finish()
+                self._finished.set()
+        elif not self._loop.on_thread():
+            self._finished.wait(max(0.0, deadline - time.monotonic()))
+        super()._join(max(0.0, deadline - time.monotonic()))
+
     def _threads(self) -> List[Optional[threading.Thread]]:
+        # Its own loop's thread ends with its only session; a shared one goes on for the others.
         return [self._loop_thread, *super()._threads()]

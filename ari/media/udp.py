@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Tuple
 from ..errors import MediaError
 from . import codecs
 from .codecs import Codec
+from .loop import MediaLoop
 from .rtp import DTMF_EVENTS, TELEPHONE_EVENT, RtpPacket, TelephoneEvent, parse, parse_event
 from .session import LoopSession, MediaEvent
 
@@ -47,7 +48,8 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 class RtpMedia(LoopSession):
     """A call's media as RTP between ``sock`` and ``remote`` (Asterisk's UNICASTRTP_LOCAL_ADDRESS/_PORT).
 
-    ``hangup`` is called once by ``close()`` to end the call (the channel's DELETE).
+    ``hangup`` is called once by ``close()`` to end the call (the channel's DELETE); ``loop``
+    the ``MediaLoop`` that serves it (None: a thread of its own).
     """
 
     def __init__(
@@ -59,11 +61,12 @@ class RtpMedia(LoopSession):
         *,
         ptime: int = 20,
         hangup: Optional[Callable[[], Any]] = None,
+        loop: Optional[MediaLoop] = None,
     ) -> None:
         if codec.payload_type is None:
             raise MediaError(f"{codec.name} has no RTP payload type")
         name = str(getattr(channel, "id", channel))[-8:] or "rtp"
-        super().__init__(channel, codec, ptime, codec.frame_bytes(ptime), name, sock)
+        super().__init__(channel, codec, ptime, codec.frame_bytes(ptime), name, sock, loop)
         sock.setblocking(False)
         self.remote = remote
         self.local = sock.getsockname()[:2]

@@ -30,6 +30,7 @@ from websockets.uri import parse_uri
 
 from ..errors import MediaError
 from .codecs import codec
+from .loop import MediaLoop
 from .session import LoopSession, MediaEvent
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,18 @@ class WebSocketMedia(LoopSession):
     """A call's media over a chan_websocket connection (made by ``connect``/``open_websocket`` or a ``MediaServer``).
 
     ``sock`` is connected and past the handshake; ``protocol`` is websockets' sans-I/O
-    protocol for it (open); ``frames`` are frames already read after MEDIA_START.
+    protocol for it (open); ``frames`` are frames already read after MEDIA_START; ``loop`` the
+    ``MediaLoop`` that serves it (None: a loop, and a thread, of its own).
     """
 
     def __init__(
-        self, sock: Any, protocol: Any, start: MediaEvent, channel: Any = None, frames: Optional[List[Any]] = None
+        self,
+        sock: Any,
+        protocol: Any,
+        start: MediaEvent,
+        channel: Any = None,
+        frames: Optional[List[Any]] = None,
+        loop: Optional[MediaLoop] = None,
     ) -> None:
         fields = start.fields
         try:
@@ -116,8 +124,11 @@ class WebSocketMedia(LoopSession):
             frame_size,
             self.channel_id[-8:] or "ws",
             sock,
+            loop,
         )
         self._protocol = protocol
+        sock.setblocking(False)  # served by a loop: reads and writes never wait
+        self._backlog = bytearray()  # bytes written that the socket has not taken yet
         self._commands: List[str] = []
         self._fragments: List[bytes] = []
         self._fragment_opcode = Opcode.BINARY
@@ -187,12 +198,29 @@ class WebSocketMedia(LoopSession):
     # -- writing (on the loop's thread) ------------------------------------------------------
 
     def _write_pending(self) -> None:
+        """Write what the protocol has to send; what the socket does not take now waits in the
+        backlog (the socket is non-blocking: one slow far end never holds up a shared loop)."""
         data = self._protocol.data_to_send()
         if data:
+            self._backlog += b"".join(data)
+            self._on_writable()
+
+    def _on_writable(self) -> None:
+        backlog = self._backlog
+        while backlog:
             try:
-                self._sock.sendall(b"".join(data))
+                sent = self._sock.send(backlog)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
             except OSError as error:
                 raise MediaError(f"{self!r}: the media WebSocket is closed ({error})") from error
+            del backlog[:sent]
+
+    def _wants_write(self) -> bool:
+        return bool(self._backlog)
+
+    def _transport_full(self) -> bool:
+        return bool(self._backlog)
 
     def _write_audio(self, frame: bytes) -> None:
         self._protocol.send_binary(frame)
@@ -216,7 +244,7 @@ class WebSocketMedia(LoopSession):
             text = f"{name} {value}" if value else name
         if len(text.encode()) > MAX_COMMAND:
             raise MediaError(f"media command {text[:40]!r}... is longer than Asterisk's {MAX_COMMAND} bytes")
-        if threading.current_thread() is self._loop_thread:  # a mark, in order with the frames around it
+        if self._loop.on_thread():  # a mark, in order with the frames around it
             self._protocol.send_text(text.encode())
             self._write_pending()
             return
@@ -276,31 +304,36 @@ class WebSocketMedia(LoopSession):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _finish(self) -> None:
-        """Closing handshake (1000: closing the media WebSocket is what hangs the channel up), then the socket."""
-        protocol, sock = self._protocol, self._sock
+    def _begin_finish(self) -> bool:
+        """Closing handshake (1000: closing the media WebSocket is what hangs the channel up)."""
+        protocol = self._protocol
         try:
             if protocol.state is State.OPEN:
                 protocol.send_close(1000)
                 self._write_pending()
-            deadline = time.monotonic() + 2.0
-            while protocol.state is not State.CLOSED and time.monotonic() < deadline:
-                readable, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
-                if not readable:
-                    break
-                data = sock.recv(65536)
-                if data:
-                    protocol.receive_data(data)
-                else:
-                    protocol.receive_eof()
-                protocol.events_received()
-                self._write_pending()
-                if not data:
-                    break
         except (OSError, MediaError, ssl.SSLError):
             log.debug("%r: closing handshake cut short", self, exc_info=True)
-        finally:
-            sock.close()
+            return False
+        return protocol.state is not State.CLOSED
+
+    def _on_closing_readable(self) -> bool:
+        protocol = self._protocol
+        try:
+            data = self._sock.recv(65536)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return False
+        except (OSError, ssl.SSLError):
+            return True
+        try:
+            if data:
+                protocol.receive_data(data)
+            else:
+                protocol.receive_eof()
+            protocol.events_received()
+            self._write_pending()
+        except MediaError:
+            return True
+        return not data or protocol.state is State.CLOSED
 
 
 def _handshake_read(sock: Any, protocol: Any, deadline: float) -> List[Any]:
@@ -344,8 +377,14 @@ def _read_start(sock: Any, protocol: Any, early: List[Any], deadline: float) -> 
     return event, rest
 
 
-def connect(url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any = None) -> WebSocketMedia:
-    """Connect to a media WebSocket (``ws://host:8088/media/<connection id>``) and read MEDIA_START."""
+def connect(
+    url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any = None, loop: Optional[MediaLoop] = None
+) -> WebSocketMedia:
+    """Connect to a media WebSocket (``ws://host:8088/media/<connection id>``) and read MEDIA_START.
+
+    ``loop``: the ``MediaLoop`` that serves the session, shared with other sessions (one thread
+    for all of them: steadier pacing with many calls); None gives it a thread of its own.
+    """
     try:
         uri = parse_uri(url)
     except InvalidURI as error:
@@ -373,7 +412,7 @@ def connect(url: str, *, timeout: float = 10.0, verify: Any = True, channel: Any
             raise MediaError(f"media WebSocket {url}: closed during the handshake")
         start, frames = _read_start(sock, protocol, events[1:], deadline)
         sock.settimeout(None)
-        session = WebSocketMedia(sock, protocol, start, channel, frames)
+        session = WebSocketMedia(sock, protocol, start, channel, frames, loop)
     except InvalidStatus as error:
         sock.close()
         status = error.response.status_code
@@ -400,8 +439,8 @@ class MediaServer:
     Listens on ``host:port`` (port 0: any free one, see ``port``); each connection that sends
     MEDIA_START becomes a ``WebSocketMedia`` handed out by ``accept()``; with ``client``, its
     ``channel`` is that client's Channel.  ``close()`` stops listening and closes every session
-    it made.  One thread, ``ari-media-server``, accepts and shakes hands; each session then has
-    its own.
+    it made.  One thread, ``ari-media-server``, accepts and shakes hands; the sessions are then
+    served by ``loop`` (by default one ``MediaLoop`` of the server's: one thread for all of them).
     """
 
     def __init__(
@@ -412,8 +451,11 @@ class MediaServer:
         path: Optional[str] = None,
         start_timeout: float = 10.0,
         client: Any = None,
+        loop: Optional[MediaLoop] = None,
     ) -> None:
         self.path = path
+        self._own_loop = loop is None
+        self.loop = MediaLoop("server-loop") if loop is None else loop
         self.client = client
         self._start_timeout = start_timeout
         self._waiting: List[WebSocketMedia] = []  # accepted, not yet handed out
@@ -477,7 +519,7 @@ class MediaServer:
         channel = None
         if self.client is not None and start.fields.get("channel_id"):
             channel = self.client.Channel(str(start.fields["channel_id"]))
-        session = WebSocketMedia(sock, protocol, start, channel, frames)
+        session = WebSocketMedia(sock, protocol, start, channel, frames, self.loop)
         session._start_loop()
         return session
 
@@ -513,6 +555,8 @@ class MediaServer:
         self._wake_w.close()
         for session in sessions:
             session.close(timeout)
+        if self._own_loop:
+            self.loop.close(timeout)  # its thread ends with the last session: joined here
 
     def __enter__(self) -> MediaServer:
         return self

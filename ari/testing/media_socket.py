@@ -22,6 +22,8 @@ from .media_stream import MediaStream
 log = logging.getLogger(__name__)
 
 _CLOSE = object()
+#: seconds a closing handshake the simulator started may take before the socket is dropped
+CLOSE_TIMEOUT = 2.0
 
 
 class SocketWire:
@@ -111,9 +113,26 @@ async def _pump(stream: MediaStream, ws: Any, wire: SocketWire) -> Optional[int]
                 stream.text(message.data)
         return ws.close_code
     finally:
+        closing = wire.closed  # the stream ended on our side: the writer is sending the close frame
         wire.closed = True
-        if not wire.task.done():
+        await _finish_writer(wire, closing)
+
+
+async def _finish_writer(wire: SocketWire, closing: bool) -> None:
+    """Let a writer that is closing the socket send its close frame (as Asterisk does: 1000 on a
+    DELETE), within a bound; a writer of a socket the far end ended has nothing left to do."""
+    if wire.task.done():
+        return
+    if closing:
+        try:
+            await asyncio.wait_for(asyncio.shield(wire.task), CLOSE_TIMEOUT)
+            return
+        except asyncio.TimeoutError:
+            pass
+        except asyncio.CancelledError:  # the server is stopping: the writer goes with it
             wire.task.cancel()
+            raise
+    wire.task.cancel()
 
 
 def dial(engine: Any, stream: MediaStream, uri: str) -> None:

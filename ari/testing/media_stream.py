@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 XOFF_LEVEL, XON_LEVEL, QUEUE_MAX = 900, 800, 1000
 MAX_TEXT = 128
+#: chan_websocket's tech_cause (the WebSocket status it closes with) for a HANGUP command, and
+#: for a socket the application closed or cut
+WS_NORMAL, WS_GOING_AWAY = 1000, 1001
+#: aiohttp's close code for a connection lost without a close frame
+WS_ABNORMAL = 1006
 HEARD_FRAMES = 3000  # what a far end heard, kept for tests: the last minute
 PTIME_MS = 20
 
@@ -218,7 +223,12 @@ class MediaStream:
         self.end(close=False)
         ch = self.engine.world.channels.get(self.channel.id)
         if ch is not None and not ch.hanging_up:
-            self.engine.world.calls.hangup(ch, 16 if code in (1000, 1001, None) else 38, soft=False)
+            # chan_websocket (22.10): a close frame, whatever its code, is a normal clearing; a
+            # read error (no close frame) is "Network out of order".  Either way it queues the
+            # hangup with that cause and leaves the channel's own cause unset: ChannelDestroyed
+            # says 0, "Unknown" (recorded: tests/fixtures/media-hangups-22.10.1.json).
+            cause = 38 if code in (None, WS_ABNORMAL) else 16
+            self.engine.world.calls.hangup(ch, cause, soft=False, tech_cause=WS_GOING_AWAY, destroyed_cause=0)
 
     def end(self, close: bool = True) -> None:
         if self.ended:
@@ -313,7 +323,7 @@ class MediaStream:
         if command == "ANSWER":
             self.engine.world.calls.answer(self.channel)
         elif command == "HANGUP":
-            self.engine.world.calls.hangup(self.channel, 16, soft=False)
+            self.engine.world.calls.hangup(self.channel, 16, soft=False, tech_cause=WS_NORMAL, destroyed_cause=0)
         elif command == "START_MEDIA_BUFFERING":
             self.bulk = True
         elif command == "STOP_MEDIA_BUFFERING":
@@ -500,9 +510,9 @@ class MediaEngine:
         )
         self.by_connection[stream.connection_id] = stream
         self.by_channel[channel.id] = stream
-        channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
-        channel.channelvars["MEDIA_WEBSOCKET_CONNECTION_ID"] = stream.connection_id
-        channel.vars.update(channel.channelvars)
+        # Shown in externalMedia's answer only (rest_channels), not in GET or events.
+        channel.vars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
+        channel.vars["MEDIA_WEBSOCKET_CONNECTION_ID"] = stream.connection_id
         return stream
 
     def outbound(
@@ -532,9 +542,9 @@ class MediaEngine:
         )
         stream.connection_id = connection
         self.by_channel[channel.id] = stream
-        channel.channelvars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
-        channel.channelvars["MEDIA_WEBSOCKET_CONNECTION_ID"] = connection
-        channel.vars.update(channel.channelvars)
+        # Shown in externalMedia's answer only (rest_channels), not in GET or events.
+        channel.vars["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(stream.frame_size)
+        channel.vars["MEDIA_WEBSOCKET_CONNECTION_ID"] = connection
         uri = self.clients[connection]
         dial(self, stream, uri + (("&" if "?" in uri else "?") + query if query else ""))
         return stream
@@ -565,6 +575,13 @@ class MediaEngine:
             return
         if stream.auto_answer:
             self.world.calls.answer(ch)
+            dialstring, ch.pending_dial = ch.pending_dial, None
+            if dialstring is not None:
+                self.world.emit(
+                    "Dial",
+                    {"dialstatus": "ANSWER", "forward": "", "dialstring": dialstring, "peer": ch.to_json()},
+                    channels=[ch],
+                )
         self.world.calls.enter_stasis(ch, stream.app, [])
 
     def forget(self, stream: MediaStream) -> None:

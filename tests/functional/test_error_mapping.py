@@ -345,6 +345,7 @@ def test_an_oserror_under_the_reader_is_an_ari_connection_error(monkeypatch: pyt
         raise ConnectionResetError(104, "Connection reset by peer")
 
     monkeypatch.setattr(link, "_read_socket", broken)
+    peer.sendall(b"\x81")  # readable: the reader reads only what poll says is there
     try:
         with pytest.raises(ari.ConnectionError, match="reset") as raised:
             link.read()

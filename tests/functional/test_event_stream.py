@@ -219,9 +219,12 @@ def test_dead_connection_found_by_ping_timeout(client):
 
         def __init__(self):
             self.aborted = threading.Event()
+            self.token = threading.Lock()
 
-        def read(self):
-            self.aborted.wait(5)
+        def wait(self, timeout):
+            return self.aborted.wait(timeout)
+
+        def read_some(self):
             raise OSError("aborted")
 
         def ping(self, timeout=None):

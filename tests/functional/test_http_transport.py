@@ -135,6 +135,39 @@ def test_the_transport_sends_a_prepared_request_and_returns_a_reply(http_server:
     assert seen == [{"path": "/ari/channels/c%2F1?a=b+c", "type": "application/json"}]
 
 
+def test_each_header_is_sent_once_and_answers_are_read_whatever_their_header_case(http_server: Any) -> None:
+    # The transport keeps its headers in a plain dict and reads urllib3's answer headers
+    # directly: no name may go twice (urllib3 adds Content-Length itself when it sees none),
+    # and Asterisk's own spelling, "Content-type", must still be found.
+    seen: List[Any] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        seen.append(handler.headers)
+        body = b'{"id": "c1"}'
+        handler.send_response(200)
+        handler.send_header("Content-type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = http_server(answer)
+    with HTTPTransport(_url(server), "u", "p", timeout=2) as transport:
+        replies = [
+            transport.send(PreparedRequest("GET", "/asterisk/info")),
+            transport.send(PreparedRequest("POST", "/channels/c1/answer")),
+            transport.send(PreparedRequest("POST", "/channels", {}, '{"variables":{}}')),
+        ]
+    assert [r.content_type for r in replies] == ["application/json"] * 3
+    assert [r.content for r in replies] == [b'{"id": "c1"}'] * 3
+    for headers in seen:
+        names = [name.lower() for name in headers.keys()]
+        assert len(names) == len(set(names)), names
+        assert headers["Authorization"] == "Basic dTpw"  # u:p
+    assert "Content-Length" not in seen[0]
+    assert seen[1]["Content-Length"] == "0"
+    assert (seen[2]["Content-Length"], seen[2]["Content-Type"]) == ("16", "application/json")
+
+
 # -- servers that misbehave ---------------------------------------------------------------
 class _Raw:
     """A socket server running ``behave(connection, request_line)`` for every request it reads."""

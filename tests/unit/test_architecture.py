@@ -26,7 +26,7 @@ OWNERS = {
 
 #: Lower layers never import higher ones.
 LAYERS = [
-    {"errors", "naming", "threads"},
+    {"errors", "naming", "threads", "readiness"},
     {"transports", "backoff", "workers"},  # the transport contract, the router
     {"http", "socket_rest"},  # the transports
     {"spec"},  # its command line (python -m ari.spec save) fetches through http

@@ -308,3 +308,15 @@ def test_one_function_computes_a_resources_listener_key(fake: Any) -> None:
     assert endpoint_type.key_of(endpoint) == ("Endpoint", "PJSIP", "1000") == fake.Endpoint(**endpoint)._key
     event = {"type": "StasisStart", "application": "a", "args": [], "channel": data}
     assert Promoter(fake.meta).route_key(event) == channel_type.key_of(data)
+
+
+def test_path_segments_are_encoded_as_quote_does_and_dot_segments_escaped() -> None:
+    # encode_segment passes unreserved ids as they are without calling quote(): the same text.
+    from urllib.parse import quote
+
+    from ari.operations import encode_segment
+
+    values = ["c1", "1700000000.42", "A-Z_a-z~0-9", "a.b", "a..", "..a", "a/b", "a b", "x%2F", "é", "€/?#&=+", "a\nb"]
+    for value in values:
+        assert encode_segment(value) == quote(value, safe=""), value
+    assert [encode_segment(v) for v in (".", "..", "...")] == ["%2E", "%2E%2E", "%2E%2E%2E"]

@@ -93,3 +93,16 @@ def test_every_requests_and_urllib3_exception_becomes_an_ari_error(monkeypatch: 
             transport.send(PreparedRequest("GET", "/x"))
         assert caught.value.__cause__ is error, cls
     transport.close()
+
+
+def test_the_request_target_is_the_url_after_the_host_exactly_as_built() -> None:
+    adapter = HTTPTransport("http://pbx:8088", "u", "p")._adapter
+    for url, target in [
+        ("http://pbx:8088/ari/channels?x=1", "/ari/channels?x=1"),
+        ("http://[::1]:8088/asterisk/ari/channels/a%2Fb?v=%2F%3F", "/asterisk/ari/channels/a%2Fb?v=%2F%3F"),
+        ("https://pbx/ari/channels/%2E%2E", "/ari/channels/%2E%2E"),
+        ("http://pbx:8088", "/"),
+    ]:
+        request = requests.PreparedRequest()
+        request.url = url  # as the transport sets it: its own encoding, never re-parsed
+        assert adapter.request_url(request, {}) == target

@@ -464,9 +464,11 @@ class CallEngine:
         ch.timers.clear()
         if ch.outgoing_line and ch.app is None:
             ch.app_name, ch.app_data = OUTGOING_LINE
-        self.w.emit(
-            "ChannelDestroyed", {"cause": cause, "cause_txt": cause_txt(cause), "channel": ch.to_json()}, channels=[ch]
-        )
+        fields: Dict[str, object] = {"cause": cause, "cause_txt": cause_txt(cause)}
+        if ch.tech_cause is not None:
+            fields["tech_cause"] = ch.tech_cause
+        fields["channel"] = ch.to_json()
+        self.w.emit("ChannelDestroyed", fields, channels=[ch])
         self._forget(ch)
 
     # -- state ----------------------------------------------------------------------------
@@ -639,23 +641,50 @@ class CallEngine:
 
     # -- hangup ---------------------------------------------------------------------------
 
-    def hangup(self, ch: Channel, cause: int, *, soft: bool, request: bool = True) -> None:
+    def hangup(
+        self,
+        ch: Channel,
+        cause: int,
+        *,
+        soft: bool,
+        request: bool = True,
+        tech_cause: Optional[int] = None,
+        destroyed_cause: Optional[int] = None,
+    ) -> None:
         """Hang ``ch`` up: ChannelHangupRequest (for a hangup ARI asks for, ``soft``: cause 32,
-        Asterisk's soft-hangup flag), ChannelLeftBridge, StasisEnd, STASISSTATUS, then
-        ChannelDestroyed (to apps still subscribed: the originator, not a call that entered
-        through Stasis() in the dialplan) and a Local channel's other half."""
+        Asterisk's soft-hangup flag), Dial NOANSWER for an originate not yet answered,
+        ChannelLeftBridge, StasisEnd, STASISSTATUS, then ChannelDestroyed (to apps still
+        subscribed: the originator, not a call that entered through Stasis() in the dialplan)
+        and a Local channel's other half.
+
+        ``tech_cause``: the channel driver's own cause, reported by both events;
+        ``destroyed_cause``: what ChannelDestroyed reports when it is not ``cause`` (a driver
+        that queues its hangup with a cause, as chan_websocket does, leaves the channel's own
+        hangup cause unset: 0)."""
         if ch.hanging_up or ch.id not in self.w.channels:
             return
         ch.hanging_up = True
         for timer in ch.timers:
             timer.cancel()
         ch.timers.clear()
+        if tech_cause is not None:
+            ch.tech_cause = tech_cause
         if request:
             fields: Dict[str, object] = {"cause": ARI_HANGUP_CAUSE if soft else cause}
             if soft:
                 fields["soft"] = True
+            if ch.tech_cause is not None:
+                fields["tech_cause"] = ch.tech_cause
             fields["channel"] = ch.to_json()
             self.w.emit("ChannelHangupRequest", fields, channels=[ch])
+        if ch.pending_dial is not None:
+            dialstring, ch.pending_dial = ch.pending_dial, None
+            self.w.emit(
+                "Dial",
+                {"dialstatus": "NOANSWER", "forward": "", "dialstring": dialstring, "peer": ch.to_json()},
+                channels=[ch],
+            )
+        final = cause if destroyed_cause is None else destroyed_cause
         if ch.recording is not None:
             self.w.recording.finish(ch.recording, "done")
         self.w.playback.stop_target("channel:" + ch.id)
@@ -673,7 +702,7 @@ class CallEngine:
         half = self.half_of(ch)
         if ch.half == 2 and half is not None and not half.hanging_up:
             # The ;2 half went: its ;1 half hangs up as by its far end.
-            self._destroyed(ch, cause)
+            self._destroyed(ch, final)
             self.hangup(half, 16, soft=False)
             return
         if half is not None and not half.hanging_up:
@@ -682,7 +711,7 @@ class CallEngine:
                 # Playback() ends on the hangup and reports it: SUCCESS (app_playback.c
                 # sets FAILED only for a file it could not open).
                 self.set_variable(half, "PLAYBACKSTATUS", "SUCCESS")
-        self._destroyed(ch, cause)
+        self._destroyed(ch, final)
         for sid in list(ch.snoops):
             snoop = self.w.channels.get(sid)
             if snoop is not None:

@@ -106,10 +106,12 @@ class MediaChannelEngine:
         direction: str,
         auto_answer: bool,
         query: str = "",
+        dialstring: str = "INCOMING",
     ) -> Channel:
         """chan_websocket: the channel waits, Down, for /media/<id> (``connection`` None: the
         application connects) or for the application's server to answer Asterisk's call
-        (``connection``, a websocket_client); then Up and StasisStart."""
+        (``connection``, a websocket_client); then Up, Dial ANSWER and StasisStart.  Dial
+        (``dialstring``) goes to the app at once; a hangup before the answer adds Dial NOANSWER."""
         w = self.w
         codec = CODECS.get(fmt)
         if codec is None:
@@ -136,4 +138,6 @@ class MediaChannelEngine:
         # As for RTP: the app originated it, so it hears the channel to the end (ChannelDestroyed).
         ch.subscribers.add(app)
         ch.pending_app = app
+        ch.pending_dial = dialstring
+        w.emit("Dial", {"dialstatus": "", "forward": "", "dialstring": dialstring, "peer": ch.to_json()}, channels=[ch])
         return ch

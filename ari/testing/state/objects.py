@@ -55,6 +55,8 @@ class Channel:
         "dialplan_target",
         "status_due",
         "held_dtmf",
+        "pending_dial",
+        "tech_cause",
     )
 
     def __init__(self, chan_id: str, name: str, creationtime: str) -> None:
@@ -107,6 +109,12 @@ class Channel:
         self.dialplan_target: Optional[Tuple[str, str, int]] = None
         # Stasis() calls left by continue: each sets STASISSTATUS when the channel ends.
         self.status_due = 0
+        # The dial string of an originate whose far end has not answered yet (a media
+        # WebSocket channel before its connection): a hangup then reports Dial NOANSWER.
+        self.pending_dial: Optional[str] = None
+        # The channel driver's own hangup cause (chan_websocket: the WebSocket close code),
+        # reported as ``tech_cause`` by ChannelHangupRequest and ChannelDestroyed.
+        self.tech_cause: Optional[int] = None
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {

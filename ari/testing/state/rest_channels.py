@@ -344,12 +344,16 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
     w.calls.check_new_ids(chan_id)
     if transport == "websocket":
         options = q(req, "transport_data") or ""
+        # The endpoint Asterisk dials, less its "WebSocket/": what its Dial events name.
+        dialstring = host + (f"/{options}" if options else "/" if direction else "")
+        dialstring += f"d({direction})" if direction else ""
         ch = w.media_channels.external_websocket(
             app,
             fmt,
             None if host == "INCOMING" else host,
             chan_id,
             body_vars(req),
+            dialstring=dialstring,
             json_format=_option(options, "f") == "json",
             direction=direction or _option(options, "d") or "both",
             auto_answer="n" not in _bare_options(options),
@@ -360,9 +364,11 @@ def external_media(w: World, req: SimRequest) -> SimResponse:
             app, host, encapsulation, transport, chan_id, body_vars(req), fmt=fmt, remote=remote
         )
     answer = ch.to_json()
-    shown = {k: v for k, v in ch.vars.items() if k.startswith("UNICASTRTP_")}
+    # The variables the channel driver set (the answer shows the channel's variables; GET and
+    # events do not).
+    shown = {k: v for k, v in ch.vars.items() if k.startswith(("UNICASTRTP_", "MEDIA_WEBSOCKET_"))}
     if shown:
-        answer["channelvars"] = {**answer.get("channelvars", {}), **shown}  # the answer only, not events
+        answer["channelvars"] = {**answer.get("channelvars", {}), **shown}
     return ok(answer)
 
 
