@@ -64,6 +64,7 @@ BACKLOG_HARD = 2
 DECODED_WEIGHT = 7
 
 _STOP = object()
+_NO_KEY = object()  # _KeyedWork.take: no key finished (None is a key: the client's own events)
 
 
 class DispatchState(enum.Enum):
@@ -98,7 +99,11 @@ class Backlog:
         #: frames dropped: beyond the hard bound, or queued when the dispatcher stopped
         self.dropped = 0
         self._clock = clock
-        self._room = threading.Condition(threading.Lock())
+        # done() runs per event in concurrent mode: it takes the lock itself (a C context
+        # manager, not the Condition's Python one) and notifies only when the reader waits.
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._waiting = 0
         self._closed = False
         self._full_since: Optional[float] = None
         self._dropped_in_episode = 0
@@ -120,7 +125,11 @@ class Backlog:
                     remaining = deadline - self._clock()
                     if remaining <= 0:
                         break
-                    self._room.wait(remaining)
+                    self._waiting += 1
+                    try:
+                        self._room.wait(remaining)
+                    finally:
+                        self._waiting -= 1
                 if self._closed:
                     self.dropped += frames
                     return False
@@ -141,13 +150,14 @@ class Backlog:
             return True
 
     def done(self, frames: int, size: int) -> None:
-        with self._room:
+        with self._lock:
             self.count -= frames
             self.size -= size
-            if not self.saturated:
-                self._room.notify_all()
-                if self._full_since is not None:
-                    self._note_relieved()
+            if self._waiting or self._full_since is not None:
+                if self.count < self.frames_limit and self.size < self.bytes_limit:  # not saturated
+                    self._room.notify_all()
+                    if self._full_since is not None:
+                        self._note_relieved()
 
     def close(self) -> int:
         """No more frames: wake a waiting reader; return how many frames were still waiting."""
@@ -252,6 +262,14 @@ def _parse(payload: bytes, fast: Optional[Parse]) -> Any:
     return data
 
 
+def _json_parse(payload: bytes) -> Any:
+    return _parse(payload, None)
+
+
+def _skipped(data: Dict[str, Any], exc: BaseException) -> None:
+    log.warning("skipped an event %s: %r", data.get("type"), exc, exc_info=not isinstance(exc, ValueError))
+
+
 def _decode(payload: bytes, fast: Optional[Parse] = None) -> Optional[Dict[str, Any]]:
     """A text frame's event, or None (logged) when it is not a JSON object with a string type.
 
@@ -290,7 +308,6 @@ class _KeyedWork:
         self._pending: Dict[Any, Deque[Any]] = {}
         self._ready: Deque[Any] = deque()
         self._idle: List[threading.Lock] = []  # each sleeping worker's gate, the latest last
-        self._gates = threading.local()
         self._stopped = False
 
     def _wake(self, count: int) -> None:
@@ -317,14 +334,15 @@ class _KeyedWork:
             if woken:
                 self._wake(woken)
 
-    def take(self) -> Optional[Tuple[Any, Any]]:
-        """The next (key, item) to handle; None once stopped."""
-        gate = getattr(self._gates, "gate", None)
-        if gate is None:
-            gate = self._gates.gate = threading.Lock()
-            gate.acquire()
+    def take(self, gate: threading.Lock, finished: Any = _NO_KEY) -> Optional[Tuple[Any, Any]]:
+        """Release ``finished`` (the key whose head item the caller has handled, if any) and
+        return the next (key, item) to handle, sleeping on ``gate`` (the caller's own lock,
+        held) while there is none; None once stopped.  One lock round per event, not two."""
         while True:
             with self._lock:
+                if finished is not _NO_KEY:
+                    self._finish(finished)
+                    finished = _NO_KEY
                 if self._stopped:
                     return None
                 if self._ready:
@@ -333,19 +351,18 @@ class _KeyedWork:
                 self._idle.append(gate)
             gate.acquire()  # until put_many or stop releases it
 
-    def done(self, key: Any) -> None:
-        """The head item of ``key`` was handled: release the key, or queue it again."""
-        with self._lock:
-            queued = self._pending.get(key)
-            if queued is None:  # dropped by stop() meanwhile
-                return
-            queued.popleft()
-            if queued:
-                # Behind the others: one busy call cannot starve the rest.  No wake: the worker
-                # calling done() takes work next, and every other ready key woke one when queued.
-                self._ready.append(key)
-            else:
-                del self._pending[key]
+    def _finish(self, key: Any) -> None:
+        # Under self._lock: the head item of ``key`` was handled; release the key, or queue it again.
+        queued = self._pending.get(key)
+        if queued is None:  # dropped by stop() meanwhile
+            return
+        queued.popleft()
+        if queued:
+            # Behind the others: one busy call cannot starve the rest.  No wake: the worker
+            # finishing it takes work next, and every other ready key woke one when queued.
+            self._ready.append(key)
+        else:
+            del self._pending[key]
 
     def stop(self) -> int:
         """Stop taking work; return how many items were dropped (a running one is not counted)."""
@@ -668,15 +685,21 @@ class Dispatcher:
         work = run.work
         assert work is not None
         route, put_many, fast = self.promoter.route_key, work.put_many, run.fast
+        parse = fast if fast is not None else _json_parse
 
         def submit(batch: List[bytes], received_at: float) -> None:
             items = []
             size = 0
             for payload in batch:
                 try:
-                    data = _decode(payload, fast)
-                    if data is None:
-                        continue
+                    try:  # the common case inline, as _work_serial
+                        data = parse(payload)
+                    except ValueError:
+                        data = None
+                    if type(data) is not dict or type(data.get("type")) is not str:
+                        data = _decode(payload, fast)
+                        if data is None:
+                            continue
                     key = route(data)
                 except Exception as exc:  # never raised on the reader: it would take it for a lost socket
                     log.warning("skipped an event: %s", exc)
@@ -729,6 +752,7 @@ class Dispatcher:
         inbox = run.inbox
         assert inbox is not None
         get, deliver, backlog, fast = inbox.get, self.deliver, run.backlog, run.fast
+        parse = fast if fast is not None else _json_parse
         while True:
             item = get()
             if item is _STOP:
@@ -740,13 +764,26 @@ class Dispatcher:
                 continue
             received_at, batch, size = item
             try:
-                for index, payload in enumerate(batch):
+                index = 0
+                for payload in batch:
                     if run.halted:
                         self._drop_rest(run, len(batch) - index)
                         break
-                    data = _decode(payload, fast)
-                    if data is not None:
-                        self._deliver_safely(deliver, data, received_at)
+                    index += 1
+                    # The common case inline (a call per step costs as much as the step);
+                    # anything else gets _decode's exact verdict and its log line.
+                    try:
+                        data = parse(payload)
+                    except ValueError:
+                        data = None
+                    if type(data) is not dict or type(data.get("type")) is not str:
+                        data = _decode(payload, fast)
+                        if data is None:
+                            continue
+                    try:
+                        deliver(data, received_at)
+                    except BaseException as exc:  # an odd event (or a bug here) must not leave the application deaf
+                        _skipped(data, exc)
             finally:
                 backlog.done(len(batch), size)
 
@@ -762,12 +799,15 @@ class Dispatcher:
     def _work_keyed(self, run: _Run) -> None:
         work = run.work
         assert work is not None
-        deliver, backlog = self.deliver, run.backlog
+        deliver, backlog, take = self.deliver, run.backlog, work.take
+        gate = threading.Lock()  # this worker sleeps on it while there is no work
+        gate.acquire()
+        finished: Any = _NO_KEY
         while True:
-            taken = work.take()
+            taken = take(gate, finished)
             if taken is None:
                 return
-            key, item = taken
+            finished, item = taken  # its key is released by the next take
             try:
                 if run.halted:
                     continue
@@ -776,7 +816,6 @@ class Dispatcher:
                 else:
                     self._run_call(item)
             finally:
-                work.done(key)
                 if type(item) is tuple:
                     backlog.done(1, item[2])
 
@@ -785,7 +824,7 @@ class Dispatcher:
         try:
             deliver(data, received_at)
         except BaseException as exc:  # an odd event (or a bug here) must not leave the application deaf
-            log.warning("skipped an event %s: %r", data.get("type"), exc, exc_info=not isinstance(exc, ValueError))
+            _skipped(data, exc)
 
     def _run_call(self, call: _Call) -> None:
         try:

@@ -13,9 +13,10 @@ blinker or any thread.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple, Type
+import threading
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Type
 
-from .resources import Fields, Meta, Resource
+from .resources import Fields, Meta, Resource, fields_of
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +114,27 @@ class Instances(Dict[str, Resource]):
 
 
 class EventShape:
-    """What one event type carries: the resource fields to promote and the field orders follow."""
+    """What one event type carries: the resource fields to promote, the field orders follow,
+    and ``event``, which makes the event: an instance of the type's own ``Event`` subclass,
+    whose declared fields are properties (``resources.field``)."""
 
-    __slots__ = ("type", "fields", "route")
+    __slots__ = ("type", "fields", "route", "event", "_declared", "_made", "_lock")
 
-    def __init__(self, event_type: str, fields: Tuple[Tuple[str, Type[Resource]], ...]) -> None:
+    def __init__(
+        self,
+        event_type: str,
+        fields: Tuple[Tuple[str, Type[Resource]], ...],
+        declared: Iterable[str] = (),
+        made: Optional[Dict[str, property]] = None,
+    ) -> None:
         self.type = event_type
         self.fields = fields
+        # The class is made with the type's first event (45 classes at start took 1 to 2 ms):
+        # until then ``event`` is the method that makes it, then the class itself.
+        self.event: Callable[[Dict[str, Any]], Event] = self._first
+        self._declared = tuple(declared)
+        self._made = made
+        self._lock = threading.Lock()
         # Per-resource order in concurrent dispatch follows one field.  A call is the usual
         # unit of work, so the channel wins when an event names several (ChannelEnteredBridge).
         names = [name for name, _ in fields]
@@ -129,6 +144,16 @@ class EventShape:
             cls = dict(fields)[route]
             self.route = (route, cls.__name__, cls._identity_props)
 
+    def _first(self, data: Dict[str, Any]) -> Event:
+        with self._lock:  # concurrent dispatchers: one class per type all the same
+            if self.event == self._first:
+                self.event = type(
+                    self.type,
+                    (Event,),
+                    {"__slots__": (), "__module__": __name__, **fields_of(self._declared, Event, made=self._made)},
+                )
+        return self.event(data)
+
 
 class Promoter:
     """Turns parsed frames into ``(event, target, instances)`` for one client."""
@@ -136,11 +161,21 @@ class Promoter:
     def __init__(self, meta: Meta) -> None:
         self.meta = meta
         self.shapes: Dict[str, EventShape] = {}
+        models = meta.api.models
+        parents = {sub: model.id for model in models.values() for sub in model.sub_types}
+        made: Dict[str, property] = {}  # one property per field name, shared by the event classes
         for event_type, fields in meta.api.event_resources.items():
             promoted = tuple(
                 (name, meta.instance_classes[model]) for name, model in fields.items() if model in meta.instance_classes
             )
-            self.shapes[event_type] = EventShape(event_type, promoted)
+            declared: List[str] = []
+            lineage: List[str] = []
+            model_id = event_type
+            while model_id in models and model_id not in lineage:  # its own fields, then inherited ones
+                lineage.append(model_id)
+                declared.extend(models[model_id].properties)
+                model_id = parents.get(model_id, "")
+            self.shapes[event_type] = EventShape(event_type, promoted, declared, made)
         self._unknown: set = set()
 
     def promote(self, data: Dict[str, Any]) -> Tuple[Event, Any, Tuple[Resource, ...]]:
@@ -154,18 +189,17 @@ class Promoter:
             self._note_unknown(data["type"])
             return Event(data), None, ()
         fields = shape.fields
-        if not fields:
-            return Event(data), None, ()
         if len(fields) == 1:
             name, cls = fields[0]
             value = data.get(name)
             if type(value) is dict:
-                instance = cls(value)
-                data[name] = instance
-                return Event(data), instance, (instance,)
+                instance = data[name] = cls(value)
+                return shape.event(data), instance, (instance,)
             if value is not None:
                 raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
-            return Event(data), None, ()
+            return shape.event(data), None, ()
+        if not fields:
+            return shape.event(data), None, ()
         found = Instances()
         for name, cls in fields:
             value = data.get(name)
@@ -174,11 +208,11 @@ class Promoter:
             elif value is not None:
                 raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
         if not found:
-            return Event(data), None, ()
+            return shape.event(data), None, ()
         instances = tuple(found.values())
         if len(found) == 1:
-            return Event(data), instances[0], instances
-        return Event(data), found, instances
+            return shape.event(data), instances[0], instances
+        return shape.event(data), found, instances
 
     def route_key(self, data: Mapping[str, Any]) -> Optional[Key]:
         """The listener key of the resource that orders this event (raw frame, nothing built).
@@ -195,7 +229,13 @@ class Promoter:
             if value is None:
                 return None
             raise OddEvent(f"{data['type']} has a {name} that is not an object: {value!r:.80}")
-        key = (model, *(value.get(p) for p in props))
+        if len(props) == 1:  # nearly every resource: no generator to build the key
+            identity = value.get(props[0])
+            if type(identity) is str:
+                return (model, identity)
+            key: Key = (model, identity)
+        else:
+            key = (model, *[value.get(p) for p in props])
         try:
             hash(key)
         except TypeError:

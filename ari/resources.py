@@ -13,7 +13,8 @@ import logging
 import threading
 import weakref
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
+from keyword import iskeyword
+from typing import Any, Callable, Container, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type
 
 from .errors import ClosedError, HTTPError, ValidationError
 from .model import API, InstanceType
@@ -47,7 +48,9 @@ class Data(dict):
 class Fields:
     """Field access over a wrapped JSON object ``_data``: by attribute (ARI or snake_case name) and item.
 
-    Shared by resource instances and events; nested objects come back as ``Data``.
+    Shared by resource instances and events; nested objects come back as ``Data``.  The
+    fields the description declares are properties of the generated classes (``field``);
+    ``__getattr__`` answers for the rest.
     """
 
     __slots__ = ()
@@ -75,6 +78,42 @@ class Fields:
 
     def _no_field(self, name: str) -> str:
         return f"{type(self).__name__} has no field {name!r}"
+
+
+def field(name: str) -> property:
+    """The attribute of a field the description declares, read without ``__getattr__``.
+
+    Reaching ``__getattr__`` first fails the normal lookup, which makes and drops an
+    ``AttributeError``: 1.3 us a read against 0.24 through this property (bench/README.rst).
+    An absent field falls back to ``Fields.__getattr__`` (its snake_case name, its error).
+    """
+
+    def get(self: Fields) -> Any:
+        try:
+            value = self._data[name]
+        except KeyError:
+            return Fields.__getattr__(self, name)
+        return Data(value) if type(value) is dict else value
+
+    get.__name__ = name
+    return property(get)
+
+
+def fields_of(
+    names: Iterable[str], base: type, taken: Container[str] = (), made: Optional[Dict[str, property]] = None
+) -> Dict[str, property]:
+    """A ``field`` property for each name that is an identifier, not an attribute of ``base``
+    nor in ``taken`` (methods win, as they did over ``__getattr__``).  ``made``: the properties
+    made so far for other classes, shared (a property holds only its name)."""
+    made = {} if made is None else made
+    out: Dict[str, property] = {}
+    for name in names:
+        if name.isidentifier() and not iskeyword(name) and name not in taken and not hasattr(base, name):
+            prop = made.get(name)
+            if prop is None:
+                prop = made[name] = field(name)
+            out[name] = prop
+    return out
 
 
 Observer = Callable[[Mapping[str, Any]], None]
@@ -246,7 +285,8 @@ class Resource(Fields):
         return f"{type(self).__name__} has no field or operation {name!r}"
 
     def __dir__(self) -> List[str]:
-        # Fields too, for tab completion and dir(): they are reached through __getattr__.
+        # Fields too, for tab completion and dir(): those the description does not declare are
+        # reached through __getattr__.
         return sorted({*super().__dir__(), *(k for k in self._data if isinstance(k, str) and k.isidentifier())})
 
     def to_dict(self) -> Dict[str, Any]:
@@ -474,6 +514,7 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
         for op in operations:
             if not op.upgrade:
                 meta._templates[(resource, op.nickname)] = OperationTemplate(op)
+    made: Dict[str, property] = {}
     for model, inst_type in api.instance_types.items():
         namespace: Dict[str, Any] = {
             "__slots__": (),
@@ -489,6 +530,8 @@ def build_classes(meta: Meta) -> Dict[str, Collection]:
             True,
             inst_type.identity_params,
         )
+        declared = api.models[model].properties if model in api.models else {}
+        namespace.update(fields_of(declared, Resource, taken=namespace, made=made))
         meta._instance_classes[model] = type(model, (Resource,), namespace)
     collections: Dict[str, Collection] = {}
     for resource, operations in api.resources.items():

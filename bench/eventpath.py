@@ -14,9 +14,11 @@ step of the library's path is timed on its own, on one thread, best of N by ``th
 - ``handoff``: the serial sink's ``submit`` and the dispatcher's queue and backlog
   accounting, per event, with both sides on one thread (no GIL hand-off);
 - ``threaded``: the whole path from the feeder's socket to the handlers, two threads, CPU of
-  the whole process per event (``process_time``), against the stdlib ceiling on the same
-  socket; the difference to the sum of the steps is what the threads cost (GIL hand-offs,
-  wake-ups), with the context switches per 1,000 events of each.
+  the whole process per event (``process_time``, from ``client.start``: the description that
+  ``ari.connect`` loads is not the path) against the stdlib ceiling on the same socket, with
+  the context switches per 1,000 events of each and the reader's and the dispatcher's own
+  CPU (thread clocks); the difference to the sum of the steps is what the threads cost (GIL
+  hand-offs, wake-ups).
 
     python -m bench.eventpath [--events 50000] [--runs 5]
 """
@@ -25,13 +27,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import json
 import threading
 import time
 from typing import Any, Callable, Dict, List, Tuple
 
-from .servers import APP, EVENT_TYPES, PASSWORD, USER, Server, stream_blob
+from .servers import EVENT_TYPES, PASSWORD, USER, Server, stream_blob
 
 CHUNK = 65536
 
@@ -228,47 +229,46 @@ def _switches() -> Tuple[int, int]:
     return vol, invol
 
 
-def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple[float, float, float]]:
-    """name -> (CPU us/event best of runs, voluntary and involuntary switches per 1,000 events)."""
-    import ari
-
-    from .events import socket_rate
+def threaded(count: int, runs: int, dispatch: str = "serial") -> Dict[str, Tuple[float, ...]]:
+    """name -> (CPU us/event, voluntary and involuntary switches per 1,000 events), best of runs;
+    the library's also with its reader's and its dispatchers' own CPU us/event."""
+    from .events import feed_library, socket_rate
 
     with Server("feeder", "--events", str(count), "--channels", "1000") as server:
+        threads: List[float] = []
 
-        def library() -> None:
-            client = ari.connect(server.url, USER, PASSWORD, dispatch=dispatch)
-            done = threading.Event()
-            counter = itertools.count(1)
+        def library() -> float:
+            def at_last(n: int) -> None:
+                if n == count:
+                    threads[:] = [_thread_cpu("ari-events"), _thread_cpu("ari-dispatch")]
 
-            def last(event: Any, instance: Any) -> None:
-                instance.id  # noqa: B018
-                if next(counter) == count:
-                    done.set()
+            return feed_library(server.url, count, dispatch, ends=at_last)[1]  # from client.start
 
-            for event_type in EVENT_TYPES:
-                client.on(event_type, last)
-            try:
-                client.start(APP)
-                if not done.wait(120):
-                    raise TimeoutError("the library did not deliver every event")
-            finally:
-                client.close()
-
-        def ceiling() -> None:
+        def ceiling() -> float:
+            start = time.process_time()
             socket_rate(server.url, count)
+            return time.process_time() - start
 
-        results: Dict[str, List[Tuple[float, float, float]]] = {"library": [], "ceiling": []}
+        results: Dict[str, List[Tuple[float, ...]]] = {"library": [], "ceiling": []}
         for _ in range(runs):
             for name, run in (("library", library), ("ceiling", ceiling)):
                 gc.collect()
                 v0, i0 = _switches()
-                start = time.process_time()
-                run()
-                cpu = time.process_time() - start
+                cpu = run()
                 v1, i1 = _switches()
-                results[name].append((cpu * 1e6 / count, (v1 - v0) * 1e3 / count, (i1 - i0) * 1e3 / count))
+                per = 1e6 / count
+                extra = tuple(t * per for t in threads) if name == "library" else ()
+                results[name].append((cpu * per, (v1 - v0) * 1e3 / count, (i1 - i0) * 1e3 / count, *extra))
         return {name: min(values) for name, values in results.items()}
+
+
+def _thread_cpu(prefix: str) -> float:
+    """CPU seconds so far of the live threads whose name starts with ``prefix``."""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        for t in threading.enumerate()
+        if t.name.startswith(prefix) and t.ident is not None
+    )
 
 
 def _per_thread() -> Dict[str, Tuple[int, int, float]]:
@@ -307,30 +307,15 @@ def _delta(before: Dict[str, Tuple[int, int, float]], after: Dict[str, Tuple[int
 
 def switches_trickle(count: int, rate: float, dispatch: str = "serial") -> str:
     """Context switches per event, per thread, with events arriving one at a time at ``rate``/s."""
-    import ari
+    from .events import feed_library
 
     with Server("feeder", "--events", str(count), "--channels", "100", "--rate", str(rate)) as server:
-        client = ari.connect(server.url, USER, PASSWORD, dispatch=dispatch)
-        done = threading.Event()
-        counter = itertools.count(1)
         seen: List[Dict[str, Tuple[int, int, float]]] = []
 
-        def last(event: Any, instance: Any) -> None:
-            n = next(counter)
-            if n == 1:
-                seen.append(_per_thread())
-            if n == count:
-                seen.append(_per_thread())
-                done.set()
+        def snapshot(n: int) -> None:
+            seen.append(_per_thread())
 
-        for event_type in EVENT_TYPES:
-            client.on(event_type, last)
-        try:
-            client.start(APP)
-            if not done.wait(count / rate + 60):
-                raise TimeoutError("the library did not deliver every event")
-        finally:
-            client.close()
+        feed_library(server.url, count, dispatch, ends=snapshot, timeout=count / rate + 60)
         return _delta(seen[0], seen[1], count - 1)
 
 
@@ -377,8 +362,10 @@ def main() -> None:
         total += lib if name in summed else 0
     print(f"{'sum (split..deliver+handoff)':32} {total:10.3f}")
     if not args.skip_threaded:
-        for name, (cpu, vol, invol) in threaded(args.events, args.runs, args.dispatch).items():
+        for name, (cpu, vol, invol, *own) in threaded(args.events, args.runs, args.dispatch).items():
             print(f"{name + ' threaded, process CPU':32} {cpu:10.3f}   ctx/1000ev vol {vol:.1f} invol {invol:.1f}")
+            if own:
+                print(f"{'  of which reader, dispatch(ers)':32} {own[0]:10.3f} {own[1]:10.3f}")
 
 
 if __name__ == "__main__":

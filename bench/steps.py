@@ -6,10 +6,12 @@ memory and handed to each step on one thread, timed by that thread's CPU time (b
 so other work on a shared machine does not count:
 
 - read: ``recv`` of the whole stream in 64 KiB reads over a loopback socket pair;
-- split: ``websockets``' sans-I/O ``Protocol`` (what ``stream.Link`` uses), beside a plain walk
-  over the frame headers (the stdlib ceiling of ``bench/events.py``) and aiohttp's compiled
-  ``WebSocketReader`` when aiohttp has it (a private class: shown, not used);
-- decode: ``dispatch._decode`` beside ``json.loads``;
+- split: ``websockets``' sans-I/O ``Protocol`` (what ``stream.Link`` uses) and its
+  ``Frame.parse`` alone, beside a plain walk over the frame headers (the stdlib ceiling of
+  ``bench/events.py``) and aiohttp's compiled ``WebSocketReader`` when aiohttp has it (a
+  private class: shown, not used);
+- decode: ``dispatch._decode`` as the dispatcher runs it (with orjson when installed) beside
+  ``json.loads``;
 - route, promote, call: ``Promoter.route_key``, ``Promoter.promote`` and the registry's
   ``deliver`` (promotion, the signal lookup and the handler call).
 
@@ -26,7 +28,7 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Generator, List
 
 from .servers import EVENT_TYPES, PASSWORD, USER, Server, stream_blob
 
@@ -69,10 +71,12 @@ def _split_by_headers(chunks: List[bytes]) -> List[bytes]:
 
 
 def measure(count: int) -> Dict[str, float]:
+    from websockets.frames import Frame
     from websockets.protocol import Protocol, Side, State
+    from websockets.streams import StreamReader
 
     import ari
-    from ari.dispatch import _decode
+    from ari.dispatch import _decode, fast_loads
 
     blob = stream_blob(count, 1000)
     chunks = [blob[i : i + CHUNK] for i in range(0, len(blob), CHUNK)]
@@ -94,8 +98,26 @@ def measure(count: int) -> Dict[str, float]:
             protocol.data_to_send()
             protocol.events_received()
 
+    def split_frames_only() -> None:
+        # websockets' frame parser without the Protocol around it (its state machine, the
+        # event list): what stream.Link could save while still not framing by hand.
+        reader = StreamReader()
+        out: List[bytes] = []
+
+        def frames() -> Generator[None, None, None]:
+            while True:
+                frame = yield from Frame.parse(reader.read_exact, mask=False, max_size=None)
+                out.append(frame.data)
+
+        parser = frames()
+        next(parser)
+        for chunk in chunks:
+            reader.feed_data(chunk)
+            next(parser)
+
     out["read: recv, 64 KiB at a time"] = _best(count, read)
     out["split: websockets Protocol (ari)"] = _best(count, split_websockets)
+    out["split: websockets Frame.parse alone"] = _best(count, split_frames_only)
     out["split: frame headers walked (ceiling)"] = _best(count, lambda: _split_by_headers(chunks))
     aiohttp_split = _aiohttp_splitter(chunks, count)
     if aiohttp_split is not None:
@@ -110,7 +132,10 @@ def measure(count: int) -> Dict[str, float]:
         return run
 
     gc.freeze()  # the payloads live on; what each step makes dies young, as in a stream
-    out["decode: dispatch._decode (ari)"] = _best(count, each(_decode, payloads))
+    fast = fast_loads()  # as a running dispatcher decodes: with orjson when installed
+    out[f"decode: dispatch._decode (ari, {'orjson' if fast else 'json'})"] = _best(
+        count, each(lambda p: _decode(p, fast), payloads)
+    )
     out["decode: json.loads (ceiling)"] = _best(count, each(json.loads, payloads))
     gc.unfreeze()
     with Server("mock") as server:

@@ -358,12 +358,15 @@ def test_frames_that_are_not_json_objects_are_skipped_and_logged(client, caplog,
     try:
         submit = events.sink().submit
         good = frames(channel_event("ChannelDtmfReceived", "c1", n=1), channel_event("ChannelDtmfReceived", "c1", n=2))
-        submit([good[0], b"{not json", b"[1, 2]", good[1]], 0.0)
+        # JSON that orjson refuses (a lone surrogate) still gets json's verdict: delivered.
+        surrogate = good[0].replace(b'"n": 1', b'"n": 3, "x": "\\ud800"')
+        submit([good[0], b"{not json", b"[1, 2]", b'{"type": 5}', surrogate, good[1]], 0.0)
         assert done.wait(5)
     finally:
         events.stop()
-    assert seen == [1, 2]
+    assert seen == [1, 3, 2]
     assert "not JSON (9 bytes)" in caplog.text and "not a JSON object" in caplog.text
+    assert "whose type is not a string" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -490,8 +493,10 @@ def test_a_full_backlog_holds_the_reader_a_bounded_time_and_says_saturated(clien
     assert any("event backlog full" in r.getMessage() for r in caplog.records)
 
 
-def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client):
-    events = make(client, backlog_frames=2, backlog_wait=5.0)
+@pytest.mark.parametrize("mode", ["serial", "concurrent"])
+def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(client, mode, caplog):
+    caplog.set_level(logging.INFO, logger="ari.dispatch")
+    events = make(client, mode=mode, workers=1, backlog_frames=2, backlog_wait=5.0)
     gate = threading.Event()
     client.on("ChannelDtmfReceived", lambda e, ch: gate.wait(5))
     sink = events.start()
@@ -502,6 +507,7 @@ def test_a_reader_waiting_on_a_full_backlog_wakes_as_soon_as_handlers_make_room(
         started = time.monotonic()
         sink.submit(frames(channel_event("ChannelDtmfReceived", "c1", n=2)), 0.0)
         assert 0.05 < time.monotonic() - started < 2.0  # woken by the handlers, not the 5 s bound
+        assert wait_until(lambda: "under its bound again" in caplog.text, 5)
     finally:
         gate.set()
         events.stop()
