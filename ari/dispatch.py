@@ -37,7 +37,7 @@ import traceback
 from collections import OrderedDict, deque
 from json import JSONDecoder, loads
 from json.scanner import make_scanner
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .events import ENDS, ENDS_GRACE, Event, Promoter
 from .listeners import EVERY, Handler, Key, Listeners, handler_of
@@ -309,6 +309,12 @@ class _KeyedWork:
         self._ready: Deque[Any] = deque()
         self._idle: List[threading.Lock] = []  # each sleeping worker's gate, the latest last
         self._stopped = False
+
+    @property
+    def busy_keys(self) -> Mapping[Any, Any]:
+        """Keys with an item queued or being handled: a live view, read without the lock by
+        the submitter (one at a time: the stream's read token), which alone adds keys."""
+        return self._pending
 
     def _wake(self, count: int) -> None:
         # Under self._lock.  A gate released before its worker blocks on it just lets it through.
@@ -686,6 +692,7 @@ class Dispatcher:
         assert work is not None
         route, put_many, fast = self.promoter.route_key, work.put_many, run.fast
         parse = fast if fast is not None else _json_parse
+        by_type, by_key, busy = self._by_type, self._by_key, work.busy_keys
 
         def submit(batch: List[bytes], received_at: float) -> None:
             items = []
@@ -703,6 +710,12 @@ class Dispatcher:
                     key = route(data)
                 except Exception as exc:  # never raised on the reader: it would take it for a lost socket
                     log.warning("skipped an event: %s", exc)
+                    continue
+                if not by_key and data["type"] not in by_type and EVERY not in by_type and key not in busy:
+                    # Nobody listens (``deliver`` would return at once): waking a worker for it
+                    # is most of what it costs (a call on Asterisk brings 17 events; apps
+                    # listen to a few).  An event about a resource whose handlers run or wait
+                    # is kept: a handler may be adding the listener the events behind it need.
                     continue
                 n = len(payload) * DECODED_WEIGHT
                 items.append((key, (received_at, data, n)))

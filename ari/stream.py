@@ -83,8 +83,6 @@ MAX_MESSAGE = 64 << 20
 #: How long one blocked socket read or write waits before looking at its deadline again: an
 #: idle socket's reader wakes this often, for nothing (a timed-out read is not an error).
 _SLICE = 1.0
-#: How long a caller waits for the read token before leaving the read to its holder.
-_TOKEN_WAIT = 0.002
 
 
 def app_list(apps: Apps) -> List[str]:
@@ -255,9 +253,9 @@ class Link:
             return True
         return self._readiness.ready(timeout)
 
-    def hold(self, timeout: float) -> bool:
-        """Take ``token`` for a caller, within ``timeout``; its reads then do not wake the reader."""
-        if not self.token.acquire(timeout=timeout):
+    def hold(self) -> bool:
+        """Take ``token`` for a caller if it is free; its reads then do not wake the reader."""
+        if not self.token.acquire(blocking=False):
             return False
         if self._readiness is not None:
             self._readiness.mute()
@@ -706,12 +704,12 @@ class EventStream:
         before.  A failure it sees while reading is left to the reader, which reconnects;
         ``send``'s own failures are raised.
         """
-        held = link.hold(0)
+        held = link.hold()
         try:
             send()
-            # The reader holds the token briefly when data woke it: wait that long.  Longer
-            # (a batch, backpressure), and the answer comes from the reader.
-            if held or link.hold(_TOKEN_WAIT):
+            # Never wait for the token: its holder (the reader, another caller) delivers this
+            # answer if it comes while it reads, and the reader reads once the holder lets go.
+            if held or link.hold():
                 held = True
                 self._read_held(link, answered, deadline)
         finally:

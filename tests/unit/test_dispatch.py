@@ -643,3 +643,70 @@ def test_blinker_tables_are_changed_only_through_connect_and_disconnect(client):
     assert isinstance(signal, blinker.NamedSignal) and len(signal.receivers) == 2
     client.remove_all_listeners()
     assert not signal.receivers and not signal._by_receiver  # disconnect keeps blinker's indexes in step
+
+
+def test_concurrent_mode_queues_no_event_that_nobody_listens_to(client, monkeypatch):
+    # Each queued event wakes a worker: for the 14 of a call's 17 events no handler wants,
+    # that was most of the dispatcher's cost on a real Asterisk (bench/README.rst).
+    from ari import dispatch
+
+    queued = []
+    put_many = dispatch._KeyedWork.put_many
+    monkeypatch.setattr(
+        dispatch._KeyedWork, "put_many", lambda self, items: (queued.extend(items), put_many(self, items))
+    )
+    events = make(client, mode="concurrent", workers=2)
+    heard = threading.Event()
+    client.on("ChannelDtmfReceived", lambda e, ch: heard.set())
+    events.start()
+    try:
+        submit = events.sink().submit
+        submit(frames(*(channel_event("ChannelVarset", f"c{n}", variable="x", value="1") for n in range(50))), 0.0)
+        submit(frames(channel_event("ChannelDtmfReceived", "c1", digit="1")), 0.0)
+        assert heard.wait(5)
+        assert [item[1]["type"] for _, item in queued] == ["ChannelDtmfReceived"]
+    finally:
+        events.stop()
+
+
+def test_an_event_behind_a_running_handler_is_kept_for_the_listener_it_adds(client):
+    events = make(client, mode="concurrent", workers=2)
+    entered, go = threading.Event(), threading.Event()
+    values = []
+
+    def stasis_start(e, ch):
+        entered.set()
+        go.wait(5)
+        client.on("ChannelVarset", lambda e, ch: values.append((ch.id, e.value)))
+
+    client.on("StasisStart", stasis_start)
+    events.start()
+    try:
+        submit = events.sink().submit
+        submit(frames(channel_event("StasisStart", "c1")), 0.0)
+        assert entered.wait(5)
+        # Nobody listens to ChannelVarset yet: c1's is kept (its handler runs), c2's is not.
+        submit(frames(channel_event("ChannelVarset", "c1", value="kept")), 0.0)
+        submit(frames(channel_event("ChannelVarset", "c2", value="dropped")), 0.0)
+        go.set()
+        assert wait_until(lambda: values, 5)
+        submit(frames(channel_event("ChannelVarset", "c2", value="after")), 0.0)
+        assert wait_until(lambda: len(values) == 2, 5)
+        assert values == [("c1", "kept"), ("c2", "after")]
+    finally:
+        events.stop()
+
+
+def test_with_an_instance_listener_anywhere_every_event_is_queued(client):
+    events = make(client, mode="concurrent", workers=2)
+    bridge = client.Bridge("b1")
+    got = []
+    bridge.on("ChannelEnteredBridge", lambda e, instances: got.append(instances.channel.id))
+    events.start()
+    try:
+        submit = events.sink().submit
+        submit(frames({"type": "ChannelEnteredBridge", "channel": {"id": "c9"}, "bridge": {"id": "b1"}}), 0.0)
+        assert wait_until(lambda: got, 5)
+        assert got == ["c9"]
+    finally:
+        events.stop()
