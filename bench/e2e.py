@@ -43,11 +43,13 @@ NCPU = os.cpu_count() or 1
 CLIENTS = ("ari-ws", "ari-http", "aioari", "node")
 
 
-def command(client: str, args: List[str], dispatch: str, workers: int, events: str = "all") -> Optional[List[str]]:
+def command(
+    client: str, args: List[str], dispatch: str, workers: int, events: str = "all", originate: str = "async"
+) -> Optional[List[str]]:
     """The child's command line for ``client``, or None when that peer is not installed."""
     if client.startswith("ari-"):
         transport = {"ari-ws": "websocket", "ari-http": "http", "ari-auto": "auto"}[client]
-        return [sys.executable, "-m", "bench.e2e_ari", *args, transport, dispatch, str(workers), events]
+        return [sys.executable, "-m", "bench.e2e_ari", *args, transport, dispatch, str(workers), events, originate]
     found = peers.available()
     if client == "aioari":
         name = next((n for n in found if n.startswith("aioari")), None)
@@ -277,6 +279,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         choices=("all", "needed"),
         help="ari only: 'needed' filters the app's events to the handled ones (what the others cost)",
     )
+    parser.add_argument(
+        "--originate",
+        default="async",
+        choices=("async", "sync"),
+        help="ari only: originate with originate_async, not waiting for one before the next, as the peers"
+        " do (default), or one after another from one thread (runs 1 to 4 of bench/README.rst)",
+    )
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds a child may run its calls")
     parser.add_argument("--json", help="also write every result (raw latencies included) to this file")
     args = parser.parse_args(argv)
@@ -289,7 +298,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for client in [c.strip() for c in args.clients.split(",") if c.strip()]:
             prefix = f"e2e{os.getpid()}-{client}-{concurrency}"
             child_args = [url, args.user, args.password, str(args.calls), str(concurrency), prefix, str(args.deadline)]
-            cmd = command(client, child_args, args.dispatch, args.workers, args.events)
+            cmd = command(client, child_args, args.dispatch, args.workers, args.events, args.originate)
             if cmd is None:
                 print(f"-- {client}: not installed, skipped", file=sys.stderr)
                 continue

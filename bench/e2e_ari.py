@@ -161,6 +161,7 @@ def run(
     dispatch: str,
     workers: int,
     events: str = "all",
+    originate: str = "async",
 ) -> Dict[str, Any]:
     connects = install_connect_counter()
     app = APP if events == "all" else f"{APP}-filtered"
@@ -247,11 +248,27 @@ def run(
     u0, t0s = usage(), thread_stats()
     start = time.perf_counter()
     limit = time.monotonic() + deadline
+
+    def originated(cid: str, t0: float) -> Any:
+        def done(future: Any) -> None:
+            rest["originate"].append((time.perf_counter() - t0) * 1e3)
+            error = future.exception()
+            if error is not None:
+                failed("originate", error)
+                end_call(cid)
+
+        return done
+
     for i in range(calls):
         if not slots.acquire(timeout=max(0.0, limit - time.monotonic())):
             break
         cid = f"{prefix}-{i}"
         started[cid] = time.perf_counter()
+        if originate == "async":
+            # As the peers do (a task, a promise): the next originate does not wait for this one.
+            future = client.channels.originate_async(endpoint=ENDPOINT, app=app, channelId=cid)
+            future.add_done_callback(originated(cid, started[cid]))
+            continue
         try:
             timed("originate", client.channels.originate, endpoint=ENDPOINT, app=app, channelId=cid)
         except Exception as exc:
@@ -288,8 +305,20 @@ def main(argv: List[str]) -> None:
     dispatch = argv[8] if len(argv) > 8 else "concurrent"
     workers = int(argv[9]) if len(argv) > 9 else 8
     events = argv[10] if len(argv) > 10 else "all"
+    originate = argv[11] if len(argv) > 11 else "async"
     result = run(
-        url, user, password, int(calls), int(concurrency), prefix, float(deadline), transport, dispatch, workers, events
+        url,
+        user,
+        password,
+        int(calls),
+        int(concurrency),
+        prefix,
+        float(deadline),
+        transport,
+        dispatch,
+        workers,
+        events,
+        originate,
     )
     print(json.dumps(result), flush=True)
 
