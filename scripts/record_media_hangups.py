@@ -140,22 +140,18 @@ def record(
     return facts
 
 
+def _external_media(rest: Any, root: str, channel_id: str, **params: str) -> Dict[str, Any]:
+    """POST /channels/externalMedia for a slin16 WebSocket media channel; its answer."""
+    query = {"app": APP, "channelId": channel_id, "transport": "websocket", "encapsulation": "none"}
+    reply = rest.post(f"{root}/ari/channels/externalMedia", params={**query, **params, "format": "slin16"}, timeout=10)
+    reply.raise_for_status()
+    answer: Dict[str, Any] = reply.json()
+    return answer
+
+
 def _inbound(case: str, rest: Any, root: str, ws_root: str, events: Events, settle: float) -> Dict[str, Any]:
     channel_id = "m" + uuid.uuid4().hex[:12]
-    reply = rest.post(
-        f"{root}/ari/channels/externalMedia",
-        params={
-            "app": APP,
-            "channelId": channel_id,
-            "transport": "websocket",
-            "encapsulation": "none",
-            "connection_type": "server",
-            "format": "slin16",
-        },
-        timeout=10,
-    )
-    reply.raise_for_status()
-    answer = reply.json()
+    answer = _external_media(rest, root, channel_id, connection_type="server")
     entry: Dict[str, Any] = {"answer_channelvars": sorted(answer.get("channelvars", {}))}
     ws: Optional[ClientConnection] = None
     if case != "delete-down":
@@ -184,21 +180,8 @@ def _inbound(case: str, rest: Any, root: str, ws_root: str, events: Events, sett
 
 def _outbound(case: str, rest: Any, root: str, accepting: Accepting, events: Events, settle: float) -> Dict[str, Any]:
     channel_id = "o" + uuid.uuid4().hex[:12]
-    reply = rest.post(
-        f"{root}/ari/channels/externalMedia",
-        params={
-            "app": APP,
-            "channelId": channel_id,
-            "transport": "websocket",
-            "encapsulation": "none",
-            "connection_type": "client",
-            "external_host": OUTBOUND_CONNECTION,
-            "format": "slin16",
-        },
-        timeout=10,
-    )
-    reply.raise_for_status()
-    entry: Dict[str, Any] = {"answer_channelvars": sorted(reply.json().get("channelvars", {}))}
+    answer = _external_media(rest, root, channel_id, connection_type="client", external_host=OUTBOUND_CONNECTION)
+    entry: Dict[str, Any] = {"answer_channelvars": sorted(answer.get("channelvars", {}))}
     ws = accepting.connections.get(timeout=10)
     entry["path"] = ws.request.path if ws.request is not None else None
     ws.recv(5)  # MEDIA_START
