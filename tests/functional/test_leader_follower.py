@@ -235,3 +235,30 @@ def test_mask_keys_come_from_urandom_in_bulk_and_no_key_is_given_twice(monkeypat
     assert len(drawn) == 4000 and all(len(k) == 4 for k in drawn)
     assert len(set(drawn)) == 4000  # every slice of the pool given once
     assert len(calls) == 4  # one system call per 1,024 keys
+
+
+def test_without_epoll_the_reader_polls_and_only_wakes_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS, Windows: no epoll; muting does nothing, every byte still wakes the reader."""
+    monkeypatch.setattr("ari.readiness._EPOLL", None)
+    ours, peer = socket.socketpair()
+    readiness = Readiness(ours)
+    try:
+        assert not readiness.wait(0.05)
+        peer.sendall(b"x")
+        readiness.mute()
+        assert readiness.wait(1) and readiness.ready()
+        readiness.unmute()
+        readiness.close()
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_lone_caller_over_a_link_without_epoll_still_gets_every_answer(
+    mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ari.readiness._EPOLL", None)
+    with ari.connect(mock.url, USER, PASSWORD, transport="websocket") as client:
+        client.start("lf-app")
+        for i in range(30):
+            assert client.channels.get(channelId=f"p{i}").id == f"p{i}"
