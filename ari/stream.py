@@ -305,14 +305,6 @@ class Link:
             raise ConnectionError("the event socket was closed")
         return messages
 
-    def read(self) -> List[Tuple[int, bytes]]:
-        """The next messages, waiting for them (one thread only, holding ``token``)."""
-        while True:
-            if self.wait(_SLICE):
-                messages = self.read_some()
-                if messages:
-                    return messages
-
     def fail(self, error: BaseException) -> None:
         """A reader other than the stream's saw the link end: make the stream's reader see it."""
         if self._failed is None:

@@ -127,6 +127,16 @@ def cli_command(*args: str) -> List[str]:
     return [sys.executable, "-c", launcher, *args]
 
 
+def read_messages(link: Any) -> List[Tuple[int, bytes]]:
+    """The next messages of a ``stream.Link``, waited for and read as the stream's reader does."""
+    while True:
+        if link.wait(1.0):
+            with link.token:
+                messages = link.read_some()
+            if messages:
+                return messages
+
+
 class Recorder:
     """Collects handler calls; ``wait(n)`` waits (bounded) for n of them."""
 

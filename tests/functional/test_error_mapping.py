@@ -25,6 +25,8 @@ from ari.http import HTTPTransport
 from ari.stream import Link
 from ari.transports import PreparedRequest
 
+from ..support import read_messages
+
 SILENT = None  # the server reads the request and never answers
 
 
@@ -320,7 +322,7 @@ def test_a_protocol_error_is_an_ari_connection_error(case: str) -> None:
         peer.sendall(BAD_FRAMES[case])
         with pytest.raises(ari.ConnectionError, match="protocol error") as raised:
             for _ in range(5):
-                link.read()
+                read_messages(link)
         assert raised.value.__cause__ is not None
     finally:
         link.close()
@@ -333,7 +335,7 @@ def test_a_reset_under_the_reader_is_an_ari_connection_error() -> None:
         peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         peer.close()  # linger 0: a reset, not a clean end
         with pytest.raises(ari.ConnectionError):
-            link.read()
+            read_messages(link)
     finally:
         link.close()
 
@@ -348,7 +350,7 @@ def test_an_oserror_under_the_reader_is_an_ari_connection_error(monkeypatch: pyt
     peer.sendall(b"\x81")  # readable: the reader reads only what poll says is there
     try:
         with pytest.raises(ari.ConnectionError, match="reset") as raised:
-            link.read()
+            read_messages(link)
         assert isinstance(raised.value.__cause__, ConnectionResetError)
     finally:
         link.close()

@@ -8,6 +8,7 @@ import select
 import socket
 import threading
 import time
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, Iterator, List, Tuple
 
@@ -18,9 +19,11 @@ from websockets.frames import Frame, Opcode
 import ari
 from ari.http import HTTPTransport
 from ari.readiness import Readiness
+from ari.socket_rest import SocketRequests
 from ari.stream import EventStream, Link, MaskKeys
 from ari.testing import MockServer
 from ari.testing.backend import SimResponse
+from ari.transports import PreparedRequest
 
 from ..support import Recorder, wait_until
 
@@ -262,3 +265,23 @@ def test_lone_caller_over_a_link_without_epoll_still_gets_every_answer(
         client.start("lf-app")
         for i in range(30):
             assert client.channels.get(channelId=f"p{i}").id == f"p{i}"
+
+
+def test_a_caller_reading_for_an_answer_that_never_comes_times_out_and_gives_the_token_back() -> None:
+    link, peer = _link_pair()
+    sink = SimpleNamespace(submit=lambda batch, at: None, emit=lambda e: None, saturated=False)
+    requests = SocketRequests("http://pbx/ari", timeout=0.3)
+    try:
+        with HTTPTransport("http://pbx/ari", None, None) as transport:
+            stream = EventStream(transport, sink, "app")
+            requests.begin("app")
+            requests.attach(link.send_text, reader=-1, lead=partial(stream._lead, link))
+            started = time.monotonic()
+            with pytest.raises(ari.Timeout, match="no answer over the event socket within 0.3 s"):
+                requests.send(PreparedRequest("GET", "/channels/x"))
+            assert 0.25 < time.monotonic() - started < 1.5  # its own deadline, not the socket's second
+            assert not link.token.locked() and requests.in_flight == 0
+            assert peer.recv(4096)  # the request did leave
+    finally:
+        link.close()
+        peer.close()

@@ -20,7 +20,7 @@ from ari.http import HTTPTransport
 from ari.socket_rest import NotSent, SocketRequests
 from ari.stream import CLOSE, PING, PONG, TEXT, EventStream, Link, sslopt_for
 from ari.transports import PreparedRequest
-from tests.support import wait_until
+from tests.support import read_messages, wait_until
 
 
 def _frame(opcode: Opcode, data: bytes, fin: bool = True) -> bytes:
@@ -79,7 +79,7 @@ def test_messages_come_whole_whatever_the_chunks(chunk: int) -> None:
     link, fake = _link(stream, chunk)
     received: List[Any] = []
     while len(received) < 5:
-        received += link.read()
+        received += read_messages(link)
     assert received[0] == (TEXT, b'{"type":"A"}')
     assert received[1] == (TEXT, big)
     assert received[2] == (PING, b"are you there")
@@ -91,16 +91,16 @@ def test_messages_come_whole_whatever_the_chunks(chunk: int) -> None:
 def test_reads_many_frames_per_socket_read() -> None:
     stream = b"".join(_frame(Opcode.TEXT, b'{"type":"E%d"}' % i) for i in range(1000))
     link, fake = _link(stream, 65536)
-    messages = link.read()
+    messages = read_messages(link)
     assert len(messages) == 1000 and messages[-1] == (TEXT, b'{"type":"E999"}')
     assert fake.sock.reads == 1
 
 
 def test_end_of_stream_is_a_connection_error() -> None:
     link, _ = _link(_frame(Opcode.TEXT, b"{}") + _frame(Opcode.TEXT, b'{"cut": 1}')[:-3], 5)
-    assert link.read() == [(TEXT, b"{}")]
+    assert read_messages(link) == [(TEXT, b"{}")]
     with pytest.raises(ari.ConnectionError, match="closed"):
-        link.read()
+        read_messages(link)
 
 
 def test_answers_to_rest_calls_go_to_their_callers_and_events_to_the_dispatcher() -> None:
@@ -190,9 +190,9 @@ def test_answers_of_any_json_shape_reach_their_callers_never_the_handlers(shape:
 def test_a_malformed_frame_ends_the_link_after_the_messages_before_it(caplog: pytest.LogCaptureFixture) -> None:
     data = _frame(Opcode.TEXT, b'{"type":"A"}') + b"\xf1\x00" + _frame(Opcode.TEXT, b'{"type":"B"}')
     link, fake = _link(data, 65536)
-    assert link.read() == [(TEXT, b'{"type":"A"}')]
+    assert read_messages(link) == [(TEXT, b'{"type":"A"}')]
     with pytest.raises(ari.ConnectionError, match="protocol error"):
-        link.read()
+        read_messages(link)
     assert "protocol error" in caplog.text
     assert fake.sock.reads == 1  # it did not read on, skipping frames until a ping timed out
 
@@ -200,7 +200,7 @@ def test_a_malformed_frame_ends_the_link_after_the_messages_before_it(caplog: py
 def test_a_length_no_message_has_is_a_protocol_error() -> None:
     link, _ = _link(b"\x81\x7f" + struct.pack("!Q", 2**62) + b"x" * 100, 65536)
     with pytest.raises(ari.ConnectionError, match="protocol error"):
-        link.read()
+        read_messages(link)
 
 
 @pytest.fixture
@@ -271,7 +271,7 @@ def test_a_send_to_a_stalled_peer_fails_at_its_deadline_and_kills_the_link(
     assert not sender.is_alive(), "the send has no deadline"
     assert type(outcome[0]) is ari.ConnectionError  # bytes left: the outcome is unknown, not NotSent
     with pytest.raises(ari.ConnectionError):
-        link.read()  # the reader sees a dead link and reconnects
+        read_messages(link)  # the reader sees a dead link and reconnects
 
 
 def test_a_ping_is_not_held_behind_a_stalled_send(tcp_pair: Tuple[socket.socket, socket.socket]) -> None:
