@@ -814,6 +814,14 @@ class Server:
                 finish = client.per_call and (ended or self.linger <= 0 or self._stopped)
             if finish and self._slots.get(key) is slot:
                 del self._slots[key]
+            elif other is None and client.per_call and not finish:
+                # Made under the lock so that a stop() running now sees the timer and cancels it.
+                if slot.linger is not None:
+                    slot.linger.cancel()
+                timer = threading.Timer(self.linger, self._expire, args=(slot, key))
+                timer.name, timer.daemon = "ari-outbound-linger", True
+                slot.linger = timer
+                timer.start()
         client._detach(link, why)
         if other is not None:
             # Another connection of the same Asterisk is still open: REST calls go over it now.
@@ -828,10 +836,6 @@ class Server:
             log.warning(
                 "%s: %s before its StasisEnd; waiting %.0fs for Asterisk to reconnect", client, why, self.linger
             )
-            timer = threading.Timer(self.linger, self._expire, args=(slot, key))
-            timer.name, timer.daemon = "ari-outbound-linger", True
-            slot.linger = timer
-            timer.start()
         else:
             log.warning("%s: %s; waiting for Asterisk to reconnect", client, why)
 

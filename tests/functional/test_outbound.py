@@ -224,6 +224,37 @@ def test_a_call_handler_that_raises_or_blocks_leaves_the_other_calls_alone(serve
         release.set()
 
 
+def test_a_stop_while_a_call_connection_drops_leaves_no_linger_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A per-call connection lost before StasisEnd waits (a timer) for Asterisk to reconnect;
+    a stop() arriving just as it is lost must still end that timer (it once outlived the server)."""
+    detach = OutboundClient._detach
+    stopping: List[threading.Thread] = []
+
+    def detach_then_stop(self: OutboundClient, *args: Any, **kwargs: Any) -> None:
+        detach(self, *args, **kwargs)
+        if not stopping:  # the server stops right here, before the connection's loss is dealt with
+            stopper = threading.Thread(target=srv.stop)
+            stopping.append(stopper)
+            stopper.start()
+            assert wait_until(lambda: srv._stopped)
+            time.sleep(0.1)
+
+    monkeypatch.setattr(OutboundClient, "_detach", detach_then_stop)
+    started = threading.Event()
+    srv = ari.serve("127.0.0.1", 0)
+    srv.on_call(lambda client: client.on("StasisStart", lambda event, channel: started.set()))
+    try:
+        with per_call(srv) as sim:
+            sim.call("ivr")
+            assert started.wait(5)
+        # the simulator closed the call's connection before any StasisEnd
+        assert wait_until(lambda: stopping)
+        stopping[0].join(10)
+        assert not [t.name for t in threading.enumerate() if t.name == "ari-outbound-linger" and t.is_alive()]
+    finally:
+        srv.stop()
+
+
 def test_a_call_whose_connection_cannot_be_made_fails() -> None:
     with Simulator(speed=SPEED, outbound=f"ws://127.0.0.1:{free_port()}/ari", mode="per_call") as sim:
         channel_id = sim.call("ivr")
