@@ -257,6 +257,22 @@ def test_a_stop_while_a_call_connection_drops_leaves_no_linger_timer(monkeypatch
         srv.stop()
 
 
+def test_a_call_whose_client_the_application_closed_is_gone_at_once(server: Server) -> None:
+    """No linger timer for it (it used to wait 30 s for a reconnect that could feed nothing),
+    and ``server.calls`` no longer lists it."""
+    closed: List[OutboundClient] = []
+
+    @server.on_call
+    def call(client: OutboundClient) -> None:
+        client.on("StasisStart", lambda event, channel: (client.close(), closed.append(client)))
+
+    with per_call(server) as sim:
+        sim.call("ivr")
+        assert wait_until(lambda: closed) and closed[0].finished.wait(5)
+        assert wait_until(lambda: server.calls == [])
+        assert not [t.name for t in threading.enumerate() if t.name == "ari-outbound-linger"]
+
+
 def test_a_call_whose_connection_cannot_be_made_fails() -> None:
     with Simulator(speed=SPEED, outbound=f"ws://127.0.0.1:{free_port()}/ari", mode="per_call") as sim:
         channel_id = sim.call("ivr")
