@@ -481,7 +481,7 @@ class Server:
     def calls(self) -> List[OutboundClient]:
         """The per-call clients not yet closed."""
         with self._lock:
-            return [s.client for s in self._slots.values() if s.client is not None and s.client.per_call]
+            return [s.client for s in self._slots.values() if s.client and s.client.per_call and not s.client.closed]
 
     def client(self, asterisk_id: str) -> OutboundClient:
         """The persistent client of ``asterisk_id``; ``KeyError`` if none has connected."""
@@ -675,6 +675,9 @@ class Server:
             slot = self._slots.get(key)
             if slot is not None and slot.client is not None and slot.client.closed:
                 del self._slots[key]  # the application closed that client: this is a new one
+                if slot.linger is not None:  # out of _slots, stop() would never see it
+                    slot.linger.cancel()
+                    slot.linger = None
                 slot = None
             fresh = slot is None
             if slot is None:

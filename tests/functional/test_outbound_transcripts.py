@@ -262,3 +262,35 @@ def test_frames_that_arrive_with_the_close_are_all_delivered(spec: str) -> None:
             ws.close(1000)
         assert wait_until(lambda: calls and calls[0].finished.is_set())
         assert seen == ["ApplicationRegistered", "StasisStart", "StasisEnd"]
+
+
+def test_a_call_the_application_closed_while_it_waited_leaves_no_timer_when_asterisk_comes_back(spec: str) -> None:
+    """The call's connection drops before StasisEnd (a timer waits for Asterisk to come back),
+    the application closes that call's client, then Asterisk reconnects for the same call: the
+    new connection gets a new client, and the old one's timer must end with the server."""
+    frames = [e["frame"] for e in transcript("percall.json") if "frame" in e]
+    made: List[OutboundClient] = []
+
+    def lingering() -> List[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "ari-outbound-linger" and t.is_alive()]
+
+    server = ari.serve("127.0.0.1", 0, spec=spec)
+    try:
+        server.on_call(made.append)
+        url = server.ws_url + "/ari"
+        with connect(url, subprotocols=["ari"]) as ws:  # type: ignore[list-item]
+            for frame in frames[:2]:  # ApplicationRegistered, StasisStart; then the socket goes
+                ws.send(json.dumps(frame))
+            assert wait_until(lambda: made and made[0].connected)
+        assert wait_until(lambda: lingering())
+        made[0].close()  # the application gives the call up meanwhile
+        assert server.calls == []  # closed: no longer listed, though its slot waits
+        with connect(url, subprotocols=["ari"]) as ws:  # type: ignore[list-item]
+            ws.send(json.dumps(frames[0]))
+            assert wait_until(lambda: len(made) == 2)
+        server.stop()
+        for timer in lingering():
+            timer.join(2)
+        assert not lingering()
+    finally:
+        server.stop()
