@@ -811,7 +811,8 @@ class Server:
             if other is not None:
                 finish = False
             else:
-                finish = client.per_call and (ended or self.linger <= 0 or self._stopped)
+                # A call's client the application closed is over too: no reconnect can feed it.
+                finish = client.per_call and (ended or self.linger <= 0 or self._stopped or client.closed)
             if finish and self._slots.get(key) is slot:
                 del self._slots[key]
             elif other is None and client.per_call and not finish:

@@ -322,7 +322,8 @@ def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: 
     client.start(app)
     cid = ari_sim.call(app)
     ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
-    time.sleep(0.1)
+    # A key pressed before the example listens for DTMF_END would go unheard: wait until it says it listens.
+    assert _wait_for(lambda: any(line.endswith(": listening for keys") for line in lines))
     ari_sim.dtmf(cid, "2")
     expected = codecs.convert(example.phrase("2", "ulaw"), "ulaw", "slin")
     deadline = time.monotonic() + WAIT

@@ -228,14 +228,16 @@ def test_a_stop_while_a_call_connection_drops_leaves_no_linger_timer(monkeypatch
     """A per-call connection lost before StasisEnd waits (a timer) for Asterisk to reconnect;
     a stop() arriving just as it is lost must still end that timer (it once outlived the server)."""
     detach = OutboundClient._detach
-    stopping: List[threading.Thread] = []
+    claimed: List[bool] = []
+    stopping: List[threading.Thread] = []  # only ever holds a started thread: the test joins it
 
     def detach_then_stop(self: OutboundClient, *args: Any, **kwargs: Any) -> None:
         detach(self, *args, **kwargs)
-        if not stopping:  # the server stops right here, before the connection's loss is dealt with
+        if not claimed:  # the server stops right here, before the connection's loss is dealt with
+            claimed.append(True)  # before start(): the stopper's own detach must not stop again
             stopper = threading.Thread(target=srv.stop)
-            stopping.append(stopper)
             stopper.start()
+            stopping.append(stopper)
             assert wait_until(lambda: srv._stopped)
             time.sleep(0.1)
 
@@ -253,6 +255,22 @@ def test_a_stop_while_a_call_connection_drops_leaves_no_linger_timer(monkeypatch
         assert not [t.name for t in threading.enumerate() if t.name == "ari-outbound-linger" and t.is_alive()]
     finally:
         srv.stop()
+
+
+def test_a_call_whose_client_the_application_closed_is_gone_at_once(server: Server) -> None:
+    """No linger timer for it (it used to wait 30 s for a reconnect that could feed nothing),
+    and ``server.calls`` no longer lists it."""
+    closed: List[OutboundClient] = []
+
+    @server.on_call
+    def call(client: OutboundClient) -> None:
+        client.on("StasisStart", lambda event, channel: (client.close(), closed.append(client)))
+
+    with per_call(server) as sim:
+        sim.call("ivr")
+        assert wait_until(lambda: closed) and closed[0].finished.wait(5)
+        assert wait_until(lambda: server.calls == [])
+        assert not [t.name for t in threading.enumerate() if t.name == "ari-outbound-linger"]
 
 
 def test_a_call_whose_connection_cannot_be_made_fails() -> None:

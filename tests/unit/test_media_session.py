@@ -246,15 +246,17 @@ def test_a_wait_for_an_answer_fails_when_the_media_closes() -> None:
     media = Recorder()
     failures: List[str] = []
 
+    asked = threading.Event()
+
     def ask() -> None:
         try:
-            media._wait_event("STATUS", lambda: None, 5)
+            media._wait_event("STATUS", asked.set, 5)  # sent once its waiter is in place
         except MediaError as error:
             failures.append(str(error))
 
     asking = threading.Thread(target=ask)
     asking.start()
-    time.sleep(0.05)
+    assert asked.wait(5)  # closing before the question is asked would be another case
     media._closed_by("remote", 1000, "hung up")
     asking.join(2)
     media.close()
