@@ -1,8 +1,9 @@
 """Node ari-client's bridge example, ported: callers wait together in a holding bridge with music.
 
-A channel entering the application is answered and added to a holding bridge: an existing
-one if the server has one, otherwise a new one, which plays music on hold and is destroyed
-once its last channel has left.  Each step is reported through ``say`` (``print`` by default).
+A channel entering the application is answered and added to a holding bridge (an existing
+one if the server has one, otherwise a new one, destroyed once its last channel has left),
+then hears music on hold of its own.  Each step is reported through ``say`` (``print`` by
+default).
 
     python examples/bridge.py --app bridge-example
 """
@@ -35,10 +36,6 @@ def main(client: Any, app: str, say: Callable[[str], Any] = print) -> None:
             bridge.create(type="holding")
             say(f"bridge {bridge.id}: created (holding)")
             bridge.on("ChannelLeftBridge", lambda event, instances: cleanup_bridge(event, instances, bridge))
-            # Node starts music on hold on each channel (channel.startMoh()); on the bridge,
-            # every caller hears it and the bridge keeps it while it exists.
-            bridge.startMoh()
-            say(f"bridge {bridge.id}: music on hold")
         else:
             say(f"bridge {bridge.id}: using the existing holding bridge")
         join_holding_bridge(bridge, channel)
@@ -55,8 +52,17 @@ def main(client: Any, app: str, say: Callable[[str], Any] = print) -> None:
                 pass  # someone else destroyed it first
 
     def join_holding_bridge(bridge: Any, channel: Any) -> None:
+        # Music on hold on each channel, as Node's example does, not on the bridge: Asterisk
+        # plays a bridge's music through an announcer channel of its own, which a
+        # ChannelLeftBridge sometimes lists as the last caller leaves (a race), so that the
+        # count above would never reach 0.
         bridge.addChannel(channel=channel.id)
         say(f"bridge {bridge.id}: added {channel.name}")
+        try:
+            channel.startMoh()
+        except (ari.NotFound, ari.Conflict):
+            return  # the caller hung up meanwhile
+        say(f"{channel.name}: music on hold")
 
     client.on("StasisStart", stasis_start)
 

@@ -48,7 +48,6 @@ def main(client: Any, app: str, say: Callable[[str], Any] = print) -> threading.
         channel.answer()
         session = media.open_websocket(client, app, "ulaw")
         bridge = client.bridges.create(type="mixing")
-        bridge.addChannel(channel=[channel.id, session.channel.id])
 
         ending = threading.Lock()
 
@@ -78,8 +77,11 @@ def main(client: Any, app: str, say: Callable[[str], Any] = print) -> threading.
                 say(f"{channel.name}: pressed {digit}, answering")
                 session.send(phrase(digit, session.format))
 
+        # Listening before the caller is bridged: a key pressed at once, or a hang-up during
+        # the set-up, is not missed.
         session.on("DTMF_END", key)
         channel.once("StasisEnd", end)
+        bridge.addChannel(channel=[channel.id, session.channel.id])
         say(f"{channel.name}: listening for keys")
 
     client.on("StasisStart", stasis_start)

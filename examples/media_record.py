@@ -44,7 +44,6 @@ def main(
         channel.answer()
         session = media.open_websocket(client, app, "slin16", direction="in")
         bridge = client.bridges.create(type="mixing")
-        bridge.addChannel(channel=[channel.id, session.channel.id])
         out = wave.open(str(path), "wb")
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -80,6 +79,8 @@ def main(
         session.on_audio(frame)
         # The caller hanging up closes the media too (the bridge empties, the app hangs it up).
         channel.once("StasisEnd", lambda *_: done())
+        # Bridged once listening: the first frames, or a hang-up during the set-up, are not missed.
+        bridge.addChannel(channel=[channel.id, session.channel.id])
 
     client.on("StasisStart", stasis_start)
     return finished

@@ -41,6 +41,13 @@ value is compared; each rule says why:
   compares as one.  That
   ``Answer()`` returns at 500 ms, or at once when media flows, is tested on the simulator's own
   clock (tests/functional/test_sim_local.py).
+- A bridge's ``channels``: Asterisk's bridge snapshot keeps the ids in a hash container, so
+  two members can be listed in either order.  Compared sorted.
+- A uniqueid (a generated id: the scenarios give every channel of theirs an id) in the
+  ``channels`` of a ChannelLeftBridge: when the last member leaves a bridge with music on hold,
+  the music's announcer, being destroyed meanwhile, is sometimes no longer hidden from the
+  event (a race; counted in tests/fixtures/bridge-moh-race-22.10.1.json, where
+  tests/functional/test_bridge_moh_race.py checks the simulator against it).  Dropped.
 """
 
 from __future__ import annotations
@@ -115,7 +122,10 @@ class Normaliser:
         if isinstance(value, dict):
             return {k: self(v, k) for k, v in value.items()}
         if isinstance(value, list):
-            return [self(v, key) for v in value]
+            items = [self(v, key) for v in value]
+            if key == "channels" and all(isinstance(v, str) for v in items):
+                items.sort()
+            return items
         if key in TIME_KEYS or (isinstance(value, str) and TIMESTAMP.match(value)):
             return "<timestamp>" if value else value
         if key in MACHINE_KEYS:
@@ -247,6 +257,11 @@ def _event_groups(transcript: Dict[str, Any], norm: Normaliser, marks: Set[str])
         if spec["subscribeAll"] and not _belongs(event, marks):
             continue
         event = norm(event)
+        if event.get("type") == "ChannelLeftBridge" and isinstance(event.get("bridge"), dict):
+            listed = event["bridge"].get("channels")
+            if isinstance(listed, list) and "<generated-id>" in listed:
+                kept = [c for c in listed if c != "<generated-id>"]
+                event = dict(event, bridge=dict(event["bridge"], channels=kept))
         groups.setdefault((spec["app"], _event_key(event)), []).append(event)
     return {key: _answer_then_wait(events) for key, events in groups.items()}
 

@@ -21,6 +21,8 @@ from ari.media import codecs
 from ari.testing import Simulator
 from ari.testing.dialplan import FarEnd
 
+from ..support import wait_until
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WAIT = 10.0  # real seconds; every scenario takes well under one at the fixture's speed
 
@@ -147,7 +149,9 @@ def test_example_bridge_holds_callers_with_moh_and_destroys_the_empty_bridge(ari
     entered = ari_sim.wait_for_event("ChannelEnteredBridge", timeout=WAIT)
     bridge_id = entered["bridge"]["id"]
     assert entered["bridge"]["bridge_type"] == "holding"
-    assert world(ari_sim, lambda w: w.bridges[bridge_id].moh) is True
+    assert wait_until(lambda: any(line.endswith(": music on hold") for line in lines), WAIT)
+    # Music on hold on the caller, not on the bridge (whose announcer would race the count).
+    assert world(ari_sim, lambda w: (w.channels[first].moh, w.bridges[bridge_id].moh)) == (True, False)
     second = ari_sim.call(app, caller="1001", endpoint="PJSIP/1001")
     again = ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] == second, timeout=WAIT)
     assert again["bridge"]["id"] == bridge_id  # the existing holding bridge is reused
@@ -340,6 +344,56 @@ def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: 
         "pressed #, goodbye",
         "hung up",
     ]
+
+
+def test_example_media_dtmf_hears_a_key_pressed_as_the_caller_is_bridged(
+    ari_sim: Simulator, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example listens before it bridges: a key pressed at once is answered, however slowly
+    the listener is added (it was added after the bridge, and such a key went unheard)."""
+    from ari.media.session import MediaSession
+
+    on = MediaSession.on
+
+    def slow_on(self: MediaSession, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return on(self, *args, **kwargs)
+
+    monkeypatch.setattr(MediaSession, "on", slow_on)
+    app = "media-dtmf-at-once"
+    example = load("media_dtmf")
+    lines: List[str] = []
+    finished = example.main(client, app, say=lines.append)
+    client.start(app)
+    cid = ari_sim.call(app)
+    ari_sim.wait_for_event("ChannelEnteredBridge", lambda e: e["channel"]["id"] == cid, timeout=WAIT)
+    ari_sim.dtmf(cid, "#")
+    assert finished.wait(WAIT), lines
+    assert lines[-2:] == [f"{lines[0].split(':')[0]}: pressed #, goodbye", f"{lines[0].split(':')[0]}: hung up"]
+
+
+def test_example_media_record_keeps_the_first_frames_however_slowly_it_listens(
+    ari_sim: Simulator, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example bridges once it listens for audio: no frame of the caller's is lost before."""
+    from ari.media.session import MediaSession
+
+    on_audio = MediaSession.on_audio
+
+    def slow_on_audio(self: MediaSession, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return on_audio(self, *args, **kwargs)
+
+    monkeypatch.setattr(MediaSession, "on_audio", slow_on_audio)
+    app = "media-record-slow"
+    path = tmp_path / "caller.wav"
+    finished = load("media_record").main(client, app, path, seconds=0.6, say=lambda line: None)
+    client.start(app)
+    ari_sim.call(app, far_end=FarEnd(ring=0.0, audio="tone:1000"))
+    assert finished.wait(WAIT)
+    with wave.open(str(path)) as wav:
+        assert wav.readframes(wav.getnframes()) == codecs.tone(1000, 0.6, "slin16", 0.3)
+    ari_sim.wait_idle(WAIT)
 
 
 @pytest.mark.parametrize("mode", ["persistent", "per_call"])

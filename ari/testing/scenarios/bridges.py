@@ -139,10 +139,14 @@ def bridge_media(r: Runner) -> None:
     pb = r.new_id("pb")
     r.ok("POST", f"/bridges/{bridge}/play", {"media": "sound:beep", "playbackId": pb})
     r.wait("PlaybackFinished", playback__id=pb)
+    # The announcer leaves a few milliseconds after PlaybackFinished: a request sent at once
+    # races it (bridge_helpers records when it has left).
+    r.sleep(0.3)
     r.step("play-with-id")
     pb2 = r.new_id("pb")
     r.ok("POST", f"/bridges/{bridge}/play/{pb2}", {"media": "sound:beep"})
     r.wait("PlaybackFinished", playback__id=pb2)
+    r.sleep(0.3)
     r.step("record")
     name = r.new_id("rb")
     r.ok("POST", f"/bridges/{bridge}/record", {"name": name, "format": "wav", "maxDurationSeconds": 1})
@@ -158,6 +162,104 @@ def bridge_media(r: Runner) -> None:
     r.sleep(0.3)
 
 
+def _peers(r: Runner, *chans: str) -> None:
+    for chan in chans:
+        r.rest("GET", f"/channels/{chan}/variable", {"variable": "BRIDGEPEER"})
+
+
+def bridge_helpers(r: Runner) -> None:
+    """The helper channels Asterisk puts in a bridge (an announcer to play, a recorder, the music
+    on hold announcer) as the members' BRIDGEPEER shows them, in a holding and a mixing bridge:
+    when each joins and leaves, and the music on hold ending as the last member leaves."""
+    app = "rec-brhelp"
+    r.open(app)
+    for kind in ("holding", "mixing"):
+        r.step(f"{kind}-two")
+        a = call_in(r, app)
+        b = call_in(r, app)
+        bridge = r.new_id("br")
+        r.ok("POST", "/bridges", {"type": kind, "bridgeId": bridge})
+        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": f"{a},{b}"})
+        r.wait("ChannelEnteredBridge", channel__id=a)
+        r.wait("ChannelEnteredBridge", channel__id=b)
+        r.sleep(0.3)
+        _peers(r, a, b)
+        r.step(f"{kind}-playback-stopped")
+        pb = r.new_id("pb")
+        r.ok("POST", f"/bridges/{bridge}/play", {"media": "sound:demo-congrats", "playbackId": pb})
+        r.wait("PlaybackStarted", playback__id=pb)
+        r.sleep(0.3)
+        _peers(r, a)
+        r.ok("DELETE", f"/playbacks/{pb}")
+        r.wait("PlaybackFinished", playback__id=pb)
+        r.sleep(0.3)
+        _peers(r, a)
+        r.step(f"{kind}-playback-finished")
+        pb = r.new_id("pb")
+        r.ok("POST", f"/bridges/{bridge}/play", {"media": "sound:beep", "playbackId": pb})
+        r.wait("PlaybackFinished", playback__id=pb)
+        r.sleep(0.5)
+        _peers(r, a)
+        r.step(f"{kind}-recording")
+        name = r.new_id("rh")
+        r.ok("POST", f"/bridges/{bridge}/record", {"name": name, "format": "wav", "maxDurationSeconds": 1})
+        r.wait("RecordingFinished", recording__name=name, timeout=10)
+        r.sleep(0.5)
+        _peers(r, a)
+        r.rest("DELETE", f"/recordings/stored/{name}")
+        r.step(f"{kind}-moh")
+        r.ok("POST", f"/bridges/{bridge}/moh")
+        r.sleep(0.3)
+        _peers(r, a, b)
+        r.step(f"{kind}-first-leaves")
+        hang_up(r, a)
+        r.sleep(0.3)
+        _peers(r, b)
+        r.rest("GET", f"/bridges/{bridge}")
+        r.step(f"{kind}-last-leaves")
+        hang_up(r, b)
+        r.sleep(0.5)
+        r.rest("GET", f"/bridges/{bridge}")
+        r.step(f"{kind}-after-moh-ended")
+        c = call_in(r, app)
+        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": c})
+        r.wait("ChannelEnteredBridge", channel__id=c)
+        r.sleep(0.3)
+        _peers(r, c)
+        d = call_in(r, app)
+        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": d})
+        r.wait("ChannelEnteredBridge", channel__id=d)
+        r.sleep(0.3)
+        _peers(r, c, d)
+        r.step(f"{kind}-hangup")
+        hang_up(r, c)
+        hang_up(r, d)
+        r.ok("DELETE", f"/bridges/{bridge}")
+        r.step(f"{kind}-moh-on-empty")
+        bridge = r.new_id("br")
+        r.ok("POST", "/bridges", {"type": kind, "bridgeId": bridge})
+        r.ok("POST", f"/bridges/{bridge}/moh")
+        r.sleep(0.3)
+        e = call_in(r, app)
+        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": e})
+        r.wait("ChannelEnteredBridge", channel__id=e)
+        r.sleep(0.3)
+        _peers(r, e)
+        r.ok("POST", f"/bridges/{bridge}/removeChannel", {"channel": e})
+        r.wait("ChannelLeftBridge", channel__id=e)
+        r.sleep(0.3)
+        f = call_in(r, app)
+        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": f})
+        r.wait("ChannelEnteredBridge", channel__id=f)
+        r.sleep(0.3)
+        _peers(r, f)
+        r.step(f"{kind}-moh-on-empty-hangup")
+        hang_up(r, e)
+        hang_up(r, f)
+        r.ok("DELETE", f"/bridges/{bridge}")
+        r.sleep(0.3)
+
+
 SCENARIOS: Tuple[Scenario, ...] = (
     Scenario("bridge_types", "bridges", "every bridge type; create, get, list, destroy; errors", bridge_types),
     Scenario(
@@ -165,4 +267,10 @@ SCENARIOS: Tuple[Scenario, ...] = (
     ),
     Scenario("bridge_destroyed", "bridges", "when BridgeDestroyed reaches the app", bridge_destroyed),
     Scenario("bridge_media", "bridges", "play and record on a bridge", bridge_media),
+    Scenario(
+        "bridge_helpers",
+        "bridges",
+        "BRIDGEPEER as announcers, recorders and music on hold join and leave holding and mixing bridges",
+        bridge_helpers,
+    ),
 )

@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from .. import errors
-from .objects import Bridge, Channel
+from .objects import MOH_ANNOUNCER, Bridge, Channel
 
 if TYPE_CHECKING:
     from .world import World
@@ -93,10 +93,14 @@ class BridgeEngine:
             self.w.emit("BridgeVideoSourceChanged", {"bridge": br.to_json(), "old_video_source_id": old}, bridge=br)
 
     def set_moh(self, br: Bridge, value: bool) -> None:
+        """Music on hold by an announcer channel that joins the bridge; it leaves on stopMoh, or
+        by itself once no other channel is left (``CallEngine.leave_bridge``)."""
         if value and not br.moh:
-            self.w.calls.bridge_helper(br, "Announcer/ARI_MOH")
+            br.moh_id = self.w.unique_id()
+            self.w.calls.bridge_helper(br, MOH_ANNOUNCER)
         elif br.moh and not value:
-            self.w.calls.bridge_helper_gone(br, "Announcer/ARI_MOH")
+            br.moh_id = None
+            self.w.calls.bridge_helper_gone(br, MOH_ANNOUNCER)
         br.moh = value
         self.w.audio_changed(br=br)
 

@@ -140,6 +140,13 @@ class Channel:
         return out
 
 
+#: The helper channels Asterisk puts in a bridge (their names' prefixes): one to play
+#: (res_ari resource_bridges.c, for each run of playbacks), one to record, one for music on hold.
+ANNOUNCER = "Announcer/ARI"
+RECORDER = "Recorder/ARI"
+MOH_ANNOUNCER = "Announcer/ARI_MOH"
+
+
 class Bridge:
     __slots__ = (
         "id",
@@ -152,6 +159,7 @@ class Bridge:
         "video_source_id",
         "vars",
         "moh",
+        "moh_id",
         "playing",
         "subscribers",
         "recording",
@@ -174,6 +182,7 @@ class Bridge:
         self.video_source_id: Optional[str] = None
         self.vars: Dict[str, str] = {}
         self.moh = False
+        self.moh_id: Optional[str] = None  # the music on hold announcer's uniqueid
         self.playing = 0
         self.subscribers: Set[str] = set()
         self.recording: Optional[str] = None
@@ -185,7 +194,9 @@ class Bridge:
     def technology(self) -> str:
         if self.bridge_type == "holding":
             return "holding_bridge"
-        if self.video_mode == "sfu" or len(self.channels) > 2:
+        # Asterisk's smart bridging counts every channel in the bridge, helpers included: two
+        # members and an announcer are mixed by softmix.
+        if self.video_mode == "sfu" or len(self.channels) + len(self.helpers) > 2:
             return "softmix"
         return "simple_bridge"
 

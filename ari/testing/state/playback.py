@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import errors
 from ..media import MediaError, MediaLost, media_duration
-from .objects import Playback
+from .objects import ANNOUNCER, Playback
 
 if TYPE_CHECKING:
     from .world import World
@@ -99,7 +99,9 @@ class PlaybackEngine:
             if kind == "channel" and ident in self.w.channels:
                 self.w.calls.media_flows(self.w.channels[ident])
             elif kind == "bridge" and ident in self.w.bridges:
-                self.w.calls.bridge_helper(self.w.bridges[ident], "Announcer/ARI")
+                br = self.w.bridges[ident]
+                if not self.w.calls.has_helper(br, ANNOUNCER):  # queued ones play through the same
+                    self.w.calls.bridge_helper(br, ANNOUNCER)
         self._schedule(pb)
 
     def _schedule(self, pb: Playback) -> None:
@@ -137,6 +139,12 @@ class PlaybackEngine:
                     del self.queues[pb.target_uri]
                 self.active[pb.target_uri] = nxt.id
                 self._item(nxt, first=True)
+                return
+            kind, _, ident = pb.target_uri.partition(":")
+            if kind == "bridge" and ident in self.w.bridges:
+                # Nothing more to play: the announcer leaves the bridge (its control thread
+                # runs out of commands and hangs it up; as recorded: bridge_helpers).
+                self.w.calls.bridge_helper_gone(self.w.bridges[ident], ANNOUNCER)
 
     def _finish(self, pb: Playback, state: str, sounding: bool = True) -> None:
         if pb.timer is not None:

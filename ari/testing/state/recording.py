@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict
 
 from .. import errors
-from .objects import LiveRecording, StoredRecording
+from .objects import RECORDER, LiveRecording, StoredRecording
 
 if TYPE_CHECKING:
     from .world import World
@@ -44,7 +44,10 @@ class RecordingEngine:
         """Audio frames reach the recording even when silent: a phone sends them all the time;
         a Local channel whose far end runs Wait() sends none (duration 0 on Asterisk)."""
         kind, _, ident = rec.target_uri.partition(":")
-        members = [ident] if kind == "channel" else list(getattr(self.w.bridges.get(ident), "channels", []))
+        br = self.w.bridges.get(ident) if kind == "bridge" else None
+        if br is not None and br.bridge_type == "mixing" and br.technology() == "softmix":
+            return True  # softmix mixes a frame every 20 ms for each channel, silence too
+        members = [ident] if kind == "channel" else list(getattr(br, "channels", []))
         for cid in members:
             ch = self.w.channels.get(cid)
             while ch is not None and ch.snoop_of is not None:
@@ -114,7 +117,7 @@ class RecordingEngine:
         if kind == "channel" and ident in self.w.channels:
             self.w.calls.media_flows(self.w.channels[ident])
         elif kind == "bridge" and ident in self.w.bridges:
-            self.w.calls.bridge_helper(self.w.bridges[ident], "Recorder/ARI", replace=True)
+            self.w.calls.bridge_helper(self.w.bridges[ident], RECORDER, replace=True)
         rec.last = rec.started = self.w.now()
         rec.last_audible = self._audible(rec)
         rec.max_duration = max_duration
@@ -204,8 +207,9 @@ class RecordingEngine:
         self._set_target(rec, None)
         kind, _, ident = rec.target_uri.partition(":")
         if kind == "bridge" and ident in self.w.bridges:
-            # The recorder stays listed; the announcer of earlier playbacks has left.
-            self.w.calls.bridge_helper_gone(self.w.bridges[ident], "Announcer/ARI")
+            # The recorder leaves (a member left alone keeps naming it: as recorded,
+            # bridge_media and bridge_helpers).
+            self.w.calls.bridge_helper_gone(self.w.bridges[ident], RECORDER)
         canceled = state == "canceled"
         if canceled:
             # Asterisk reports a cancelled recording as done, of no length, and keeps no file.

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 from .. import errors
 from ..backend import SimRequest, SimResponse
 from ..media import RECORDING_FORMATS
-from .objects import Bridge
+from .objects import RECORDER, Bridge
 from .params import Handler, body_vars, need, no_content, ok, q, q_list
 from .rest_media import start_playback, start_recording
 from .world import World
@@ -115,7 +115,7 @@ def record(w: World, req: SimRequest) -> SimResponse:
         # resource_bridges.c pushes its Recorder channel into the bridge as soon as the
         # format is known, before it reads the other options: a request refused after
         # that still had a recorder join the bridge (BRIDGEPEER names it, as recorded).
-        w.calls.bridge_helper(br, "Recorder/ARI", replace=True)
+        w.calls.bridge_helper(br, RECORDER, replace=True)
         raise
 
 
