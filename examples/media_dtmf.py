@@ -78,11 +78,12 @@ def main(client: Any, app: str, say: Callable[[str], Any] = print) -> threading.
                 session.send(phrase(digit, session.format))
 
         # Listening before the caller is bridged: a key pressed at once, or a hang-up during
-        # the set-up, is not missed.
+        # the set-up, is not missed.  Said before the bridge too: once bridged, a key's answer
+        # (on the media's thread) may come before this handler's next line.
         session.on("DTMF_END", key)
         channel.once("StasisEnd", end)
-        bridge.addChannel(channel=[channel.id, session.channel.id])
         say(f"{channel.name}: listening for keys")
+        bridge.addChannel(channel=[channel.id, session.channel.id])
 
     client.on("StasisStart", stasis_start)
     return finished
