@@ -346,20 +346,26 @@ def test_example_media_dtmf_answers_keys_with_tones(ari_sim: Simulator, client: 
     ]
 
 
+def slow_down(monkeypatch: pytest.MonkeyPatch, method: str, seconds: float = 0.3) -> None:
+    """Make ``MediaSession.<method>`` (adding a listener) take ``seconds``: an example that
+    bridges the caller before it listens then misses what comes first."""
+    from ari.media.session import MediaSession
+
+    original = getattr(MediaSession, method)
+
+    def slow(self: MediaSession, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(seconds)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MediaSession, method, slow)
+
+
 def test_example_media_dtmf_hears_a_key_pressed_as_the_caller_is_bridged(
     ari_sim: Simulator, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The example listens before it bridges: a key pressed at once is answered, however slowly
     the listener is added (it was added after the bridge, and such a key went unheard)."""
-    from ari.media.session import MediaSession
-
-    on = MediaSession.on
-
-    def slow_on(self: MediaSession, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.3)
-        return on(self, *args, **kwargs)
-
-    monkeypatch.setattr(MediaSession, "on", slow_on)
+    slow_down(monkeypatch, "on")
     app = "media-dtmf-at-once"
     example = load("media_dtmf")
     lines: List[str] = []
@@ -382,15 +388,7 @@ def test_example_media_record_keeps_the_first_frames_however_slowly_it_listens(
     ari_sim: Simulator, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The example bridges once it listens for audio: no frame of the caller's is lost before."""
-    from ari.media.session import MediaSession
-
-    on_audio = MediaSession.on_audio
-
-    def slow_on_audio(self: MediaSession, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.3)
-        return on_audio(self, *args, **kwargs)
-
-    monkeypatch.setattr(MediaSession, "on_audio", slow_on_audio)
+    slow_down(monkeypatch, "on_audio")
     app = "media-record-slow"
     path = tmp_path / "caller.wav"
     finished = load("media_record").main(client, app, path, seconds=0.6, say=lambda line: None)

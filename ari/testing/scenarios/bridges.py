@@ -167,6 +167,13 @@ def _peers(r: Runner, *chans: str) -> None:
         r.rest("GET", f"/channels/{chan}/variable", {"variable": "BRIDGEPEER"})
 
 
+def _join(r: Runner, bridge: str, chan: str) -> None:
+    """Add ``chan`` to ``bridge`` and let Asterisk settle the members' BRIDGEPEER."""
+    r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": chan})
+    r.wait("ChannelEnteredBridge", channel__id=chan)
+    r.sleep(0.3)
+
+
 def bridge_helpers(r: Runner) -> None:
     """The helper channels Asterisk puts in a bridge (an announcer to play, a recorder, the music
     on hold announcer) as the members' BRIDGEPEER shows them, in a holding and a mixing bridge:
@@ -222,14 +229,10 @@ def bridge_helpers(r: Runner) -> None:
         r.rest("GET", f"/bridges/{bridge}")
         r.step(f"{kind}-after-moh-ended")
         c = call_in(r, app)
-        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": c})
-        r.wait("ChannelEnteredBridge", channel__id=c)
-        r.sleep(0.3)
+        _join(r, bridge, c)
         _peers(r, c)
         d = call_in(r, app)
-        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": d})
-        r.wait("ChannelEnteredBridge", channel__id=d)
-        r.sleep(0.3)
+        _join(r, bridge, d)
         _peers(r, c, d)
         r.step(f"{kind}-hangup")
         hang_up(r, c)
@@ -241,17 +244,13 @@ def bridge_helpers(r: Runner) -> None:
         r.ok("POST", f"/bridges/{bridge}/moh")
         r.sleep(0.3)
         e = call_in(r, app)
-        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": e})
-        r.wait("ChannelEnteredBridge", channel__id=e)
-        r.sleep(0.3)
+        _join(r, bridge, e)
         _peers(r, e)
         r.ok("POST", f"/bridges/{bridge}/removeChannel", {"channel": e})
         r.wait("ChannelLeftBridge", channel__id=e)
         r.sleep(0.3)
         f = call_in(r, app)
-        r.ok("POST", f"/bridges/{bridge}/addChannel", {"channel": f})
-        r.wait("ChannelEnteredBridge", channel__id=f)
-        r.sleep(0.3)
+        _join(r, bridge, f)
         _peers(r, f)
         r.step(f"{kind}-moh-on-empty-hangup")
         hang_up(r, e)
