@@ -15,12 +15,22 @@ import http.client
 import json
 import threading
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 from urllib.parse import urlsplit
 
 from . import peers
 from .servers import AUTHORIZATION, PASSWORD, USER, Server
 from .table import Row
+
+
+def socket_ceiling_get(ws: Any, i: int) -> object:
+    """The ceiling of REST over the event socket: websocket-client sends one ``RESTRequest``
+    frame for ``channels/c<i>`` and reads frames until its ``RESTResponse``."""
+    ws.send(f'{{"type":"RESTRequest","request_id":"{i}","method":"GET","uri":"channels/c{i}"}}')
+    while True:
+        answer = json.loads(ws.recv())
+        if answer.get("type") == "RESTResponse":
+            return json.loads(answer["message_body"])["id"]
 
 
 def _rate(count: int, op: Callable[[int], object], threads: int = 1) -> float:
@@ -82,12 +92,7 @@ def measure(kind: str, count: int, runs: int, only: Tuple[str, ...] = ()) -> Dic
             return over_socket.channels.get(channelId=f"c{i}").id
 
         def plain_socket(i: int) -> object:
-            # The ceiling: one RESTRequest frame out, frames read until its RESTResponse.
-            ws.send(f'{{"type":"RESTRequest","request_id":"{i}","method":"GET","uri":"channels/c{i}"}}')
-            while True:
-                answer = json.loads(ws.recv())
-                if answer.get("type") == "RESTResponse":
-                    return json.loads(answer["message_body"])["id"]
+            return socket_ceiling_get(ws, i)
 
         cases = {
             "library": (library, 1),

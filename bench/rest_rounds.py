@@ -12,12 +12,12 @@ each answer (the caller itself under leader/follower, or the ``ari-events`` read
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import time
 from collections import Counter
 from typing import Any, Callable, Dict, List, Tuple
 
+from .rest import socket_ceiling_get
 from .servers import AUTHORIZATION, PASSWORD, USER, Server
 
 
@@ -62,11 +62,7 @@ def main() -> None:
             return client.channels.get(channelId=f"c{i}").id
 
         def plain(i: int) -> object:
-            ws.send(f'{{"type":"RESTRequest","request_id":"{i}","method":"GET","uri":"channels/c{i}"}}')
-            while True:
-                answer = json.loads(ws.recv())
-                if answer.get("type") == "RESTResponse":
-                    return json.loads(answer["message_body"])["id"]
+            return socket_ceiling_get(ws, i)
 
         cases: Dict[str, Callable[[int], object]] = {"ari": library, "websocket-client": plain}
         for op in cases.values():
